@@ -1,0 +1,242 @@
+"""``dhpc build``: one PDF per language and a manifest of hashes, reproducible to the byte."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from dhpc_gen import __version__
+from dhpc_gen.content.loader import consistency_problems
+from dhpc_gen.content.model import Dhpc
+from dhpc_gen.errors import ContentError, UsageError
+from dhpc_gen.fsutil import atomic_write_bytes, atomic_write_text, inside, safe_name, sha256_bytes
+from dhpc_gen.i18n import catalog_path
+from dhpc_gen.regulators import registry
+from dhpc_gen.render.letter import letter_epoch, render_html
+from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_VERSION = "1"
+"""Raised by hand when the letter layout changes on purpose."""
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class BuiltLetter:
+    language: str
+    filename: str
+    pdf: bytes
+    html: str
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out_dir: Path
+    letters: tuple[BuiltLetter, ...]
+    manifest: dict[str, object]
+    written: tuple[Path, ...]
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_DIR).as_posix()
+    except ValueError:
+        return path.name
+
+
+def shared_inputs(dhpc: Dhpc, languages: Sequence[str]) -> list[Path]:
+    """Every project file besides the content that shapes the PDFs."""
+    files = sorted(p for p in TEMPLATES_DIR.rglob("*") if p.is_file())
+    files += sorted(p for p in ASSETS_DIR.rglob("*") if p.is_file())
+    files += [catalog_path(language) for language in languages]
+    files.append(registry.file_for(dhpc.meta.country))
+    return files
+
+
+def template_version() -> str:
+    """The declared layout version plus a hash of the templates and assets."""
+    digest = sha256_bytes(
+        b"".join(
+            p.relative_to(PROJECT_DIR).as_posix().encode() + b"\0" + p.read_bytes()
+            for p in sorted([*TEMPLATES_DIR.rglob("*"), *ASSETS_DIR.rglob("*")])
+            if p.is_file()
+        )
+    )
+    return f"{TEMPLATE_VERSION}+{digest[:12]}"
+
+
+def content_hash(dhpc: Dhpc) -> str:
+    """SHA-256 over the DHPC's own files, by name: names one exact version of the text."""
+    return sha256_bytes(
+        b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in dhpc.files)
+    )
+
+
+def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
+    if not languages:
+        return list(dhpc.meta.languages)
+    unknown = [lang for lang in languages if lang not in dhpc.meta.languages]
+    if unknown:
+        raise UsageError(
+            f"--lang {', '.join(unknown)}: {dhpc.id} has only {', '.join(dhpc.meta.languages)}"
+        )
+    return list(dict.fromkeys(languages))
+
+
+def render_letters(
+    dhpc: Dhpc,
+    languages: Sequence[str],
+    *,
+    address_sources: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[BuiltLetter]:
+    """Render each language to PDF in memory; nothing is written."""
+    problems = consistency_problems(dhpc)
+    if problems:
+        raise ContentError(problems)
+    safe_name(dhpc.id, "DHPC id")
+    chash = content_hash(dhpc)
+    tversion = template_version()
+    letters = []
+    for language in languages:
+        safe_name(language, "language")
+        if progress:
+            progress(language)
+        html = render_html(dhpc, language, address_sources=address_sources)
+        pdf = write_pdf(
+            html,
+            variant=dhpc.meta.pdf_variant,
+            identifier=pdf_identifier(chash, language, __version__, tversion),
+            epoch=letter_epoch(dhpc.meta.date),
+        )
+        letters.append(BuiltLetter(language, f"{dhpc.id}_{language}.pdf", pdf, html))
+    return letters
+
+
+def make_manifest(dhpc: Dhpc, letters: Sequence[BuiltLetter]) -> dict[str, object]:
+    """What went in and what came out, with hashes; no clock and no machine paths."""
+    languages = [letter.language for letter in letters]
+    inputs = [
+        {"path": f"{dhpc.id}/{p.name}", "role": "content", "sha256": sha256_bytes(p.read_bytes())}
+        for p in dhpc.files
+    ]
+    inputs += [
+        {"path": _relative(p), "role": "project", "sha256": sha256_bytes(p.read_bytes())}
+        for p in shared_inputs(dhpc, languages)
+    ]
+    outputs = [
+        {
+            "path": letter.filename,
+            "language": letter.language,
+            "sha256": sha256_bytes(letter.pdf),
+            "bytes": len(letter.pdf),
+            "pages": len(PdfReader(io.BytesIO(letter.pdf)).pages),
+        }
+        for letter in letters
+    ]
+    return {
+        "dhpc": dhpc.id,
+        "status": dhpc.meta.status,
+        "date": dhpc.meta.date.isoformat(),
+        "content_sha256": content_hash(dhpc),
+        "tool_version": __version__,
+        "template_version": template_version(),
+        "pdf_variant": dhpc.meta.pdf_variant,
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+
+
+def manifest_text(manifest: dict[str, object]) -> str:
+    return json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def build(
+    dhpc: Dhpc,
+    out_root: Path,
+    *,
+    languages: Sequence[str] = (),
+    html: bool = False,
+    address_sources: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Render and write ``<out>/<id>/<id>_<lang>.pdf`` and the manifest.
+
+    Everything is rendered in memory first: on any error nothing is written.
+    """
+    chosen = selected_languages(dhpc, languages)
+    letters = render_letters(dhpc, chosen, address_sources=address_sources, progress=progress)
+    out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    manifest = make_manifest(dhpc, letters)
+    manifest = _keep_other_languages(out_dir / MANIFEST, manifest)
+    written = []
+    for letter in letters:
+        target = inside(out_dir, letter.filename)
+        atomic_write_bytes(target, letter.pdf)
+        written.append(target)
+        if html:
+            target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
+            atomic_write_text(target, letter.html)
+            written.append(target)
+    atomic_write_text(out_dir / MANIFEST, manifest_text(manifest))
+    written.append(out_dir / MANIFEST)
+    return BuildResult(out_dir, tuple(letters), manifest, tuple(written))
+
+
+def _keep_other_languages(path: Path, manifest: dict[str, object]) -> dict[str, object]:
+    """With ``--lang``, keep the other languages' entries if they are of the same version."""
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return manifest
+    same = all(
+        previous.get(key) == manifest.get(key)
+        for key in ("content_sha256", "tool_version", "template_version", "pdf_variant")
+    )
+    if not same or not isinstance(previous.get("outputs"), list):
+        return manifest
+    outputs = manifest["outputs"]
+    assert isinstance(outputs, list)
+    have = {entry["language"] for entry in outputs}
+    kept = [e for e in previous["outputs"] if isinstance(e, dict) and e.get("language") not in have]
+    if not kept:
+        return manifest
+    merged = dict(manifest)
+    merged["outputs"] = sorted([*outputs, *kept], key=lambda e: str(e["path"]))
+    return merged
+
+
+def check_outputs(
+    dhpc: Dhpc,
+    out_root: Path,
+    *,
+    languages: Sequence[str] = (),
+    address_sources: Sequence[str] | None = None,
+) -> list[str]:
+    """Files in ``out_root`` that are not what the current inputs produce (empty: all fresh)."""
+    chosen = selected_languages(dhpc, languages)
+    letters = render_letters(dhpc, chosen, address_sources=address_sources)
+    out_dir = out_root / dhpc.id
+    stale = []
+    for letter in letters:
+        target = out_dir / letter.filename
+        if not target.is_file():
+            stale.append(f"{target}: missing")
+        elif target.read_bytes() != letter.pdf:
+            stale.append(f"{target}: differs from what the current inputs produce")
+    manifest_path = out_dir / MANIFEST
+    expected = _keep_other_languages(manifest_path, make_manifest(dhpc, letters))
+    if not manifest_path.is_file():
+        stale.append(f"{manifest_path}: missing")
+    elif manifest_path.read_text(encoding="utf-8") != manifest_text(expected):
+        stale.append(f"{manifest_path}: differs from what the current inputs produce")
+    return stale

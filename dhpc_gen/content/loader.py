@@ -1,0 +1,311 @@
+"""Load ``content/<id>/`` into a :class:`Dhpc`, reporting every problem at once.
+
+YAML is read with ruamel.yaml so that each value keeps its line number; pydantic's
+errors are translated into ``file:line field.path: message``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from dhpc_gen.content.model import Dhpc, DhpcMeta, LanguageText
+from dhpc_gen.errors import ContentError, Problem, display_path
+
+META_FILE = "dhpc.yaml"
+MAX_FILE_BYTES = 1 << 20
+MAX_NODES = 50_000
+
+Loc = tuple[int | str, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+def format_loc(loc: Sequence[int | str]) -> str:
+    """``('summary', 2, 'text')`` → ``summary[2].text``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def line_of(data: Any, loc: Sequence[int | str]) -> int | None:
+    """1-based line of the value at ``loc`` (or of its nearest existing parent)."""
+    line: int | None = None
+    node = data
+    for part in loc:
+        try:
+            if isinstance(node, CommentedMap) and part in node:
+                line = int(node.lc.key(part)[0]) + 1
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                line = int(node.lc.item(part)[0]) + 1
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    if line is None and isinstance(data, CommentedMap):
+        return int(data.lc.line) + 1
+    return line
+
+
+def _count_nodes(data: Any) -> int:
+    """Count nodes, stopping past MAX_NODES (guards against alias bombs)."""
+    count = 0
+    stack = [data]
+    while stack and count <= MAX_NODES:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
+def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file; return (data, problems)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(shown, "", f"cannot read the file: {exc.strerror}")]
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [Problem(shown, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(shown, "", f"not UTF-8 text (byte {exc.start})")]
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        reason = exc.problem or exc.context or "invalid YAML"
+        return None, [Problem(shown, "", f"invalid YAML: {reason}", line)]
+    except YAMLError as exc:
+        return None, [Problem(shown, "", f"invalid YAML: {exc}")]
+    if not isinstance(data, CommentedMap):
+        return None, [Problem(shown, "", "expected a mapping of fields at the top level", 1)]
+    if _count_nodes(data) > MAX_NODES:
+        return None, [Problem(shown, "", f"more than {MAX_NODES} values (aliases?)", 1)]
+    return data, []
+
+
+def _validate(model: type[M], data: Any, shown: str) -> tuple[M | None, list[Problem]]:
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc: Loc = tuple(err["loc"])
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = "unknown field (check the spelling)"
+            elif err["type"] == "missing":
+                message = "required field is missing"
+            problems.append(Problem(shown, format_loc(loc), message, line_of(data, loc)))
+        return None, problems
+
+
+def load_dhpc(
+    directory: Path,
+    *,
+    known_languages: Iterable[str] | None = None,
+    known_countries: Iterable[str] | None = None,
+) -> Dhpc:
+    """Read and validate ``directory``; raise :class:`ContentError` listing every problem."""
+    if known_languages is None or known_countries is None:
+        from dhpc_gen.i18n import available_languages
+        from dhpc_gen.regulators import registry
+
+        known_languages = available_languages() if known_languages is None else known_languages
+        known_countries = registry.countries() if known_countries is None else known_countries
+    languages_ok = set(known_languages)
+    countries_ok = set(known_countries)
+
+    meta_path = directory / META_FILE
+    shown_meta = display_path(meta_path)
+    if not directory.is_dir():
+        raise ContentError([Problem(display_path(directory), "", "no such content folder")])
+    if not meta_path.is_file():
+        raise ContentError([Problem(shown_meta, "", "missing: every DHPC folder needs one")])
+
+    problems: list[Problem] = []
+    meta_data, found = read_yaml(meta_path, shown_meta)
+    problems += found
+    meta: DhpcMeta | None = None
+    if meta_data is not None:
+        meta, found = _validate(DhpcMeta, meta_data, shown_meta)
+        problems += found
+    if meta is None:
+        raise ContentError(problems)
+
+    def at(loc: Loc) -> int | None:
+        return line_of(meta_data, loc)
+
+    if meta.country not in countries_ok:
+        problems.append(
+            Problem(
+                shown_meta,
+                "country",
+                f"unknown country {meta.country!r}: no reporting block in the regulator registry",
+                at(("country",)),
+            )
+        )
+    for index, language in enumerate(meta.languages):
+        if language not in languages_ok:
+            problems.append(
+                Problem(
+                    shown_meta,
+                    f"languages[{index}]",
+                    f"unknown language {language!r}: no catalog locales/{language}/"
+                    f"LC_MESSAGES/messages.po (available: {', '.join(sorted(languages_ok))})",
+                    at(("languages", index)),
+                )
+            )
+    if len(set(meta.languages)) != len(meta.languages):
+        problems.append(
+            Problem(shown_meta, "languages", "a language is listed twice", at(("languages",)))
+        )
+    if meta.source_language not in meta.languages:
+        problems.append(
+            Problem(
+                shown_meta,
+                "source_language",
+                f"{meta.source_language!r} is not one of the languages {list(meta.languages)}",
+                at(("source_language",)),
+            )
+        )
+
+    texts: dict[str, LanguageText] = {}
+    files = [meta_path]
+    for index, language in enumerate(meta.languages):
+        if language not in languages_ok:
+            continue
+        path = directory / f"{language}.yaml"
+        shown = display_path(path)
+        if not path.is_file():
+            problems.append(
+                Problem(
+                    shown,
+                    "",
+                    f"missing: dhpc.yaml lists language {language!r} (languages[{index}])",
+                )
+            )
+            continue
+        files.append(path)
+        data, found = read_yaml(path, shown)
+        problems += found
+        if data is None:
+            continue
+        text, found = _validate(LanguageText, data, shown)
+        problems += found
+        if text is None:
+            continue
+        problems += _text_against_meta(
+            text, meta, language, shown, functools.partial(line_of, data)
+        )
+        texts[language] = text
+
+    if problems:
+        raise ContentError(problems)
+    return Dhpc(directory=directory, meta=meta, texts=texts, files=tuple(files))
+
+
+def _text_against_meta(
+    text: LanguageText,
+    meta: DhpcMeta,
+    language: str,
+    shown: str,
+    at: Callable[[Loc], int | None],
+) -> list[Problem]:
+    """Problems in one language file that only show against ``dhpc.yaml``."""
+    problems = []
+    if text.language != language:
+        problems.append(
+            Problem(
+                shown,
+                "language",
+                f"says {text.language!r} but the file is for {language!r}",
+                at(("language",)),
+            )
+        )
+    counts = [
+        ("active_substances", len(text.active_substances), len(meta.products), "products", False),
+        ("contact_points", len(text.contact_points), len(meta.mahs), "mahs", True),
+        (
+            "signatory_titles",
+            len(text.signatory_titles),
+            len(meta.signatories),
+            "signatories",
+            True,
+        ),
+        (
+            "address_sources",
+            len(text.address_sources),
+            len(meta.address_sources),
+            "address_sources",
+            True,
+        ),
+    ]
+    for field, have, want, meta_field, optional in counts:
+        if have != want and not (optional and have == 0):
+            problems.append(
+                Problem(
+                    shown,
+                    field,
+                    f"has {have} entries but dhpc.yaml has {want} {meta_field}: give one for each",
+                    at((field,)),
+                )
+            )
+    return problems
+
+
+def consistency_problems(dhpc: Dhpc) -> list[Problem]:
+    """Structural differences between each language and the source language.
+
+    A letter whose languages do not have the same bullets and sections must not be
+    printed: the build refuses it, ``dhpc check`` reports it.
+    """
+    source = dhpc.text(dhpc.meta.source_language)
+    problems = []
+    for language, text in dhpc.iter_texts():
+        if language == dhpc.meta.source_language:
+            continue
+        shown = display_path(dhpc.directory / f"{language}.yaml")
+        for field, have, want in structure_counts(source, text):
+            if have != want:
+                problems.append(
+                    Problem(
+                        shown,
+                        field,
+                        f"has {have} but the source language "
+                        f"{dhpc.meta.source_language!r} has {want}",
+                    )
+                )
+    return problems
+
+
+def structure_counts(source: LanguageText, target: LanguageText) -> list[tuple[str, int, int]]:
+    """(field, count in target, count in source) for every list whose length must match."""
+    rows = [
+        ("introduction", len(target.introduction), len(source.introduction)),
+        ("summary", len(target.summary), len(source.summary)),
+        ("background", len(target.background), len(source.background)),
+        ("sections", len(target.sections), len(source.sections)),
+        ("reporting", len(target.reporting), len(source.reporting)),
+    ]
+    for index, (mine, theirs) in enumerate(zip(target.sections, source.sections, strict=False)):
+        rows.append((f"sections[{index}].paragraphs", len(mine.paragraphs), len(theirs.paragraphs)))
+    return rows

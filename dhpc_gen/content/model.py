@@ -1,0 +1,164 @@
+"""Typed, immutable model of a DHPC, after the sections of the EMA DHPC template.
+
+``dhpc.yaml`` holds what does not depend on language (:class:`DhpcMeta`); one
+``<lang>.yaml`` per language holds the text (:class:`LanguageText`). Lists are used
+wherever a real letter can have several: class-wide DHPCs concern several products
+and are signed for several marketing-authorisation holders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()/-]{3,24}$")
+
+PDF_VARIANTS = ("pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+"""A text field: non-empty, may use the small safe markup of :mod:`.markup`."""
+
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return value
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise ValueError(f"not a telephone number: {value!r}")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Phone = Annotated[str, AfterValidator(_phone)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Product(_Model):
+    """A medicine the letter concerns, by invented name."""
+
+    name: Text
+    additional_monitoring: bool = False
+    """Black triangle ▼: the medicine is under additional monitoring."""
+
+
+class MarketingAuthorisationHolder(_Model):
+    """A company that sends the letter, with its contact point."""
+
+    name: Text
+    email: Email
+    phone: Phone
+
+
+class Signatory(_Model):
+    """A person who signs the letter."""
+
+    name: Text
+    title: Text
+    company: Text
+
+
+class Audience(_Model):
+    """Who the letter is for, as the communication plan states it."""
+
+    description: Text | None = None
+    professions: tuple[Text, ...] = ()
+    specialties: tuple[Text, ...] = ()
+
+
+class DhpcMeta(_Model):
+    """The language-independent facts of one DHPC (``dhpc.yaml``)."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+    country: CountryCode
+    languages: tuple[LanguageCode, ...] = Field(min_length=1)
+    source_language: LanguageCode
+    date: dt.date
+    status: Literal["draft", "final"]
+    products: tuple[Product, ...] = Field(min_length=1)
+    mahs: tuple[MarketingAuthorisationHolder, ...] = Field(min_length=1)
+    authorities: tuple[Text, ...] = Field(min_length=1)
+    signatories: tuple[Signatory, ...] = Field(min_length=1)
+    address_sources: tuple[Text, ...] = ()
+    audience: Audience | None = None
+    pdf_variant: Literal["pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1"] = "pdf/a-3u"
+
+
+class Section(_Model):
+    """A further section with its own heading (e.g. one adverse reaction)."""
+
+    heading: Text
+    paragraphs: tuple[Text, ...] = Field(min_length=1)
+
+
+class ContactPoint(_Model):
+    """How the company contact line reads in this language."""
+
+    department: Text | None = None
+    """E.g. "Produktinformation"; printed after the MAH's name."""
+
+
+class LanguageText(_Model):
+    """The text of the letter in one language (``<lang>.yaml``)."""
+
+    language: LanguageCode
+    active_substances: tuple[Text, ...] = Field(min_length=1)
+    """One per product, as written in this language."""
+    key_message: Text
+    """The key safety message of the title, after "substance (PRODUCT):"."""
+    title: Text | None = None
+    """The whole title, when the composed one does not fit (class-wide letters)."""
+    salutation: Text | None = None
+    opening: Text
+    introduction: tuple[Text, ...] = ()
+    summary: tuple[Text, ...] = Field(min_length=1)
+    background: tuple[Text, ...] = Field(min_length=1)
+    background_heading: Text | None = None
+    sections: tuple[Section, ...] = ()
+    reporting: tuple[Text, ...] = ()
+    """Paragraphs added to the call for reporting, after the authority's contact block."""
+    contact_points: tuple[ContactPoint, ...] = ()
+    """One per MAH, in the order of ``dhpc.yaml``; may be left out."""
+    signatory_titles: tuple[Text, ...] = ()
+    """One per signatory, when the title is written differently in this language."""
+    address_sources: tuple[Text, ...] = ()
+    """The address sources as printed in this language, when they differ."""
+    boilerplate: Mapping[str, Text] = Field(default_factory=dict)
+    """Overrides of catalog wording for this letter: English msgid → text."""
+
+
+@dataclass(frozen=True)
+class Dhpc:
+    """One DHPC: its facts, its text per language, and where it was read from."""
+
+    directory: Path
+    meta: DhpcMeta
+    texts: Mapping[str, LanguageText]
+    files: tuple[Path, ...]
+    """Every file read, in a stable order (for the manifest and content hashes)."""
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    def text(self, language: str) -> LanguageText:
+        return self.texts[language]
+
+    def iter_texts(self) -> Iterator[tuple[str, LanguageText]]:
+        for language in self.meta.languages:
+            yield language, self.texts[language]

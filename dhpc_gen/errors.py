@@ -1,0 +1,81 @@
+"""Errors a user can act on.
+
+Every failure the user must fix is a :class:`DhpcError` whose message names the file,
+the field path and, where known, the line. The CLI catches them in one place and turns
+them into an exit code without a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class DhpcError(Exception):
+    """Base of every error the user can act on; exit code 1 (bad input)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(DhpcError):
+    """The command was called wrongly (exit code 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem at one place in one file."""
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" {self.path}" if self.path else ""
+        return f"{where}{field}: {self.message}"
+
+
+class ContentError(DhpcError):
+    """The DHPC content is invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the content:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+class RegistryError(DhpcError):
+    """A country or language is missing from the regulator registry."""
+
+
+class RenderError(DhpcError):
+    """The letter could not be rendered."""
+
+
+class OutputError(DhpcError):
+    """An output could not be written where asked."""
+
+
+def format_problems(problems: Iterable[Problem]) -> list[str]:
+    """Return each problem as one line, in file and line order."""
+    return [str(p) for p in sorted(problems, key=lambda p: (p.file, p.line or 0, p.path))]
+
+
+def display_path(path: Path) -> str:
+    """Show a path relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

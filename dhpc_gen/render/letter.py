@@ -1,0 +1,176 @@
+"""The letter of one language as the template sees it, and its HTML."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jinja2
+from markupsafe import Markup
+
+from dhpc_gen import __version__
+from dhpc_gen.content.markup import render_block, render_inline
+from dhpc_gen.content.model import Dhpc, LanguageText
+from dhpc_gen.errors import RenderError
+from dhpc_gen.i18n import Boilerplate, long_date, translations
+from dhpc_gen.regulators import registry
+from dhpc_gen.regulators.registry import Regulator
+from dhpc_gen.render.environment import make_environment
+
+LETTER_TEMPLATE = "letter.html"
+
+
+@dataclass(frozen=True)
+class SectionView:
+    heading: Markup
+    paragraphs: tuple[Markup, ...]
+
+
+@dataclass(frozen=True)
+class PersonView:
+    name: str
+    title: str
+    company: str
+
+
+@dataclass(frozen=True)
+class LetterView:
+    """Everything the letter template shows, already in the letter's language."""
+
+    language: str
+    title: str
+    title_html: Markup
+    date: str
+    timestamp: str
+    draft: bool
+    mahs: tuple[object, ...]
+    product_names: tuple[str, ...]
+    salutation: str
+    opening: Markup
+    introduction: tuple[Markup, ...]
+    summary: tuple[Markup, ...]
+    background_heading: str
+    background: tuple[Markup, ...]
+    sections: tuple[SectionView, ...]
+    regulator: Regulator
+    reporting: tuple[Markup, ...]
+    additional_monitoring: bool
+    contacts: tuple[str, ...]
+    signatories: tuple[PersonView, ...]
+    address_sources: tuple[str, ...]
+    tool_version: str
+
+
+def compose_title(dhpc: Dhpc, text: LanguageText) -> str:
+    """``Alemtuzumab (LEMTRADA): key message``, after the EMA template.
+
+    Several products: ``substance (PRODUCT), substance (PRODUCT): key message``.
+    """
+    if text.title:
+        return text.title
+    parts = []
+    for product, substance in zip(dhpc.meta.products, text.active_substances, strict=True):
+        triangle = "▼" if product.additional_monitoring else ""
+        parts.append(f"{substance} ({product.name.upper()}{triangle})")
+    title = f"{', '.join(parts)}: {text.key_message}"
+    return title[:1].upper() + title[1:]
+
+
+def letter_epoch(date: dt.date) -> int:
+    """Seconds since 1970 at midnight UTC of the letter's date (``SOURCE_DATE_EPOCH``)."""
+    return int(dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp())
+
+
+def letter_timestamp(date: dt.date) -> str:
+    """The letter's creation time in the PDF: its date, so rebuilding changes nothing."""
+    return f"{date.isoformat()}T00:00:00Z"
+
+
+def letter_view(
+    dhpc: Dhpc,
+    language: str,
+    gettext: Boilerplate,
+    address_sources: Sequence[str] | None = None,
+) -> LetterView:
+    """Assemble the view of ``language``; ``address_sources`` overrides dhpc.yaml's list."""
+    meta = dhpc.meta
+    text = dhpc.text(language)
+    _ = gettext.gettext
+    regulator = registry.lookup(meta.country, language)
+
+    contacts = []
+    for index, mah in enumerate(meta.mahs):
+        department = text.contact_points[index].department if text.contact_points else None
+        pieces = [mah.name, *([department] if department else []), mah.email]
+        phone_label = _("tel:")
+        contacts.append(f"{', '.join(pieces)}, {phone_label} {mah.phone}")
+
+    signatories = tuple(
+        PersonView(
+            name=person.name,
+            title=text.signatory_titles[index] if text.signatory_titles else person.title,
+            company=person.company,
+        )
+        for index, person in enumerate(meta.signatories)
+    )
+
+    if address_sources is None:
+        sources: tuple[str, ...] = text.address_sources or meta.address_sources
+    else:
+        sources = tuple(address_sources)
+
+    title = compose_title(dhpc, text)
+    return LetterView(
+        language=language,
+        title=title,
+        title_html=render_inline(title),
+        date=long_date(meta.date, language),
+        timestamp=letter_timestamp(meta.date),
+        draft=meta.status == "draft",
+        mahs=meta.mahs,
+        product_names=tuple(p.name for p in meta.products),
+        salutation=text.salutation or _("To healthcare professionals"),
+        opening=render_inline(text.opening),
+        introduction=tuple(render_block(p) for p in text.introduction),
+        summary=tuple(render_inline(b) for b in text.summary),
+        background_heading=text.background_heading or _("Background on the safety concern"),
+        background=tuple(render_block(p) for p in text.background),
+        sections=tuple(
+            SectionView(render_inline(s.heading), tuple(render_block(p) for p in s.paragraphs))
+            for s in text.sections
+        ),
+        regulator=regulator,
+        reporting=tuple(render_block(p) for p in text.reporting),
+        additional_monitoring=any(p.additional_monitoring for p in meta.products),
+        contacts=tuple(contacts),
+        signatories=signatories,
+        address_sources=sources,
+        tool_version=__version__,
+    )
+
+
+def render_html(
+    dhpc: Dhpc,
+    language: str,
+    *,
+    address_sources: Sequence[str] | None = None,
+    environment: jinja2.Environment | None = None,
+) -> str:
+    """The letter of ``language`` as HTML, ready for WeasyPrint."""
+    gettext = Boilerplate(language, translations(language), dict(dhpc.text(language).boilerplate))
+    env = environment or make_environment()
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext.gettext, gettext.ngettext, newstyle=True
+    )
+    view = letter_view(dhpc, language, gettext, address_sources)
+    try:
+        html = env.get_template(LETTER_TEMPLATE).render(letter=view)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template {LETTER_TEMPLATE}: {exc}") from exc
+    if gettext.missing:
+        raise RenderError(
+            f"locales/{language}/LC_MESSAGES/messages.po has no translation for: "
+            + "; ".join(sorted(repr(m) for m in gettext.missing))
+        )
+    return html

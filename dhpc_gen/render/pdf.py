@@ -1,0 +1,103 @@
+"""HTML → PDF with WeasyPrint, reading nothing but the project's own files."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import mimetypes
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from dhpc_gen.errors import RenderError
+from dhpc_gen.resources import RENDER_ROOTS, TEMPLATES_DIR
+
+logger = logging.getLogger(__name__)
+
+
+class ProjectOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    """Serves ``file:`` URLs below the allowed folders; refuses everything else.
+
+    A refused URL stops the rendering: the templates never ask for one, so a request
+    outside the project means something has gone wrong and must not be ignored.
+    """
+
+    def __init__(self, roots: Sequence[Path] = RENDER_ROOTS) -> None:
+        super().__init__(allowed_protocols=("file",), fail_on_errors=True)
+        self.roots = tuple(root.resolve() for root in roots)
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+            path = Path(unquote(parts.path)).resolve()
+            if any(path == root or root in path.parents for root in self.roots) and path.is_file():
+                mime, _ = mimetypes.guess_type(path.name)
+                return URLFetcherResponse(
+                    url,
+                    body=path.read_bytes(),
+                    headers={"Content-Type": mime or "application/octet-stream"},
+                )
+        self.refused.append(url)
+        raise FatalURLFetchingError(
+            f"refused to load {url!r}: only the project's own templates and assets"
+        )
+
+
+@contextlib.contextmanager
+def source_date_epoch(epoch: int) -> Iterator[None]:
+    """Pin the clock fontTools writes into embedded font subsets (``head.modified``).
+
+    fontTools reads ``SOURCE_DATE_EPOCH`` at each call; without it every build would
+    differ by the time of day. The previous value is restored afterwards.
+    """
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def write_pdf(
+    html: str,
+    *,
+    variant: str,
+    identifier: bytes,
+    epoch: int,
+    base_dir: Path = TEMPLATES_DIR,
+    fetcher: ProjectOnlyFetcher | None = None,
+) -> bytes:
+    """Lay out ``html`` and return the PDF bytes (tagged, in the archival ``variant``)."""
+    fetcher = fetcher or ProjectOnlyFetcher()
+    with source_date_epoch(epoch):
+        try:
+            document = HTML(
+                string=html,
+                base_url=base_dir.resolve().as_uri() + "/",
+                url_fetcher=fetcher,
+            )
+            pdf: bytes = document.write_pdf(
+                pdf_variant=variant,
+                pdf_identifier=identifier,
+                pdf_tags=True,
+                font_config=FontConfiguration(),
+            )
+        except FatalURLFetchingError as exc:
+            raise RenderError(str(exc)) from None
+    return pdf
+
+
+def pdf_identifier(*parts: str) -> bytes:
+    """A PDF file identifier derived from the content, so rebuilds are byte-identical."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:32].encode("ascii")

@@ -1,0 +1,156 @@
+"""The regulator registry against its source, QRD Appendix V (``appendix-v.md``).
+
+The registry files are checked against a copy of the reference file kept in
+``tests/data/appendix-v.md``, so the tests pass where the shared reference folder is
+absent; where it is present, further tests check that the copy and the table below are
+still the same as the reference.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dhpc_gen.errors import RegistryError
+from dhpc_gen.regulators import registry
+
+SHARED_APPENDIX_V = Path(__file__).resolve().parents[2] / "shared" / "reference" / "appendix-v.md"
+LOCAL_APPENDIX_V = Path(__file__).resolve().parent / "data" / "appendix-v.md"
+
+# The final "Country → languages" table of appendix-v.md (ISO 3166-1 → ISO 639-1 codes).
+# Liechtenstein (LI) is an EEA country with no row in the source, hence no registry file.
+COUNTRY_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "AT": ("de",),
+    "BE": ("nl", "fr", "de"),
+    "BG": ("bg",),
+    "CY": ("el",),
+    "CZ": ("cs",),
+    "DE": ("de",),
+    "DK": ("da",),
+    "EE": ("et",),
+    "ES": ("es",),
+    "FI": ("fi", "sv"),
+    "FR": ("fr",),
+    "GR": ("el",),
+    "HR": ("hr",),
+    "HU": ("hu",),
+    "IE": ("en",),
+    "IS": ("is",),
+    "IT": ("it",),
+    "LT": ("lt",),
+    "LU": ("fr", "de"),
+    "LV": ("lv",),
+    "MT": ("en", "mt"),
+    "NL": ("nl",),
+    "NO": ("no",),
+    "PL": ("pl",),
+    "PT": ("pt",),
+    "RO": ("ro",),
+    "SE": ("sv",),
+    "SI": ("sl",),
+    "SK": ("sk",),
+}
+NOT_IN_SOURCE = ("LI",)
+
+PAIRS = [(country, lang) for country, langs in COUNTRY_LANGUAGES.items() for lang in langs]
+
+
+def _source_lines(path: Path) -> list[str]:
+    return [line.rstrip() for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _table_in(path: Path) -> dict[str, tuple[str, ...]]:
+    """The final table of appendix-v.md: country code → language codes ('' if not in source)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for line in _source_lines(path):
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 4 and re.fullmatch(r"[A-Z]{2}", cells[1]):
+            table[cells[1]] = tuple(re.findall(r"\(([a-z]{2,3})\)", cells[2]))
+    return table
+
+
+def test_every_source_country_is_in_the_registry() -> None:
+    assert set(COUNTRY_LANGUAGES) <= set(registry.countries())
+
+
+def test_countries_without_a_source_row_have_no_file() -> None:
+    for country in NOT_IN_SOURCE:
+        assert country not in registry.countries()
+        assert not registry.file_for(country).exists()
+
+
+def test_registry_languages_are_those_of_the_table() -> None:
+    for country, langs in COUNTRY_LANGUAGES.items():
+        assert sorted(registry.languages(country)) == sorted(langs), country
+
+
+@pytest.mark.parametrize(("country", "language"), PAIRS)
+def test_lookup_finds_every_pair(country: str, language: str) -> None:
+    regulator = registry.lookup(country, language)
+    assert regulator.country == country
+    assert regulator.language == language
+    assert regulator.authority
+    assert regulator.short_name
+    assert regulator.contact_lines
+    assert regulator.contact_lines[0]
+
+
+@pytest.mark.parametrize(("country", "language"), PAIRS)
+def test_call_for_reporting_is_one_sentence_ending_with_a_colon(
+    country: str, language: str
+) -> None:
+    call = registry.lookup(country, language).call_for_reporting
+    assert call.endswith(":")
+    assert "\n" not in call
+    assert ". " not in call, "one sentence only"
+
+
+@pytest.mark.parametrize(("country", "language"), PAIRS)
+def test_contact_block_is_verbatim_from_appendix_v(country: str, language: str) -> None:
+    source = _source_lines(LOCAL_APPENDIX_V)
+    lines = list(registry.lookup(country, language).contact_lines)
+    for line in lines:
+        assert line in source, f"{country}/{language}: {line!r} is not a line of appendix-v.md"
+    # The block is one run of consecutive source lines, right after the line naming the country.
+    starts = [
+        i for i in range(1, len(source) - len(lines) + 1) if source[i : i + len(lines)] == lines
+    ]
+    assert starts, f"{country}/{language}: the block is not a consecutive run of source lines"
+    for i in starts:
+        assert source[i - 1] and source[i - 1] != "```text", f"{country}/{language}: country line"
+
+
+def test_local_copy_of_appendix_v_has_the_table() -> None:
+    assert _table_in(LOCAL_APPENDIX_V) == {**COUNTRY_LANGUAGES, **dict.fromkeys(NOT_IN_SOURCE, ())}
+
+
+@pytest.mark.skipif(not SHARED_APPENDIX_V.is_file(), reason="shared reference folder absent")
+def test_local_copy_is_the_shared_reference() -> None:
+    assert LOCAL_APPENDIX_V.read_bytes() == SHARED_APPENDIX_V.read_bytes()
+
+
+@pytest.mark.skipif(not SHARED_APPENDIX_V.is_file(), reason="shared reference folder absent")
+def test_table_is_that_of_the_shared_reference() -> None:
+    assert _table_in(SHARED_APPENDIX_V) == {
+        **COUNTRY_LANGUAGES,
+        **dict.fromkeys(NOT_IN_SOURCE, ()),
+    }
+
+
+def test_finnish_swedish_block_starts_with_the_website() -> None:
+    assert registry.lookup("FI", "sv").contact_lines[0] == "webbplats: www.fimea.fi"
+
+
+def test_unknown_country_raises() -> None:
+    with pytest.raises(RegistryError):
+        registry.lookup("LI", "de")
+
+
+def test_missing_language_names_the_file_to_edit() -> None:
+    with pytest.raises(RegistryError) as excinfo:
+        registry.lookup("FI", "de")
+    message = str(excinfo.value)
+    assert str(registry.file_for("FI")) in message
+    assert "FI.yaml" in message
