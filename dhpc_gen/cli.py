@@ -159,3 +159,13 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
         click.echo(entry.call_for_reporting)
         for line in entry.contact_lines:
             click.echo(f"  {line}")
+
+
+def _register_features() -> None:
+    from dhpc_gen.commands import mailing, merge, review, send
+
+    for feature in (review, mailing, merge, send):
+        feature.register(main)
+
+
+_register_features()
