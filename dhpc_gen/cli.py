@@ -162,9 +162,9 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
 
 
 def _register_features() -> None:
-    from dhpc_gen.commands import mailing, merge, review, send
+    from dhpc_gen.commands import mailing, merge, review, send, xliff
 
-    for feature in (review, mailing, merge, send):
+    for feature in (review, xliff, mailing, merge, send):
         feature.register(main)
 
 

@@ -87,13 +87,33 @@ def letter_timestamp(date: dt.date) -> str:
     return f"{date.isoformat()}T00:00:00Z"
 
 
+def localised_sources(
+    dhpc: Dhpc, language: str, used: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """The address sources as printed in ``language``.
+
+    ``used`` names the sources (as ``dhpc.yaml`` spells them) that actually gave a
+    recipient; by default all of ``dhpc.yaml``'s ``address_sources`` are printed. A
+    language file may spell each one its own way (``address_sources`` in the same order).
+    """
+    canonical = dhpc.meta.address_sources
+    wording = dhpc.text(language).address_sources or canonical
+    if used is None:
+        return tuple(wording)
+    spelled = dict(zip(canonical, wording, strict=True))
+    return tuple(spelled.get(name, name) for name in used)
+
+
 def letter_view(
     dhpc: Dhpc,
     language: str,
     gettext: Boilerplate,
     address_sources: Sequence[str] | None = None,
 ) -> LetterView:
-    """Assemble the view of ``language``; ``address_sources`` overrides dhpc.yaml's list."""
+    """Assemble the view of ``language``.
+
+    ``address_sources``: the sources that gave recipients (default: all in dhpc.yaml).
+    """
     meta = dhpc.meta
     text = dhpc.text(language)
     _ = gettext.gettext
@@ -115,10 +135,7 @@ def letter_view(
         for index, person in enumerate(meta.signatories)
     )
 
-    if address_sources is None:
-        sources: tuple[str, ...] = text.address_sources or meta.address_sources
-    else:
-        sources = tuple(address_sources)
+    sources = localised_sources(dhpc, language, address_sources)
 
     title = compose_title(dhpc, text)
     return LetterView(
