@@ -1,0 +1,3 @@
+"""Address sources → normalised, deduplicated mailing list in each recipient's language."""
+
+from __future__ import annotations

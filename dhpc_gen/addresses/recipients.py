@@ -1,0 +1,99 @@
+"""The mailing list file ``recipients.csv``: the contract between mailing, merge and send.
+
+One row per person. Cells that a spreadsheet would run as a formula (starting with
+``=``, ``+``, ``-``, ``@``, tab or carriage return) are written with a leading ``'``;
+:func:`read_recipients` removes it again, so letters and e-mails show the value as given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from dhpc_gen.errors import DhpcError
+from dhpc_gen.fsutil import atomic_write_text
+
+RECIPIENTS_FILE = "recipients.csv"
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person on the mailing list, in the language the letter is sent in."""
+
+    recipient_id: str
+    """Stable for the same inputs; letters, digits and '-' only (used in file names)."""
+    language: str
+    title: str
+    first_name: str
+    last_name: str
+    profession: str
+    specialty: str
+    organisation: str
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    email: str
+    sources: str
+    """Names of the address sources the person came from, joined by '; '."""
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
+
+    @property
+    def has_postal_address(self) -> bool:
+        return bool(self.street and self.postal_code and self.city)
+
+
+COLUMNS = tuple(f.name for f in fields(Recipient))
+
+
+def neutralise(value: str) -> str:
+    """Make a cell safe to open in a spreadsheet."""
+    return f"'{value}" if value.startswith(_DANGEROUS) else value
+
+
+def restore(value: str) -> str:
+    """Undo :func:`neutralise`."""
+    if value.startswith("'") and value[1:2] and value[1:].startswith(_DANGEROUS):
+        return value[1:]
+    return value
+
+
+def recipients_csv(recipients: Iterable[Recipient]) -> str:
+    """The CSV text of a mailing list."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for recipient in recipients:
+        writer.writerow({key: neutralise(value) for key, value in asdict(recipient).items()})
+    return buffer.getvalue()
+
+
+def write_recipients(path: Path, recipients: Iterable[Recipient]) -> None:
+    """Write ``recipients.csv`` owner-readable only, whole or not at all."""
+    atomic_write_text(path, recipients_csv(recipients), private=True)
+
+
+def read_recipients(path: Path) -> Iterator[Recipient]:
+    """Stream the rows of a ``recipients.csv`` (a folder means its ``recipients.csv``)."""
+    if path.is_dir():
+        path = path / RECIPIENTS_FILE
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise DhpcError(f"{path}: cannot read the mailing list: {exc.strerror}") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DhpcError(f"{path}: not a mailing list, columns missing: {', '.join(missing)}")
+        for number, row in enumerate(reader, start=2):
+            if not row.get("recipient_id") or not row.get("language"):
+                raise DhpcError(f"{path}:{number}: recipient_id and language are required")
+            yield Recipient(**{key: restore(row.get(key) or "") for key in COLUMNS})

@@ -1,0 +1,3 @@
+"""Personalised letters, print files, e-mail sending, the send journal and the record."""
+
+from __future__ import annotations
