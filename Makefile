@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck pytest i18n sysdeps clean
+.PHONY: demo test lint typecheck pytest i18n sysdeps render-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,15 +12,28 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# Tools the tests drive from Debian: pdftotext/pdffonts (poppler-utils), Chromium.
-sysdeps:
-	@if ! command -v pdftotext >/dev/null || ! command -v chromium >/dev/null; then \
+# Debian packages: HarfBuzz's subsetter (WeasyPrint embeds font subsets with it; without
+# it the PDFs differ byte-wise from those built where it is present), and the tools the
+# tests drive: pdftotext/pdffonts (poppler-utils) and Chromium.
+RENDER_DEBS := libharfbuzz-subset0
+TEST_DEBS := $(RENDER_DEBS) poppler-utils chromium
+define ensure_debs
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils chromium >/dev/null; \
-	  else echo "Please install poppler-utils and chromium (needed by the tests)"; exit 1; fi; \
+	    echo "Installing $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Please install: $$missing (apt-get install $$missing)"; exit 1; fi; \
 	fi
+endef
 
-demo: $(STAMP)
+sysdeps:
+	$(call ensure_debs,$(TEST_DEBS))
+
+render-deps:
+	$(call ensure_debs,$(RENDER_DEBS))
+
+demo: $(STAMP) render-deps
 	$(BIN)/dhpc build content/lemtrada-2019 --out output --html
 	@echo "Letters written to output/lemtrada-2019/"
 

@@ -57,7 +57,7 @@ def shared_inputs(dhpc: Dhpc, languages: Sequence[str]) -> list[Path]:
     """Every project file besides the content that shapes the PDFs."""
     files = sorted(p for p in TEMPLATES_DIR.rglob("*") if p.is_file())
     files += sorted(p for p in ASSETS_DIR.rglob("*") if p.is_file())
-    files += [catalog_path(language) for language in languages]
+    files += [catalog_path(language) for language in dhpc.meta.languages]
     files.append(registry.file_for(dhpc.meta.country))
     return files
 
@@ -79,6 +79,15 @@ def content_hash(dhpc: Dhpc) -> str:
     return sha256_bytes(
         b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in dhpc.files)
     )
+
+
+def language_hash(dhpc: Dhpc, language: str) -> str:
+    """SHA-256 over ``dhpc.yaml`` and one language file: what one language's PDF depends on.
+
+    Editing the Finnish text changes the Finnish PDF only, so ``--check`` names just it.
+    """
+    files = [dhpc.files[0], dhpc.directory / f"{language}.yaml"]
+    return sha256_bytes(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files))
 
 
 def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
@@ -104,7 +113,6 @@ def render_letters(
     if problems:
         raise ContentError(problems)
     safe_name(dhpc.id, "DHPC id")
-    chash = content_hash(dhpc)
     tversion = template_version()
     letters = []
     for language in languages:
@@ -115,7 +123,7 @@ def render_letters(
         pdf = write_pdf(
             html,
             variant=dhpc.meta.pdf_variant,
-            identifier=pdf_identifier(chash, language, __version__, tversion),
+            identifier=pdf_identifier(language_hash(dhpc, language), __version__, tversion),
             epoch=letter_epoch(dhpc.meta.date),
         )
         letters.append(BuiltLetter(language, f"{dhpc.id}_{language}.pdf", pdf, html))
@@ -143,6 +151,7 @@ def make_manifest(dhpc: Dhpc, letters: Sequence[BuiltLetter]) -> dict[str, objec
         }
         for letter in letters
     ]
+    outputs.sort(key=lambda entry: str(entry["path"]))
     return {
         "dhpc": dhpc.id,
         "status": dhpc.meta.status,

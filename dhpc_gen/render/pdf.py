@@ -8,10 +8,12 @@ import logging
 import mimetypes
 import os
 from collections.abc import Iterator, Sequence
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from weasyprint import HTML
+from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -91,10 +93,26 @@ def write_pdf(
                 pdf_identifier=identifier,
                 pdf_tags=True,
                 font_config=FontConfiguration(),
+                color_profiles={_OUTPUT_INTENT: _srgb_profile()},
+                output_intent=_OUTPUT_INTENT,
             )
         except FatalURLFetchingError as exc:
             raise RenderError(str(exc)) from None
     return pdf
+
+
+_OUTPUT_INTENT = "dhpc-srgb"
+
+
+def _srgb_profile() -> ColorProfile:
+    """WeasyPrint's own sRGB profile, read and closed.
+
+    Passed in as a named profile instead of ``output_intent="srgb"``, with which
+    WeasyPrint 70 leaves the ICC file open on every document. Not cached: a profile
+    object serialises differently after its first use, which would break reproducibility.
+    """
+    with (files("weasyprint.pdf") / "sRGB2014.icc").open("rb") as icc:
+        return ColorProfile(icc, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
 
 
 def pdf_identifier(*parts: str) -> bytes:

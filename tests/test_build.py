@@ -1,0 +1,246 @@
+"""``dhpc build``: PDFs per language, metadata, archival form, reproducibility, manifest."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from dhpc_gen.build import build, check_outputs, render_letters
+from dhpc_gen.cli import main
+from dhpc_gen.content import load_dhpc
+from dhpc_gen.fsutil import sha256_file
+from tests.conftest import EXAMPLE
+from tests.pdf_helpers import font_rows, page_texts, pdftotext
+
+REFERENCE = Path(__file__).parent / "data" / "reference_lemtrada-2019_sv.txt"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example built once for the whole module; returns output/<id>."""
+    out = tmp_path_factory.mktemp("out")
+    build(load_dhpc(EXAMPLE), out)
+    return out / "lemtrada-2019"
+
+
+def test_one_pdf_per_language_and_a_manifest(built: Path) -> None:
+    assert sorted(p.name for p in built.iterdir()) == [
+        "lemtrada-2019_fi.pdf",
+        "lemtrada-2019_sv.pdf",
+        "manifest.json",
+    ]
+    manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    outputs = {entry["language"]: entry for entry in manifest["outputs"]}
+    for language in ("sv", "fi"):
+        pdf = built / f"lemtrada-2019_{language}.pdf"
+        assert outputs[language]["sha256"] == sha256_file(pdf)
+        assert outputs[language]["pages"] == len(PdfReader(pdf).pages)
+    inputs = {entry["path"]: entry for entry in manifest["inputs"]}
+    assert inputs["lemtrada-2019/fi.yaml"]["sha256"] == sha256_file(EXAMPLE / "fi.yaml")
+    assert "templates/letter.html" in inputs
+    assert "assets/fonts/LiberationSans-Regular.ttf" in inputs
+    assert "locales/fi/LC_MESSAGES/messages.po" in inputs
+    assert "dhpc_gen/regulators/data/FI.yaml" in inputs
+    assert manifest["tool_version"] and manifest["template_version"].startswith("1+")
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "subject_word"),
+    [
+        (
+            "sv",
+            "Alemtuzumab (LEMTRADA): Begränsad användning på grund av allvarliga biverkningar",
+            "Viktigt",
+        ),
+        (
+            "fi",
+            "Alemtutsumabi (LEMTRADA): Käytön rajoittaminen vakavien haittavaikutusten vuoksi",
+            "Tärkeä",
+        ),
+    ],
+)
+def test_metadata_language_tags_and_archival_form(
+    built: Path, language: str, title: str, subject_word: str
+) -> None:
+    reader = PdfReader(built / f"lemtrada-2019_{language}.pdf")
+    info = reader.metadata
+    assert info is not None
+    assert info.title == title
+    assert info.author == "Sanofi Oy"
+    assert info.subject is not None and info.subject.startswith(subject_word)
+    catalog = reader.trailer["/Root"]
+    assert catalog["/Lang"] == language
+    assert catalog["/MarkInfo"]["/Marked"] == True  # noqa: E712 (a PDF BooleanObject)
+    assert "/StructTreeRoot" in catalog
+    xmp = catalog["/Metadata"].get_object().get_data().decode("utf-8")
+    assert re.search(r"pdfaid:part=\"3\"|<pdfaid:part>3</pdfaid:part>", xmp)
+    assert re.search(r"pdfaid:conformance=\"U\"|<pdfaid:conformance>U</pdfaid:conformance>", xmp)
+    assert "/OutputIntents" in catalog
+
+
+def test_every_font_is_embedded_and_is_the_bundled_one(built: Path) -> None:
+    for pdf in built.glob("*.pdf"):
+        rows = font_rows(pdf)
+        assert rows, pdf
+        for row in rows:
+            name, emb = row[0], row[-5]
+            assert emb == "yes", (pdf, row)
+            assert name.split("+")[-1].startswith("Letter-Sans"), (pdf, row)
+
+
+def test_swedish_letter_reproduces_the_reference(built: Path) -> None:
+    text = pdftotext(built / "lemtrada-2019_sv.pdf")
+    # The layout adds a letterhead and "1 (3)" page numbers on every page, and the date.
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.strip() not in ("Sanofi Oy", "24 april 2019")
+        and not re.fullmatch(r"\d+ \(\d+\)", line.strip())
+    ]
+    ours = " ".join(lines).split()
+    reference = REFERENCE.read_text(encoding="utf-8").split()
+    ratio = difflib.SequenceMatcher(None, reference, ours, autojunk=False).ratio()
+    assert ratio >= 0.98, ratio
+    # Every paragraph of the reference is there; the headings are the catalog's.
+    for heading in ("Sammanfattning", "Bakgrundsinformation", "Företagets kontaktuppgifter"):
+        assert heading in text
+    assert "Adresskälla: Lääketietokeskus Oy, Suomen Lääkäriliitto, Suomen MS-hoitajat ry" in text
+
+
+def test_finnish_letter_has_finnish_boilerplate_and_fimea_block(built: Path) -> None:
+    text = pdftotext(built / "lemtrada-2019_fi.pdf")
+    for expected in (
+        "Yhteenveto",
+        "Terveydenhuollon ammattilaisille",
+        "24. huhtikuuta 2019",
+        "Lääkkeiden haittavaikutusrekisteri",
+        "Osoitelähde: Lääketietokeskus Oy",
+        "Ystävällisin terveisin,",
+        "puh. 0201 200 368",
+    ):
+        assert expected in text, expected
+    assert "Sammanfattning" not in text
+    assert re.search(r"^1 \(\d\)$", text, re.MULTILINE)
+
+
+def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
+    build(load_dhpc(EXAMPLE), tmp_path)
+    for name in ("lemtrada-2019_sv.pdf", "lemtrada-2019_fi.pdf", "manifest.json"):
+        assert (tmp_path / "lemtrada-2019" / name).read_bytes() == (built / name).read_bytes(), name
+    assert check_outputs(load_dhpc(EXAMPLE), built.parent) == []
+
+
+def test_check_names_stale_outputs(example_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(example_dir), "--out", str(out)]).exit_code == 0
+    result = runner.invoke(main, ["build", str(example_dir), "--out", str(out), "--check"])
+    assert result.exit_code == 0, result.output
+    fi = example_dir / "fi.yaml"
+    fi.write_text(
+        fi.read_text(encoding="utf-8").replace("Yhteenveto", "Yhteenveto"), encoding="utf-8"
+    )
+    text = fi.read_text(encoding="utf-8")
+    fi.write_text(
+        text.replace("Maksan toiminta on arvioitava", "Maksan toimintaa on arvioitava"),
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["build", str(example_dir), "--out", str(out), "--check"])
+    assert result.exit_code == 1
+    assert "lemtrada-2019_fi.pdf: differs" in result.output
+    assert "manifest.json: differs" in result.output
+    assert "lemtrada-2019_sv.pdf" not in result.output
+    (out / "lemtrada-2019" / "lemtrada-2019_sv.pdf").unlink()
+    result = runner.invoke(main, ["build", str(example_dir), "--out", str(out), "--check"])
+    assert "lemtrada-2019_sv.pdf: missing" in result.output
+
+
+def test_draft_carries_a_watermark_in_the_letters_language(example_dir: Path) -> None:
+    meta = example_dir / "dhpc.yaml"
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace("status: final", "status: draft"), encoding="utf-8"
+    )
+    dhpc = load_dhpc(example_dir)
+    for letter, word in zip(render_letters(dhpc, ["sv", "fi"]), ("UTKAST", "LUONNOS"), strict=True):
+        path = example_dir / letter.filename
+        path.write_bytes(letter.pdf)
+        pages = page_texts(path)
+        assert len(pages) >= 2
+        assert all(word in page for page in pages), letter.language
+
+
+def test_lang_option_builds_only_that_language(example_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["build", str(example_dir), "--out", str(tmp_path), "--lang", "fi", "--html"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "lemtrada-2019").iterdir()) == [
+        "lemtrada-2019_fi.html",
+        "lemtrada-2019_fi.pdf",
+        "manifest.json",
+    ]
+    result = CliRunner().invoke(
+        main, ["build", str(example_dir), "--out", str(tmp_path), "--lang", "de"]
+    )
+    assert result.exit_code == 2
+    assert "--lang de: lemtrada-2019 has only sv, fi" in result.output
+
+
+def test_bad_input_writes_and_overwrites_nothing(example_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(example_dir), "--out", str(tmp_path)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "lemtrada-2019").iterdir()}
+    fi = example_dir / "fi.yaml"
+    text = fi.read_text(encoding="utf-8")
+    start = text.index("  - heading: Hemofagosyyttinen")
+    fi.write_text(text[:start] + "\ncontact_points:\n  - department: X\n", encoding="utf-8")
+    # sv.yaml changes too, so a partial build would show in the sv PDF.
+    sv = example_dir / "sv.yaml"
+    sv.write_text(
+        sv.read_text(encoding="utf-8").replace("Leverfunktion", "Leverfunktionen"), encoding="utf-8"
+    )
+    result = runner.invoke(main, ["build", str(example_dir), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "fi.yaml sections: has 2 but the source language 'sv' has 3" in result.output
+    assert "Traceback" not in result.output
+    after = {p.name: p.read_bytes() for p in (tmp_path / "lemtrada-2019").iterdir()}
+    assert after == before
+
+
+def test_id_cannot_escape_the_output_folder(example_dir: Path, tmp_path: Path) -> None:
+    meta = example_dir / "dhpc.yaml"
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace("id: lemtrada-2019", "id: ../../evil"),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["build", str(example_dir), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "dhpc.yaml:3 id: String should match pattern" in result.output
+    assert not (tmp_path / "evil").exists()
+    assert not list(tmp_path.rglob("*.pdf"))
+
+
+def test_output_folder_is_created_when_missing(example_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b"
+    result = CliRunner().invoke(
+        main, ["build", str(example_dir), "--out", str(out), "--lang", "sv"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "lemtrada-2019" / "lemtrada-2019_sv.pdf").is_file()
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_building_keeps_other_languages_in_the_manifest(example_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["build", str(example_dir), "--out", str(tmp_path)])
+    full = (tmp_path / "lemtrada-2019" / "manifest.json").read_text(encoding="utf-8")
+    runner.invoke(main, ["build", str(example_dir), "--out", str(tmp_path), "--lang", "sv"])
+    assert (tmp_path / "lemtrada-2019" / "manifest.json").read_text(encoding="utf-8") == full
+    shutil.rmtree(tmp_path / "lemtrada-2019")
