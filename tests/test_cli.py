@@ -1,0 +1,95 @@
+"""The ``dhpc`` command as a user meets it: help, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from click.testing import CliRunner
+
+from dhpc_gen import __version__
+from dhpc_gen.cli import main
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found += all_commands(command, (*prefix, name))
+    return found
+
+
+def test_every_command_has_help_text() -> None:
+    runner = CliRunner()
+    commands = all_commands(main)
+    assert ("build",) in commands and ("regulators",) in commands
+    for path in commands:
+        command: click.Command = main
+        for name in path:
+            assert isinstance(command, click.Group)
+            command = command.commands[name]
+        assert command.help and command.help.strip(), f"dhpc {' '.join(path)} has no help"
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+
+
+def test_python_m_and_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dhpc_gen", "--version"], capture_output=True, text=True, check=True
+    )
+    assert __version__ in result.stdout
+
+
+def test_bad_input_exits_1_without_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "dhpc.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "dhpc_gen", "build", str(broken), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "dhpc.yaml:" in result.stderr and "invalid YAML" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_folder_and_bad_usage() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["build", "no/such/dhpc"])
+    assert result.exit_code == 1
+    assert "no such content folder" in result.output
+    result = runner.invoke(main, ["build"])
+    assert result.exit_code == 2
+
+
+def test_regulators_lists_every_country_and_finland_in_two_languages() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["regulators", "--format", "json"])
+    assert result.exit_code == 0
+    entries = json.loads(result.output)
+    assert len({e["country"] for e in entries}) >= 29
+    result = runner.invoke(main, ["regulators", "fi"])
+    assert result.exit_code == 0
+    assert "FI Finland — fi: Lääkealan turvallisuus- ja kehittämiskeskus Fimea" in result.output
+    assert (
+        "FI Finland — sv: Säkerhets- och utvecklingscentret för läkemedelsområdet Fimea"
+        in result.output
+    )
+    assert "  PB 55" in result.output
+    result = runner.invoke(main, ["regulators", "FI", "--lang", "sv", "--format", "json"])
+    assert [e["language"] for e in json.loads(result.output)] == ["sv"]
+
+
+def test_regulators_unknown_country() -> None:
+    result = CliRunner().invoke(main, ["regulators", "XX"])
+    assert result.exit_code == 1
+    assert "unknown country 'XX'" in result.output
+    assert "FI" in result.output
