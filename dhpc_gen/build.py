@@ -18,7 +18,7 @@ from dhpc_gen.errors import ContentError, UsageError
 from dhpc_gen.fsutil import atomic_write_bytes, atomic_write_text, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
-from dhpc_gen.render.letter import letter_epoch, render_html
+from dhpc_gen.render.letter import letter_epoch, render_html, standalone_html
 from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
@@ -194,7 +194,7 @@ def build(
         written.append(target)
         if html:
             target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
-            atomic_write_text(target, letter.html)
+            atomic_write_text(target, standalone_html(letter.html))
             written.append(target)
     atomic_write_text(out_dir / MANIFEST, manifest_text(manifest))
     written.append(out_dir / MANIFEST)

@@ -17,6 +17,7 @@ from dhpc_gen.i18n import Boilerplate, long_date, translations
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
 from dhpc_gen.render.environment import make_environment
+from dhpc_gen.resources import ASSETS_DIR, TEMPLATES_DIR
 
 LETTER_TEMPLATE = "letter.html"
 
@@ -191,3 +192,13 @@ def render_html(
             + "; ".join(sorted(repr(m) for m in gettext.missing))
         )
     return html
+
+
+def standalone_html(html: str) -> str:
+    """The letter's HTML with its stylesheet inlined, to open from the output folder.
+
+    Fonts stay referenced by absolute ``file:`` URL into the project's assets.
+    """
+    css = (TEMPLATES_DIR / "letter.css").read_text(encoding="utf-8")
+    css = css.replace('url("../assets/', f'url("{ASSETS_DIR.resolve().as_uri()}/')
+    return html.replace('<link rel="stylesheet" href="letter.css">', f"<style>\n{css}</style>", 1)
