@@ -51,8 +51,8 @@ test: lint typecheck pytest
 
 # Extract boilerplate from the templates, merge into each catalog, compile.
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o locales/messages.pot --no-location --sort-output --project=dhpc_gen --version=0.1.0 .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete --init-missing
+	$(BIN)/pybabel extract -F babel.cfg -o locales/messages.pot --no-location --sort-output --width=100 --project=dhpc_gen --version=0.1.0 .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete --width=100
 	$(BIN)/pybabel compile -d locales --statistics
 
 clean:
