@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import json
 import re
 import shutil
@@ -244,3 +245,23 @@ def test_building_keeps_other_languages_in_the_manifest(example_dir: Path, tmp_p
     runner.invoke(main, ["build", str(example_dir), "--out", str(tmp_path), "--lang", "sv"])
     assert (tmp_path / "lemtrada-2019" / "manifest.json").read_text(encoding="utf-8") == full
     shutil.rmtree(tmp_path / "lemtrada-2019")
+
+
+def test_rendering_logs_nothing_unexpected(
+    example_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        render_letters(load_dhpc(example_dir), ["fi"])
+    assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_pdf_ua_variant_can_be_chosen(example_dir: Path, tmp_path: Path) -> None:
+    meta = example_dir / "dhpc.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8") + "pdf_variant: pdf/ua-1\n", encoding="utf-8")
+    letter = render_letters(load_dhpc(example_dir), ["sv"])[0]
+    path = tmp_path / "ua.pdf"
+    path.write_bytes(letter.pdf)
+    catalog = PdfReader(path).trailer["/Root"]
+    xmp = catalog["/Metadata"].get_object().get_data().decode("utf-8")
+    assert re.search(r"pdfuaid:part=\"1\"|<pdfuaid:part>1</pdfuaid:part>", xmp)
+    assert "/StructTreeRoot" in catalog
