@@ -127,7 +127,10 @@ def test_missing_section_is_a_consistency_problem(example_dir: Path) -> None:
     end = text.index("contact_points:")
     fi.write_text(text[:start] + "\n" + text[end:], encoding="utf-8")
     problems = [str(p) for p in consistency_problems(load_dhpc(example_dir))]
-    assert any("fi.yaml sections: has 2 but the source language 'sv' has 3" in p for p in problems)
+    line = line_number(fi, "sections:")
+    assert any(
+        f"fi.yaml:{line} sections: has 2 but the source language 'sv' has 3" in p for p in problems
+    )
 
 
 def test_not_utf8_and_not_a_mapping(example_dir: Path) -> None:

@@ -7,6 +7,7 @@ errors are translated into ``file:line field.path: message``.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +37,14 @@ def format_loc(loc: Sequence[int | str]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def parse_loc(path: str) -> Loc:
+    """``sections[1].paragraphs`` → ``('sections', 1, 'paragraphs')`` (inverse of format_loc)."""
+    loc: list[int | str] = []
+    for part in re.finditer(r"([^.\[\]]+)|\[(\d+)\]", path):
+        loc.append(int(part.group(2)) if part.group(2) is not None else part.group(1))
+    return tuple(loc)
 
 
 def line_of(data: Any, loc: Sequence[int | str]) -> int | None:
@@ -283,7 +292,9 @@ def consistency_problems(dhpc: Dhpc) -> list[Problem]:
     for language, text in dhpc.iter_texts():
         if language == dhpc.meta.source_language:
             continue
-        shown = display_path(dhpc.directory / f"{language}.yaml")
+        path = dhpc.directory / f"{language}.yaml"
+        shown = display_path(path)
+        data, _ = read_yaml(path, shown)
         for field, have, want in structure_counts(source, text):
             if have != want:
                 problems.append(
@@ -292,6 +303,7 @@ def consistency_problems(dhpc: Dhpc) -> list[Problem]:
                         field,
                         f"has {have} but the source language "
                         f"{dhpc.meta.source_language!r} has {want}",
+                        line_of(data, parse_loc(field)),
                     )
                 )
     return problems
