@@ -1,0 +1,149 @@
+"""Find the rows that are one person, across and within sources.
+
+Blocking keeps it fast: only rows that share a postal code and a name token, or share
+an e-mail address, are compared. Two rows are one person when
+
+- their names agree: a first name of one is like a first name of the other and a last
+  name like a last name (similarity >= 80, so one typo passes; "Anna" and "Anne" do
+  not), in either order, so "Virtanen Matti" / "Matti Virtanen" agree; and
+- their score reaches the threshold. The score is the similarity of the whole names
+  (0-100; token order, case, accents and a missing middle name ignored), +10 when both
+  have the same e-mail, -10 when both have different e-mails, -10 when (no e-mails to
+  compare) both have a street and the streets differ, -10 when one source gives them
+  different ids.
+
+Matches are joined best first (union-find); every join is a :class:`Merge` with its score.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from dhpc_gen.addresses.records import PersonRow
+
+DEFAULT_THRESHOLD = 90.0
+EVIDENCE = 10.0
+"""Points added or taken for e-mail, street and id evidence."""
+TOKEN_AGREEMENT = 80.0
+"""Similarity two name tokens need to count as the same name (one typo passes)."""
+STREET_AGREEMENT = 85.0
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Row ``b`` joined to row ``a``'s person with ``score``."""
+
+    a: int
+    b: int
+    score: float
+
+
+def _agree(left: Sequence[str], right: Sequence[str]) -> bool:
+    for x in left:
+        for y in right:
+            if x == y or fuzz.ratio(x, y, score_cutoff=TOKEN_AGREEMENT):
+                return True
+    return False
+
+
+def names_agree(a: PersonRow, b: PersonRow) -> bool:
+    """First names and last names agree, in the same or in swapped order."""
+    if not (a.first_keys and a.last_keys and b.first_keys and b.last_keys):
+        return a.name_key == b.name_key and bool(a.name_key)
+    straight = _agree(a.first_keys, b.first_keys) and _agree(a.last_keys, b.last_keys)
+    return straight or (_agree(a.first_keys, b.last_keys) and _agree(a.last_keys, b.first_keys))
+
+
+def pair_score(a: PersonRow, b: PersonRow, cutoff: float = 0.0) -> float:
+    """How sure we are that ``a`` and ``b`` are one person (0-100); 0 if names disagree."""
+    name = fuzz.token_set_ratio(a.name_key, b.name_key, score_cutoff=max(0.0, cutoff - EVIDENCE))
+    if not name or not names_agree(a, b):
+        return 0.0
+    score = name
+    if a.email_key and b.email_key:
+        score += EVIDENCE if a.email_key == b.email_key else -EVIDENCE
+    elif (
+        a.street_key
+        and b.street_key
+        and a.postal_code == b.postal_code
+        and fuzz.token_set_ratio(a.street_key, b.street_key) < STREET_AGREEMENT
+    ):
+        score -= EVIDENCE
+    if a.source == b.source and a.source_id and b.source_id and a.source_id != b.source_id:
+        score -= EVIDENCE
+    return round(min(100.0, max(0.0, score)), 1)
+
+
+def _blocks(rows: Sequence[PersonRow]) -> dict[tuple[str, ...], list[int]]:
+    blocks: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        if row.postal_code:
+            for token in set(row.first_keys + row.last_keys):
+                blocks[(row.country, row.postal_code, token)].append(index)
+        if row.email_key:
+            blocks[("@", row.email_key)].append(index)
+    return blocks
+
+
+def find_matches(
+    rows: Sequence[PersonRow],
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Merge]:
+    """Every pair of rows in a common block whose score reaches ``threshold``.
+
+    ``progress(done, total)`` is called now and then with rows of blocks compared.
+    """
+    blocks = [members for members in _blocks(rows).values() if len(members) > 1]
+    total = sum(len(members) for members in blocks)
+    step = max(1, total // 100)
+    done = reported = 0
+    compared: set[tuple[int, int]] = set()
+    matches = []
+    for members in blocks:
+        for position, i in enumerate(members):
+            row = rows[i]
+            for j in members[position + 1 :]:
+                pair = (i, j) if i < j else (j, i)
+                if pair in compared:
+                    continue
+                compared.add(pair)
+                score = pair_score(row, rows[j], threshold)
+                if score >= threshold:
+                    matches.append(Merge(pair[0], pair[1], score))
+        done += len(members)
+        if progress is not None and done - reported >= step:
+            progress(done, total)
+            reported = done
+    if progress is not None:
+        progress(total, total)
+    return matches
+
+
+def cluster(count: int, matches: Iterable[Merge]) -> tuple[list[list[int]], list[Merge]]:
+    """Join matches best first; return (clusters of row indexes, the joins made)."""
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    joins = []
+    for match in sorted(matches, key=lambda m: (-m.score, m.a, m.b)):
+        ra, rb = root(match.a), root(match.b)
+        if ra == rb:
+            continue
+        if rb < ra:
+            ra, rb = rb, ra
+        parent[rb] = ra
+        joins.append(match)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(count):
+        groups[root(i)].append(i)
+    return sorted(groups.values()), joins

@@ -1,0 +1,490 @@
+"""Address sources → one mailing list: read, normalise, dedupe, suppress, filter, write.
+
+Every row read ends in exactly one of: a recipient, a duplicate merged into a recipient,
+a reject, a suppressed row, a row outside the audience. ``report.json`` counts each, and
+``rows_read`` is their sum. Personal data goes only into the files (owner-readable);
+logs carry counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dhpc_gen.addresses.audience import Audience
+from dhpc_gen.addresses.dedupe import DEFAULT_THRESHOLD, cluster, find_matches
+from dhpc_gen.addresses.language import LanguagePolicy
+from dhpc_gen.addresses.normalise import fold
+from dhpc_gen.addresses.readers import ReadInfo, read_rows
+from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, write_recipients
+from dhpc_gen.addresses.records import PersonRow, Reject, RowNormaliser
+from dhpc_gen.addresses.sources import SourceSet
+from dhpc_gen.addresses.suppression import SuppressionList
+from dhpc_gen.content.model import Dhpc
+from dhpc_gen.errors import DhpcError, UsageError, display_path
+from dhpc_gen.fsutil import atomic_write_text, inside, safe_name
+
+logger = logging.getLogger(__name__)
+
+MAILING_DIR = "mailing"
+REJECTS_FILE = "rejects.csv"
+DUPLICATES_FILE = "duplicates.csv"
+PROVENANCE_FILE = "provenance.csv"
+REPORT_FILE = "report.json"
+
+REJECT_COLUMNS = ("source", "file", "row", "reason", "detail", "name", "postal_code", "email")
+DUPLICATE_COLUMNS = (
+    "recipient_id",
+    "outcome",
+    "score",
+    "kept_source",
+    "kept_row",
+    "kept_name",
+    "kept_address",
+    "kept_email",
+    "merged_source",
+    "merged_row",
+    "merged_name",
+    "merged_address",
+    "merged_email",
+)
+PROVENANCE_COLUMNS = ("recipient_id", "source", "row")
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: stage is ``read`` (bytes) or ``match`` (rows)."""
+
+_PROGRESS_BYTES = 1 << 18
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """One join of two rows into one person, for a human to check."""
+
+    recipient_id: str
+    outcome: str
+    """``recipient``, ``suppressed`` or ``filtered`` (what became of the person)."""
+    score: float
+    kept: PersonRow
+    merged: PersonRow
+
+
+@dataclass(frozen=True)
+class MailingList:
+    """The outcome of one run, before it is written."""
+
+    dhpc_id: str
+    recipients: tuple[Recipient, ...]
+    provenance: Mapping[str, tuple[tuple[str, int], ...]]
+    """recipient_id → every (source name, row) the person came from."""
+    rejects: tuple[Reject, ...]
+    duplicates: tuple[Duplicate, ...]
+    source_names: tuple[str, ...]
+    report: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Person:
+    person_id: str
+    members: tuple[PersonRow, ...]
+    outcome: str
+
+
+def _first(members: Iterable[PersonRow], attribute: str) -> str:
+    return next((str(getattr(m, attribute)) for m in members if getattr(m, attribute)), "")
+
+
+def _identity(row: PersonRow) -> str:
+    return "\x1f".join((row.name_key, row.country, row.postal_code, row.email_key))
+
+
+def _person_id(text: str, used: set[str]) -> str:
+    """``r-`` and 12 hex digits of a hash: stable for the same inputs, safe in file names."""
+    salt = 0
+    while True:
+        digest = hashlib.sha256(f"{text}\x1e{salt}".encode()).hexdigest()[:12]
+        candidate = f"r-{digest}"
+        if candidate not in used:
+            used.add(candidate)
+            return candidate
+        salt += 1
+
+
+def _recipient(person: _Person, source_names: Sequence[str]) -> Recipient:
+    members = person.members
+    primary = members[0]
+    address = next((m for m in members if m.has_postal_address), primary)
+    language_row = next((m for m in members if m.language_given), address)
+    names = [source_names[i] for i in sorted({m.source for m in members})]
+    return Recipient(
+        recipient_id=person.person_id,
+        language=language_row.language,
+        title=primary.title or _first(members, "title"),
+        first_name=primary.first_name or _first(members, "first_name"),
+        last_name=primary.last_name or _first(members, "last_name"),
+        profession=primary.profession or _first(members, "profession"),
+        specialty=primary.specialty or _first(members, "specialty"),
+        organisation=primary.organisation or _first(members, "organisation"),
+        street=address.street,
+        postal_code=address.postal_code,
+        city=address.city,
+        country=address.country,
+        email=_first(members, "email"),
+        sources="; ".join(names),
+    )
+
+
+def make_mailing_list(
+    dhpc: Dhpc,
+    sources: SourceSet,
+    *,
+    audience: Audience | None,
+    suppression: SuppressionList | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    languages_of: Callable[[str], Sequence[str]] | None = None,
+    progress: Progress | None = None,
+) -> MailingList:
+    """Read every source and build the mailing list in memory (nothing is written)."""
+    if not 0 < threshold <= 100:
+        raise UsageError(f"the threshold must be above 0 and at most 100, not {threshold}")
+    if languages_of is None:
+        from dhpc_gen.regulators import registry
+
+        languages_of = registry.languages
+    meta = dhpc.meta
+    policy = LanguagePolicy.for_dhpc(meta.country, meta.languages, languages_of)
+    names = tuple(source.name for source in sources.sources)
+
+    total_bytes = sum(source.path.stat().st_size for source in sources.sources)
+    read_bytes = 0
+    pending_bytes = 0
+
+    def advance(size: int) -> None:
+        nonlocal read_bytes, pending_bytes
+        pending_bytes += size
+        if pending_bytes >= _PROGRESS_BYTES and progress is not None:
+            read_bytes += pending_bytes
+            pending_bytes = 0
+            progress("read", min(read_bytes, total_bytes), total_bytes)
+
+    rows: list[PersonRow] = []
+    rejects: list[Reject] = []
+    per_source: list[dict[str, Any]] = []
+    invalid_emails = 0
+    for index, source in enumerate(sources.sources):
+        info = ReadInfo()
+        normaliser = RowNormaliser(source, index, policy, meta.country)
+        read = rejected = 0
+        for raw in read_rows(source, info, advance):
+            read += 1
+            result = normaliser(raw)
+            if isinstance(result, Reject):
+                rejected += 1
+                rejects.append(result)
+            else:
+                rows.append(result)
+        invalid_emails += normaliser.invalid_emails_cleared
+        if read == 0:
+            logger.warning("%s: no data rows below the header", source.shown)
+        logger.info("%s: %d rows read, %d rejected", source.shown, read, rejected)
+        per_source.append(
+            {
+                "name": source.name,
+                "file": source.shown,
+                "format": source.format,
+                "encoding": info.encoding,
+                "delimiter": info.delimiter,
+                "rows_read": read,
+                "blank_rows": info.blank_rows,
+                "rejected": rejected,
+                "recipients": 0,
+            }
+        )
+    if progress is not None:
+        progress("read", total_bytes, total_bytes)
+
+    matches = find_matches(
+        rows,
+        threshold,
+        None if progress is None else (lambda done, total: progress("match", done, total)),
+    )
+    clusters, joins = cluster(len(rows), matches)
+
+    used_ids: set[str] = set()
+    people: list[_Person] = []
+    row_person: dict[int, int] = {}
+    suppressed_rows = filtered_rows = suppressed_people = 0
+    filtered_values: Counter[str] = Counter()
+    for members_index in clusters:
+        members = tuple(rows[i] for i in members_index)
+        person_id = _person_id(_identity(members[0]), used_ids)
+        if suppression is not None and any(suppression.matches(m, threshold) for m in members):
+            outcome = "suppressed"
+            suppressed_rows += len(members)
+            suppressed_people += 1
+        elif audience is not None and not any(
+            audience.admits(m.profession_key, m.specialty_key) for m in members
+        ):
+            outcome = "filtered"
+            filtered_rows += len(members)
+            first = members[0]
+            filtered_values[
+                f"profession={first.profession[:40]}; specialty={first.specialty[:40]}"
+            ] += len(members)
+        else:
+            outcome = "recipient"
+        for i in members_index:
+            row_person[i] = len(people)
+        people.append(_Person(person_id, members, outcome))
+
+    recipients: list[Recipient] = []
+    provenance: dict[str, tuple[tuple[str, int], ...]] = {}
+    language_from: Counter[str] = Counter()
+    for person in people:
+        if person.outcome != "recipient":
+            continue
+        recipient = _recipient(person, names)
+        recipients.append(recipient)
+        provenance[person.person_id] = tuple((names[m.source], m.row) for m in person.members)
+        for source_index in {m.source for m in person.members}:
+            per_source[source_index]["recipients"] += sum(
+                1 for m in person.members if m.source == source_index
+            )
+        chosen = next(
+            (m for m in person.members if m.language_given),
+            next((m for m in person.members if m.has_postal_address), person.members[0]),
+        )
+        language_from[chosen.language_how] += 1
+    recipients.sort(
+        key=lambda r: (r.language, r.postal_code, fold(r.last_name), fold(r.first_name),
+                       r.recipient_id)
+    )  # fmt: skip
+
+    duplicates = []
+    for join in joins:
+        person = people[row_person[join.a]]
+        duplicates.append(
+            Duplicate(person.person_id, person.outcome, join.score, rows[join.a], rows[join.b])
+        )
+    duplicates.sort(key=lambda d: (d.outcome != "recipient", d.recipient_id, -d.score))
+
+    rows_read = sum(s["rows_read"] for s in per_source)
+    merged = sum(len(p.members) - 1 for p in people if p.outcome == "recipient")
+    report = _report(
+        dhpc=dhpc,
+        sources=sources,
+        per_source=per_source,
+        rejects=rejects,
+        rows_read=rows_read,
+        filtered=filtered_rows,
+        filtered_values=filtered_values,
+        suppressed=suppressed_rows,
+        suppressed_people=suppressed_people,
+        suppression=suppression,
+        merged=merged,
+        recipients=recipients,
+        language_from=language_from,
+        invalid_emails=invalid_emails,
+        audience=audience,
+        threshold=threshold,
+    )
+    accounted = len(rejects) + filtered_rows + suppressed_rows + merged + len(recipients)
+    if accounted != rows_read:  # a bug, never bad input: fail loudly rather than lose rows
+        raise RuntimeError(f"{rows_read} rows read but {accounted} accounted for")
+    logger.info(
+        "%d rows read: %d rejected, %d filtered, %d suppressed, %d merged, %d recipients",
+        rows_read,
+        len(rejects),
+        filtered_rows,
+        suppressed_rows,
+        merged,
+        len(recipients),
+    )
+    return MailingList(
+        dhpc_id=dhpc.id,
+        recipients=tuple(recipients),
+        provenance=provenance,
+        rejects=tuple(rejects),
+        duplicates=tuple(duplicates),
+        source_names=names,
+        report=report,
+    )
+
+
+def _ordered_used(dhpc: Dhpc, names: Sequence[str], used: set[str]) -> list[str]:
+    """Used sources in dhpc.yaml's order (as the letter lists them), then the others."""
+    canonical = [name for name in dhpc.meta.address_sources if name in used]
+    return canonical + [name for name in names if name in used and name not in canonical]
+
+
+def _report(
+    *,
+    dhpc: Dhpc,
+    sources: SourceSet,
+    per_source: list[dict[str, Any]],
+    rejects: Sequence[Reject],
+    rows_read: int,
+    filtered: int,
+    filtered_values: Counter[str],
+    suppressed: int,
+    suppressed_people: int,
+    suppression: SuppressionList | None,
+    merged: int,
+    recipients: Sequence[Recipient],
+    language_from: Counter[str],
+    invalid_emails: int,
+    audience: Audience | None,
+    threshold: float,
+) -> dict[str, Any]:
+    names = [s["name"] for s in per_source]
+    used = {s["name"] for s in per_source if s["recipients"]}
+    per_language = Counter(r.language for r in recipients)
+    return {
+        "dhpc": dhpc.id,
+        "sources_file": display_path(sources.file),
+        "threshold": threshold,
+        "audience": None if audience is None else audience.describe(),
+        "sources": per_source,
+        "rows_read": rows_read,
+        "rejected": len(rejects),
+        "rejected_by_reason": dict(sorted(Counter(r.reason for r in rejects).items())),
+        "filtered": filtered,
+        "filtered_values": dict(
+            sorted(filtered_values.items(), key=lambda item: (-item[1], item[0]))[:20]
+        ),
+        "suppressed": suppressed,
+        "suppressed_people": suppressed_people,
+        "suppression_entries": None if suppression is None else suppression.entries,
+        "duplicates_merged": merged,
+        "recipients": len(recipients),
+        "recipients_per_language": {
+            lang: per_language.get(lang, 0) for lang in dhpc.meta.languages
+        },
+        "recipients_with_postal_address": sum(1 for r in recipients if r.has_postal_address),
+        "recipients_email_only": sum(1 for r in recipients if r.email and not r.has_postal_address),
+        "language_from": dict(sorted(language_from.items())),
+        "invalid_emails_cleared": invalid_emails,
+        "sources_used": _ordered_used(dhpc, names, used),
+    }
+
+
+# --- Writing ---------------------------------------------------------------------------
+
+
+def _csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([neutralise(str(value)) for value in row])
+    return buffer.getvalue()
+
+
+def _address(row: PersonRow) -> str:
+    return ", ".join(p for p in (row.street, f"{row.postal_code} {row.city}".strip()) if p)
+
+
+def mailing_dir(out: Path, dhpc_id: str) -> Path:
+    """``<out>/<id>/mailing``."""
+    return inside(out, safe_name(dhpc_id, "DHPC id"), MAILING_DIR)
+
+
+def write_mailing_list(mailing: MailingList, out: Path) -> Path:
+    """Write the files of ``mailing`` to ``<out>/<id>/mailing/``; return that folder.
+
+    Every file is owner-readable only and written whole; report.json comes last.
+    """
+    folder = mailing_dir(out, mailing.dhpc_id)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DhpcError(
+            f"{display_path(folder)}: cannot create the folder: {exc.strerror}"
+        ) from exc
+    names = mailing.source_names
+    write_recipients(folder / RECIPIENTS_FILE, mailing.recipients)
+    atomic_write_text(
+        folder / REJECTS_FILE,
+        _csv_text(
+            REJECT_COLUMNS,
+            (
+                (r.source, r.file, r.row, r.reason, r.detail, r.name, r.postal_code, r.email)
+                for r in mailing.rejects
+            ),
+        ),
+        private=True,
+    )
+    atomic_write_text(
+        folder / DUPLICATES_FILE,
+        _csv_text(
+            DUPLICATE_COLUMNS,
+            (
+                (
+                    d.recipient_id,
+                    d.outcome,
+                    f"{d.score:.1f}",
+                    names[d.kept.source],
+                    d.kept.row,
+                    d.kept.display_name,
+                    _address(d.kept),
+                    d.kept.email,
+                    names[d.merged.source],
+                    d.merged.row,
+                    d.merged.display_name,
+                    _address(d.merged),
+                    d.merged.email,
+                )
+                for d in mailing.duplicates
+            ),
+        ),
+        private=True,
+    )
+    atomic_write_text(
+        folder / PROVENANCE_FILE,
+        _csv_text(
+            PROVENANCE_COLUMNS,
+            (
+                (recipient.recipient_id, source, row)
+                for recipient in mailing.recipients
+                for source, row in mailing.provenance[recipient.recipient_id]
+            ),
+        ),
+        private=True,
+    )
+    atomic_write_text(
+        folder / REPORT_FILE,
+        json.dumps(mailing.report, ensure_ascii=False, indent=2) + "\n",
+        private=True,
+    )
+    return folder
+
+
+def sources_used(mailing_dir: Path) -> list[str]:
+    """The sources that gave at least one recipient, as report.json of a run lists them."""
+    path = mailing_dir / REPORT_FILE
+    shown = display_path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DhpcError(
+            f"{shown}: no mailing list report here: run dhpc mailing-list first"
+        ) from exc
+    except OSError as exc:
+        raise DhpcError(f"{shown}: cannot read the mailing list report: {exc.strerror}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DhpcError(
+            f"{shown}: not a mailing list report ({exc}): run dhpc mailing-list again"
+        ) from exc
+    used = data.get("sources_used") if isinstance(data, dict) else None
+    if not isinstance(used, list) or not all(isinstance(name, str) and name for name in used):
+        raise DhpcError(
+            f"{shown}: sources_used is missing or not a list of names: run dhpc mailing-list again"
+        )
+    return list(used)

@@ -1,0 +1,179 @@
+"""Small, pure normalisation functions: text, names, e-mail, countries, postal codes.
+
+Values are printed as given (trimmed, spaces collapsed, Excel's mojibake repaired);
+matching uses :func:`fold` (case, accents and punctuation ignored). Postal codes follow
+one small rule per country code; a country without a rule gets a lenient default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Callable
+
+_SPACES = re.compile(r"\s+")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+# UTF-8 read as cp1252: "Ã¤" for "ä", "Ã–" for "Ö" (the second character is cp1252's).
+_MOJIBAKE = re.compile(
+    "[ÃÂ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013-\u203a\u20ac\u2122]"
+)
+
+NAME_PARTICLES = frozenset(
+    {"af", "av", "von", "van", "de", "der", "den", "di", "da", "du", "la", "le", "zu", "ter"}
+)
+
+
+def clean(value: str) -> str:
+    """Trim, collapse white space, drop control characters, repair UTF-8 read as cp1252."""
+    value = value.translate(_CONTROL)
+    if _MOJIBAKE.search(value):
+        with contextlib.suppress(UnicodeError):
+            value = value.encode("cp1252").decode("utf-8")
+    return _SPACES.sub(" ", value).strip()
+
+
+def fold(value: str) -> str:
+    """Matching form: case-folded, accents removed, punctuation as spaces."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NON_ALNUM.sub(" ", plain).split())
+
+
+def split_name(value: str, order: str) -> tuple[str, str]:
+    """One name cell → (first names, last name).
+
+    "Virtanen, Matti" is unambiguous; otherwise ``order`` says whether the last name
+    comes first. Particles ("af", "von") stay with the last name.
+    """
+    if "," in value:
+        last, _, first = value.partition(",")
+        return first.strip(), last.strip()
+    tokens = value.split()
+    if len(tokens) < 2:
+        return "", value.strip()
+    if order == "last_first":
+        cut = 1
+        while cut < len(tokens) - 1 and tokens[cut - 1].casefold() in NAME_PARTICLES:
+            cut += 1
+        return " ".join(tokens[cut:]), " ".join(tokens[:cut])
+    cut = len(tokens) - 1
+    while cut > 1 and tokens[cut - 1].casefold() in NAME_PARTICLES:
+        cut -= 1
+    return " ".join(tokens[:cut]), " ".join(tokens[cut:])
+
+
+def email(value: str) -> str | None:
+    """The address if its syntax is valid (``mailto:`` and ``<>`` removed), else None."""
+    value = value.strip().strip("<>").strip()
+    if value.casefold().startswith("mailto:"):
+        value = value[7:].strip()
+    return value if _EMAIL.match(value) and ".." not in value else None
+
+
+# --- Countries -------------------------------------------------------------------------
+
+_COUNTRY_NAMES = {
+    "FI": ("fin", "finland", "suomi", "finnland", "finlande"),
+    "AX": ("ala", "aland", "ahvenanmaa", "aland islands"),
+    "SE": ("swe", "sweden", "sverige", "ruotsi", "schweden", "suede"),
+    "NO": ("nor", "norway", "norge", "noreg", "norja"),
+    "DK": ("dnk", "denmark", "danmark", "tanska"),
+    "EE": ("est", "estonia", "eesti", "viro"),
+    "IS": ("isl", "iceland", "island", "islanti"),
+    "DE": ("deu", "germany", "deutschland", "saksa", "tyskland"),
+    "BE": ("bel", "belgium", "belgie", "belgique", "belgien", "belgia"),
+}
+_BY_NAME = {name: code for code, names in _COUNTRY_NAMES.items() for name in names}
+
+
+def country_code(value: str) -> str | None:
+    """ISO 3166-1 alpha-2 code of a country cell, or None when it is not recognised."""
+    folded = fold(value)
+    if len(folded) == 2 and folded.isalpha():
+        return folded.upper()
+    return _BY_NAME.get(folded)
+
+
+# --- Postal codes ----------------------------------------------------------------------
+
+PostalRule = Callable[[str], str | None]
+"""Cell text (non-empty) → the code as printed, or None when it is not a valid code."""
+
+
+def _strip_prefix(value: str, *prefixes: str) -> str:
+    text = value.strip().upper()
+    for prefix in prefixes:
+        if text.startswith(prefix) and len(text) > len(prefix):
+            rest = text[len(prefix) :].lstrip(" -")
+            if rest[:1].isdigit():
+                return rest
+    return text
+
+
+def _digits(value: str, prefixes: tuple[str, ...]) -> str | None:
+    text = _strip_prefix(value, *prefixes)
+    # Excel: a number cell saved as "100.0"; a text cell marked with a leading "'".
+    text = text.lstrip("'")
+    if text.endswith(".0"):
+        text = text[:-2]
+    text = text.replace(" ", "")
+    return text if text.isdigit() and text.isascii() else None
+
+
+def finnish_postal_code(value: str) -> str | None:
+    """Five digits; Excel's lost leading zeros restored ("100" → "00100")."""
+    digits = _digits(value, ("FI-", "FIN-", "AX-", "FI ", "AX "))
+    if digits is None or not 1 <= len(digits) <= 5:
+        return None
+    return digits.zfill(5)
+
+
+def swedish_postal_code(value: str) -> str | None:
+    """Five digits, never starting with 0, printed "751 03"."""
+    digits = _digits(value, ("SE-", "S-", "SE "))
+    if digits is None or len(digits) != 5 or digits[0] == "0":
+        return None
+    return f"{digits[:3]} {digits[3:]}"
+
+
+def _fixed_digits(length: int, prefixes: tuple[str, ...], pad: bool) -> PostalRule:
+    def rule(value: str) -> str | None:
+        digits = _digits(value, prefixes)
+        if digits is None:
+            return None
+        if pad and len(digits) < length:
+            digits = digits.zfill(length)
+        return digits if len(digits) == length and digits != "0" * length else None
+
+    return rule
+
+
+_GENERIC = re.compile(r"^[A-Z0-9][A-Z0-9 -]{1,9}$")
+
+
+def generic_postal_code(value: str) -> str | None:
+    """Countries without a rule: letters, digits, spaces and '-', 2 to 10 characters."""
+    text = _SPACES.sub(" ", value.strip().upper().lstrip("'"))
+    return text if _GENERIC.match(text) else None
+
+
+POSTAL_RULES: dict[str, PostalRule] = {
+    "FI": finnish_postal_code,
+    "AX": finnish_postal_code,
+    "SE": swedish_postal_code,
+    "NO": _fixed_digits(4, ("NO-", "N-"), pad=True),
+    "DK": _fixed_digits(4, ("DK-",), pad=False),
+    "IS": _fixed_digits(3, ("IS-",), pad=False),
+    "EE": _fixed_digits(5, ("EE-",), pad=False),
+    "DE": _fixed_digits(5, ("DE-", "D-"), pad=True),
+    "BE": _fixed_digits(4, ("BE-", "B-"), pad=False),
+}
+
+
+def postal_code(country: str, value: str) -> str | None:
+    """The postal code as printed in ``country``, or None when it is not valid there."""
+    return POSTAL_RULES.get(country, generic_postal_code)(value)
