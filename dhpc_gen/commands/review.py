@@ -1,9 +1,184 @@
-"""Commands of this feature (filled in as the feature is built)."""
+"""``dhpc check`` and ``dhpc review``: translation checks and the side-by-side review."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
 import click
+
+from dhpc_gen.cli import content_dir_argument, reports_errors
+from dhpc_gen.errors import UsageError, display_path
+from dhpc_gen.review.findings import CHECK_IDS, Finding
+
+_TERMS_HELP = "Also use this termbase (repeatable); DIR/terms.yaml is always used when present."
 
 
 def register(group: click.Group) -> None:
     """Add this feature's commands to the ``dhpc`` group."""
+    group.add_command(check)
+    group.add_command(review)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _counts_line(findings: Sequence[Finding]) -> str:
+    errors = sum(f.is_error for f in findings)
+    warnings = len(findings) - errors
+    per_check: dict[str, int] = {}
+    for finding in findings:
+        per_check[finding.check] = per_check.get(finding.check, 0) + 1
+    detail = ", ".join(f"{check} {per_check[check]}" for check in CHECK_IDS if check in per_check)
+    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}" + (
+        f" ({detail})" if detail else ""
+    )
+
+
+def _show(finding: Finding, source_language: str) -> None:
+    colour = "red" if finding.is_error else "yellow"
+    click.echo(
+        f"{finding.where()}: "
+        + click.style(finding.severity, fg=colour, bold=True)
+        + f" [{finding.check}] {finding.message}"
+    )
+    if finding.source:
+        click.echo(f"    {source_language}: {finding.source}")
+    if finding.target:
+        click.echo(f"    {finding.language}: {finding.target}")
+
+
+@click.command()
+@content_dir_argument
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice(CHECK_IDS),
+    help="Run only this check (repeatable).",
+)
+@click.option(
+    "--terms",
+    "terms",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="FILE",
+    help=_TERMS_HELP,
+)
+@reports_errors
+def check(
+    directory: Path, fmt: str, strict: bool, only: tuple[str, ...], terms: tuple[Path, ...]
+) -> None:
+    """Check every translation of the DHPC in DIR against its source language.
+
+    Checks: structure, numbers, terms, contacts, untranslated, length (each language
+    against the source), catalog (the boilerplate catalogs) and regulator (the
+    reporting block of the country in each language). Exit 0 when there is no error,
+    1 when there is (with --strict, also on warnings).
+    """
+    from dhpc_gen.content import load_dhpc
+    from dhpc_gen.review.checks import run_checks
+    from dhpc_gen.review.findings import findings_json
+    from dhpc_gen.review.termbase import termbase_for
+
+    dhpc = load_dhpc(directory)
+    checks = only or CHECK_IDS
+    findings = run_checks(dhpc, termbase=termbase_for(dhpc, terms), checks=checks)
+    if fmt == "json":
+        click.echo(
+            findings_json(
+                findings,
+                dhpc_id=dhpc.id,
+                source_language=dhpc.meta.source_language,
+                languages=dhpc.meta.languages,
+                checks=[c for c in CHECK_IDS if c in checks],
+            ),
+            nl=False,
+        )
+    else:
+        for finding in findings:
+            _show(finding, dhpc.meta.source_language)
+        translations = len(dhpc.meta.languages) - 1
+        click.echo(
+            f"{dhpc.id}: {_counts_line(findings)}; {_plural(translations, 'translation')} "
+            f"checked against {dhpc.meta.source_language}"
+        )
+    failed = any(f.is_error for f in findings) or (strict and bool(findings))
+    if failed:
+        sys.exit(1)
+
+
+@click.command()
+@content_dir_argument
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The review HTML file [default: output/<id>/<id>_review.html].",
+)
+@click.option("--pdf", is_flag=True, help="Also write the same document as PDF, next to the HTML.")
+@click.option(
+    "--no-thumbnails",
+    is_flag=True,
+    help="Leave out the page thumbnails (no letters are built; faster).",
+)
+@click.option(
+    "--terms",
+    "terms",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="FILE",
+    help=_TERMS_HELP,
+)
+@reports_errors
+def review(
+    directory: Path,
+    output: Path | None,
+    pdf: bool,
+    no_thumbnails: bool,
+    terms: tuple[Path, ...],
+) -> None:
+    """Write the side-by-side review document of the DHPC in DIR, for sign-off.
+
+    One self-contained HTML file: findings per check, every text field aligned across
+    the languages with findings highlighted, page thumbnails of the letters, the
+    hashes of the reviewed version and a sign-off block per language.
+    """
+    from dhpc_gen.content import load_dhpc
+    from dhpc_gen.fsutil import atomic_write_bytes, atomic_write_text, safe_name
+    from dhpc_gen.review.report import ReviewInputs, build_review, review_pdf
+    from dhpc_gen.review.termbase import termbase_for
+
+    if output is not None and output.suffix.lower() == ".pdf":
+        raise UsageError(f"-o {output}: name the HTML file; --pdf writes the PDF next to it")
+    dhpc = load_dhpc(directory)
+    if output is None:
+        name = safe_name(dhpc.id, "DHPC id")
+        output = Path("output") / name / f"{name}_review.html"
+    result = build_review(
+        dhpc,
+        ReviewInputs(
+            termbase=termbase_for(dhpc, terms),
+            thumbnails=not no_thumbnails,
+            progress=lambda lang: click.echo(f"  building the {lang} letter …", err=True),
+        ),
+    )
+    if result.view.thumbnail_note and not no_thumbnails:
+        click.echo(f"Warning: {result.view.thumbnail_note}", err=True)
+    written = [output]
+    pdf_bytes = review_pdf(result, dhpc) if pdf else None
+    atomic_write_text(output, result.html)
+    if pdf_bytes is not None:
+        pdf_path = output.with_suffix(".pdf")
+        atomic_write_bytes(pdf_path, pdf_bytes)
+        written.append(pdf_path)
+    for path in written:
+        click.echo(display_path(path))
+    click.echo(f"{dhpc.id}: {_counts_line(result.findings)}")

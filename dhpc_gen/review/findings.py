@@ -1,0 +1,153 @@
+"""One finding of ``dhpc check``: what is wrong, where, and how serious it is."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+CHECK_IDS = (
+    "structure",
+    "numbers",
+    "terms",
+    "contacts",
+    "untranslated",
+    "length",
+    "catalog",
+    "regulator",
+)
+"""Every check, in the order the report lists them."""
+
+SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+
+JSON_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A difference between a translation and its source that a reviewer must look at.
+
+    ``source`` and ``target`` are short excerpts of the two texts around the place;
+    ``source_mark`` and ``target_mark``, when given, are the exact words at fault (the
+    review document highlights them). ``file`` and ``line`` say where to fix it.
+    """
+
+    check: str
+    severity: Severity
+    language: str
+    field: str
+    message: str
+    source: str = ""
+    target: str = ""
+    source_mark: str = ""
+    target_mark: str = ""
+    file: str = ""
+    line: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.check not in CHECK_IDS:
+            raise ValueError(f"unknown check id {self.check!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def where(self) -> str:
+        """``fi.yaml:42 summary[3]``: the place to fix, as the loader names places."""
+        place = self.file
+        if place and self.line is not None:
+            place = f"{place}:{self.line}"
+        return " ".join(part for part in (place, self.field) if part)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def sort_key(self) -> tuple[object, ...]:
+        return (
+            self.language,
+            self.file,
+            field_sort_key(self.field),
+            CHECK_IDS.index(self.check),
+            SEVERITIES.index(self.severity),
+            self.message,
+            self.source,
+            self.target,
+        )
+
+
+_PART = re.compile(r"\d+|\D+")
+
+
+def field_sort_key(path: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort ``summary[2]`` before ``summary[10]``: digits compare as numbers."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _PART.findall(path))
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """A stable order: by language, file, field, check, severity, then message."""
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+def count_by_check(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
+    """``{check: {"error": n, "warning": m}}`` for every check id, zeros included."""
+    counts: dict[str, dict[str, int]] = {
+        check: {severity: 0 for severity in SEVERITIES} for check in CHECK_IDS
+    }
+    for finding in findings:
+        counts[finding.check][finding.severity] += 1
+    return counts
+
+
+def findings_json(
+    findings: Sequence[Finding],
+    *,
+    dhpc_id: str,
+    source_language: str,
+    languages: Sequence[str],
+    checks: Sequence[str] = CHECK_IDS,
+) -> str:
+    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state."""
+    ordered = sort_findings(findings)
+    document = {
+        "format": JSON_FORMAT_VERSION,
+        "dhpc": dhpc_id,
+        "source_language": source_language,
+        "languages": list(languages),
+        "checks": list(checks),
+        "counts": {
+            "error": sum(f.is_error for f in ordered),
+            "warning": sum(not f.is_error for f in ordered),
+            "by_check": count_by_check(ordered),
+        },
+        "findings": [f.to_dict() for f in ordered],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def excerpt(text: str, start: int, end: int, width: int = 40) -> str:
+    """The words around ``text[start:end]``, cut at word boundaries, with ellipses."""
+    left = max(0, start - width)
+    right = min(len(text), end + width)
+    if left > 0:
+        space = text.find(" ", left, start)
+        left = space + 1 if space != -1 else left
+    if right < len(text):
+        space = text.rfind(" ", end, right)
+        right = space if space != -1 else right
+    piece = " ".join(text[left:right].split())
+    return ("…" if left > 0 else "") + piece + ("…" if right < len(text) else "")
+
+
+def shorten(text: str, width: int = 120) -> str:
+    """The start of ``text`` on one line, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    cut = flat.rfind(" ", 0, width)
+    return flat[: cut if cut > width // 2 else width] + "…"
