@@ -1,0 +1,1269 @@
+"""XLIFF 1.2 for translation vendors: export one language of a DHPC, import it back.
+
+:func:`export_xliff` writes one ``<trans-unit>`` per text field. Its id is the field path
+of :mod:`dhpc_gen.content.fields` (``summary[2]``); it holds the source language's text,
+the current translation when the target file has one, and notes that tell the
+translator where the text is printed. The header names the SHA-256 of the source file
+(and of the target file) the XLIFF was made from.
+
+:func:`import_xliff` writes the vendor's targets back into ``<lang>.yaml``. The file is
+edited in place, value by value, at the positions ruamel.yaml's round-trip parser
+reports: comments, key order, blank lines, line endings and the style of every other
+scalar stay as they were. An unchanged XLIFF therefore leaves the file byte-identical,
+and a changed unit changes only its own value. Fields the file lacks (a new bullet) are
+added through ruamel.yaml's round-trip dumper, in the model's field order.
+
+Vendor files are untrusted: a DOCTYPE, and so any entity declaration, is refused before
+the XML is parsed; the file must be for this DHPC, its source language and one of its
+target languages; every unit id must be a field of the source.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import itertools
+import logging
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from xml.parsers import expat
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    FoldedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
+
+from dhpc_gen import __version__
+from dhpc_gen.content.fields import TextField, text_fields
+from dhpc_gen.content.loader import META_FILE, format_loc, line_of, load_dhpc, read_yaml
+from dhpc_gen.content.markup import plain_text
+from dhpc_gen.content.model import ContactPoint, DhpcMeta, LanguageText, Section
+from dhpc_gen.errors import ContentError, DhpcError, Problem, UsageError, display_path
+from dhpc_gen.fsutil import atomic_write_bytes, sha256_bytes
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+XLIFF_NS = "urn:oasis:names:tc:xliff:document:1.2"
+XLIFF_2_NS = "urn:oasis:names:tc:xliff:document:2.0"
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+MAX_XLIFF_BYTES = 16 << 20
+TOOL_ID = "dhpc_gen"
+PROP_GROUP = "dhpc_gen"
+DEFAULT_WRAP_WIDTH = 92
+"""Line width for folded values when the file gives no hint (the bundled example's)."""
+
+_SHOWN_IN_LISTS = 20
+_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+M = TypeVar("M", bound=BaseModel)
+Step = str | int
+
+
+# ---------------------------------------------------------------------------------------
+# The DHPC folder
+
+
+@dataclass(frozen=True)
+class _Folder:
+    """What export and import read from ``content/<id>/`` besides the target file."""
+
+    directory: Path
+    meta: DhpcMeta
+    source: LanguageText
+    source_path: Path
+
+
+def _validated(model: type[M], path: Path) -> M:
+    """Read one YAML file into ``model`` or raise :class:`ContentError` with every problem."""
+    shown = display_path(path)
+    if not path.is_file():
+        raise ContentError([Problem(shown, "", "missing")])
+    data, problems = read_yaml(path, shown)
+    if data is None:
+        raise ContentError(problems)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ContentError(
+            [
+                Problem(
+                    shown, format_loc(tuple(e["loc"])), e["msg"], line_of(data, tuple(e["loc"]))
+                )
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
+
+
+def _read_folder(directory: Path) -> _Folder:
+    if not directory.is_dir():
+        raise ContentError([Problem(display_path(directory), "", "no such content folder")])
+    meta = _validated(DhpcMeta, directory / META_FILE)
+    source_path = directory / f"{meta.source_language}.yaml"
+    return _Folder(directory, meta, _validated(LanguageText, source_path), source_path)
+
+
+def _target_language(folder: _Folder, wanted: str | None) -> str:
+    """The target language asked for, checked against ``dhpc.yaml``."""
+    meta = folder.meta
+    shown_meta = display_path(folder.directory / META_FILE)
+    targets = [lang for lang in meta.languages if lang != meta.source_language]
+    if wanted is None:
+        if len(targets) == 1:
+            return targets[0]
+        if not targets:
+            raise UsageError(f"{shown_meta}: {meta.id} has no language besides the source")
+        raise UsageError(
+            f"{meta.id} is translated into {', '.join(targets)}: choose one with --target"
+        )
+    if wanted == meta.source_language:
+        raise UsageError(f"--target {wanted}: {wanted!r} is the source language of {meta.id}")
+    if wanted not in targets:
+        raise UsageError(
+            f"--target {wanted}: {meta.id} is sent in {', '.join(meta.languages)}; "
+            f"add {wanted!r} to languages in {shown_meta} first"
+        )
+    return wanted
+
+
+# ---------------------------------------------------------------------------------------
+# Field paths
+
+
+def parse_field_path(path: str) -> tuple[Step, ...]:
+    """``sections[1].paragraphs[0]`` → ``('sections', 1, 'paragraphs', 0)``.
+
+    Accepts exactly what :func:`text_fields` writes, including ``boilerplate['msgid']``
+    with a Python string literal as key; raises ``ValueError`` on anything else.
+    """
+    steps: list[Step] = []
+    pos = 0
+    while True:
+        name = re.compile(r"[a-z_]+").match(path, pos)
+        if name is None:
+            raise ValueError(f"not a field path: {path!r}")
+        steps.append(name.group())
+        pos = name.end()
+        while pos < len(path) and path[pos] == "[":
+            number = re.compile(r"\[(\d+)\]").match(path, pos)
+            if number is not None:
+                steps.append(int(number.group(1)))
+                pos = number.end()
+                continue
+            literal = re.compile(r"""\[('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]""").match(path, pos)
+            if literal is None:
+                raise ValueError(f"not a field path: {path!r}")
+            key = ast.literal_eval(literal.group(1))
+            if not isinstance(key, str):
+                raise ValueError(f"not a field path: {path!r}")
+            steps.append(key)
+            pos = literal.end()
+        if pos == len(path):
+            return tuple(steps)
+        if path[pos] != ".":
+            raise ValueError(f"not a field path: {path!r}")
+        pos += 1
+
+
+def _shown_list(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_SHOWN_IN_LISTS])
+    if len(items) > _SHOWN_IN_LISTS:
+        shown += f" and {len(items) - _SHOWN_IN_LISTS} more"
+    return shown
+
+
+def _same_words(a: str, b: str) -> bool:
+    return a.split() == b.split()
+
+
+# ---------------------------------------------------------------------------------------
+# Export
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    language: str
+    units: int
+    translated: int
+    """Units whose target came from the current translation (the rest are ``new``)."""
+    warnings: tuple[str, ...] = ()
+
+
+_FIELD_HELP = {
+    "active_substances": "the active substance as written in this language; printed in the title",
+    "key_message": "the key safety message; the title prints it after 'substance (PRODUCT):'",
+    "title": "the whole title of the letter",
+    "salutation": "the salutation that opens the letter",
+    "opening": "the opening sentence, after the salutation",
+    "introduction": "a paragraph of the introduction, before the summary",
+    "summary": "a bullet of the summary of key messages",
+    "background_heading": "the heading of the background section",
+    "background": "a paragraph of the background on the safety concern",
+    "sections.heading": "the heading of a further section",
+    "sections.paragraphs": "a paragraph of a further section",
+    "reporting": "a paragraph after the authority's block in the call for reporting",
+    "contact_points.department": "the department in the company contact line",
+    "signatory_titles": "the title of a signatory, printed under the name",
+    "address_sources": "an address source, printed at the end of the letter",
+    "boilerplate": "replaces a standard wording of the letter",
+}
+
+_MARKUP_NOTE = (
+    "Keep the markup as it is: **bold**, *italic*, [link text](https://…) and '- ' list "
+    "items. Translate the link text, never the address."
+)
+
+
+def _field_key(steps: Sequence[Step]) -> str:
+    return ".".join(step for step in steps if isinstance(step, str))
+
+
+def _section_headings(folder: _Folder) -> dict[str, str]:
+    """The heading each part of the letter is printed under, in the source language."""
+    from dhpc_gen.i18n import Boilerplate, translations
+
+    source = folder.source
+    gettext: Callable[[str], str]
+    try:
+        words = Boilerplate(
+            folder.meta.source_language,
+            translations(folder.meta.source_language),
+            overrides=source.boilerplate,
+        )
+        gettext = words.gettext
+    except DhpcError:
+        gettext = str
+    return {
+        "summary": gettext("Summary"),
+        "background": source.background_heading or gettext("Background on the safety concern"),
+        "reporting": gettext("Call for reporting"),
+        "contact_points": gettext("Company contact point"),
+        "address_sources": gettext("Address source"),
+    }
+
+
+def _unit_notes(item: TextField, folder: _Folder, headings: Mapping[str, str]) -> list[str]:
+    steps = parse_field_path(item.path)
+    key = _field_key(steps)
+    help_text = _FIELD_HELP.get(key, _FIELD_HELP.get(key.split(".")[0], "text of the letter"))
+    notes = [f"{item.kind}: {help_text}"]
+    meta = folder.meta
+    index = steps[1] if len(steps) > 1 and isinstance(steps[1], int) else None
+    if key == "active_substances" and index is not None and index < len(meta.products):
+        notes.append(f"product: {meta.products[index].name}")
+    elif key == "contact_points.department" and index is not None and index < len(meta.mahs):
+        notes.append(f"company: {meta.mahs[index].name}")
+    elif key == "signatory_titles" and index is not None and index < len(meta.signatories):
+        notes.append(f"signatory: {meta.signatories[index].name}")
+    elif key == "boilerplate" and isinstance(steps[1], str):
+        notes.append(f"standard wording (English): {steps[1]}")
+    if key.startswith("sections.") and index is not None:
+        notes.append(f"section: {folder.source.sections[index].heading}")
+    elif steps[0] in headings:
+        notes.append(f"section: {headings[str(steps[0])]}")
+    if plain_text(item.text) != item.text:
+        notes.append(_MARKUP_NOTE)
+    return notes
+
+
+def _current_translation(
+    path: Path, source_fields: Sequence[TextField]
+) -> tuple[dict[str, str], list[str]]:
+    """Texts of the target file by field path, and warnings; empty when there is no file."""
+    if not path.is_file():
+        return {}, []
+    shown = display_path(path)
+    data, problems = read_yaml(path, shown)
+    if data is None:
+        raise ContentError(problems)
+    try:
+        text = LanguageText.model_validate(data)
+    except ValidationError as exc:
+        # A translation in progress: take what is there, field by field.
+        found = {}
+        for item in source_fields:
+            value = _lookup(data, parse_field_path(item.path))
+            if isinstance(value, str) and value.strip():
+                found[item.path] = value.strip()
+        count = len(exc.errors())
+        return found, [
+            f"{shown} is not complete yet ({count} problem{'s' if count != 1 else ''}); "
+            "the units it has no text for are marked new"
+        ]
+    return {item.path: item.text for item in text_fields(text)}, []
+
+
+def _lookup(data: Any, steps: Sequence[Step]) -> Any:
+    node = data
+    for step in steps:
+        found = (isinstance(step, str) and isinstance(node, Mapping) and step in node) or (
+            isinstance(step, int) and isinstance(node, list) and step < len(node)
+        )
+        if not found:
+            return None
+        node = node[step]
+    return node
+
+
+def _xml_text(value: str, where: str) -> str:
+    bad = _XML_INVALID.search(value)
+    if bad:
+        raise DhpcError(
+            f"{where}: contains the control character U+{ord(bad.group()):04X}, which XML "
+            "cannot carry; remove it"
+        )
+    return value
+
+
+def export_xliff(directory: Path, out: Path, *, target: str | None = None) -> ExportResult:
+    """Write the XLIFF 1.2 file for translating the DHPC in ``directory`` into ``target``."""
+    folder = _read_folder(directory)
+    language = _target_language(folder, target)
+    target_path = directory / f"{language}.yaml"
+    source_fields = list(text_fields(folder.source))
+    current, warnings = _current_translation(target_path, source_fields)
+    data = xliff_document(
+        folder,
+        language,
+        source_fields,
+        current,
+        target_sha256=sha256_bytes(target_path.read_bytes()) if target_path.is_file() else None,
+    )
+    atomic_write_bytes(out, data)
+    translated = sum(1 for item in source_fields if item.path in current)
+    logger.info("%s: %d units, %d translated", out, len(source_fields), translated)
+    return ExportResult(out, language, len(source_fields), translated, tuple(warnings))
+
+
+def xliff_document(
+    folder: _Folder,
+    language: str,
+    source_fields: Sequence[TextField],
+    current: Mapping[str, str],
+    *,
+    target_sha256: str | None,
+) -> bytes:
+    """The XLIFF 1.2 document as UTF-8 bytes; the same inputs give the same bytes."""
+    meta = folder.meta
+    source_name = folder.source_path.name
+    root = ET.Element("xliff", {"xmlns": XLIFF_NS, "version": "1.2"})
+    file_element = ET.SubElement(
+        root,
+        "file",
+        {
+            "original": meta.id,
+            "source-language": meta.source_language,
+            "target-language": language,
+            "datatype": "plaintext",
+            "tool-id": TOOL_ID,
+        },
+    )
+    header = ET.SubElement(file_element, "header")
+    ET.SubElement(
+        header,
+        "tool",
+        {"tool-id": TOOL_ID, "tool-name": "dhpc_gen", "tool-version": __version__},
+    )
+    props = ET.SubElement(header, "prop-group", {"name": PROP_GROUP})
+    properties = {
+        "dhpc-id": meta.id,
+        "source-file": source_name,
+        "source-sha256": sha256_bytes(folder.source_path.read_bytes()),
+        "target-file": f"{language}.yaml",
+    }
+    if target_sha256 is not None:
+        properties["target-sha256"] = target_sha256
+    for name, value in properties.items():
+        ET.SubElement(props, "prop", {"prop-type": name}).text = value
+    products = ", ".join(p.name for p in meta.products)
+    ET.SubElement(header, "note").text = (
+        f"Direct Healthcare Professional Communication {meta.id} ({products}; "
+        f"{meta.country}, {meta.date.isoformat()}). Translate each unit from "
+        f"{meta.source_language} into {language}; keep the unit ids. Made from "
+        f"{source_name} with SHA-256 {properties['source-sha256']}."
+    )
+    body = ET.SubElement(file_element, "body")
+    headings = _section_headings(folder)
+    for item in source_fields:
+        where = f"{display_path(folder.source_path)} {item.path}"
+        unit = ET.SubElement(
+            body,
+            "trans-unit",
+            {"id": item.path, "resname": item.path, _XML_SPACE: "preserve"},
+        )
+        ET.SubElement(unit, "source").text = _xml_text(item.text, where)
+        translation = current.get(item.path)
+        if translation is None:
+            ET.SubElement(unit, "target", {"state": "new"})
+        else:
+            target_element = ET.SubElement(unit, "target", {"state": "translated"})
+            target_element.text = _xml_text(translation, f"{language}.yaml {item.path}")
+        for note in _unit_notes(item, folder, headings):
+            ET.SubElement(unit, "note", {"from": TOOL_ID}).text = note
+    ET.indent(root, space="  ")
+    # Plain tag names under an xmlns attribute: ET writes no ns0: prefixes that way.
+    xml = ET.tostring(root, encoding="unicode")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n").encode("utf-8")
+
+
+def _q(tag: str) -> str:
+    return f"{{{XLIFF_NS}}}{tag}"
+
+
+# ---------------------------------------------------------------------------------------
+# Reading an XLIFF file
+
+
+@dataclass(frozen=True)
+class XliffUnit:
+    id: str
+    source: str
+    target: str | None
+    """None when the unit has no ``<target>``; the text with its ends stripped otherwise."""
+    state: str | None
+
+
+@dataclass(frozen=True)
+class XliffFile:
+    shown: str
+    original: str
+    source_language: str
+    target_language: str
+    properties: Mapping[str, str]
+    units: tuple[XliffUnit, ...]
+
+
+def _refuse_doctype(data: bytes, shown: str) -> None:
+    """Parse once with expat, refusing any DOCTYPE before its declarations take effect."""
+
+    class Refused(Exception):
+        pass
+
+    parser = expat.ParserCreate()
+
+    def doctype(*_: object) -> None:
+        raise Refused
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    try:
+        parser.Parse(data, True)
+    except Refused:
+        raise DhpcError(
+            f"{shown}:{parser.CurrentLineNumber}: refusing a file with a DOCTYPE or entity "
+            "declaration (XLIFF needs none; such files can be used to read local files or "
+            "exhaust memory). Ask the vendor for a plain XLIFF 1.2 file"
+        ) from None
+    except expat.ExpatError as exc:
+        raise DhpcError(
+            f"{shown}:{exc.lineno}: not well-formed XML (column {exc.offset + 1}: "
+            f"{expat.ErrorString(exc.code)})"
+        ) from None
+
+
+def _local(tag: str) -> tuple[str, str]:
+    if tag.startswith("{"):
+        namespace, _, name = tag[1:].partition("}")
+        return namespace, name
+    return "", tag
+
+
+_INLINE_CONTAINERS = {"g", "mrk"}
+_INLINE_NATIVE = {"ph", "bpt", "ept", "it"}
+
+
+def _inline_text(element: ET.Element, shown: str, unit_id: str) -> str:
+    """The text of a ``<source>`` or ``<target>``, through the inline elements that hold text."""
+    parts = [element.text or ""]
+    for child in element:
+        namespace, name = _local(child.tag)
+        if namespace == XLIFF_NS and name in _INLINE_CONTAINERS:
+            parts.append(_inline_text(child, shown, unit_id))
+        elif namespace == XLIFF_NS and name in _INLINE_NATIVE:
+            parts.append("".join(child.itertext()))
+        else:
+            raise DhpcError(
+                f"{shown}: unit {unit_id}: <{name}> inside <{_local(element.tag)[1]}> cannot be "
+                "turned back into text; ask the vendor to keep the text plain (no placeholders)"
+            )
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def read_xliff(path: Path) -> XliffFile:
+    """Read and check the structure of a vendor's XLIFF 1.2 file."""
+    shown = display_path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_XLIFF_BYTES:
+            raise DhpcError(
+                f"{shown}: larger than {MAX_XLIFF_BYTES >> 20} MB; not an XLIFF of a DHPC"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DhpcError(f"{shown}: cannot read the file: {exc.strerror}") from None
+    return parse_xliff(data, shown)
+
+
+def parse_xliff(data: bytes, shown: str) -> XliffFile:
+    """Parse XLIFF 1.2 bytes; ``shown`` names the file in messages."""
+    _refuse_doctype(data, shown)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise DhpcError(f"{shown}:{line}: not well-formed XML (column {column + 1})") from None
+    namespace, name = _local(root.tag)
+    if name == "xliff" and namespace == XLIFF_2_NS:
+        raise DhpcError(f"{shown}: this is XLIFF 2.0; ask the vendor for XLIFF 1.2")
+    if (namespace, name) != (XLIFF_NS, "xliff"):
+        raise DhpcError(
+            f"{shown}: not an XLIFF 1.2 file (the root element is <{name}>"
+            + (f" in {namespace}" if namespace else " without namespace")
+            + f'; expected <xliff xmlns="{XLIFF_NS}">)'
+        )
+    files = root.findall(_q("file"))
+    if len(files) != 1:
+        raise DhpcError(
+            f"{shown}: has {len(files)} <file> elements; an XLIFF of one DHPC language has "
+            "exactly one"
+        )
+    file_element = files[0]
+    attributes = {}
+    for attribute in ("original", "source-language", "target-language"):
+        value = file_element.get(attribute, "").strip()
+        if not value:
+            raise DhpcError(f"{shown}: <file> has no {attribute} attribute")
+        attributes[attribute] = value
+    properties = {
+        prop.get("prop-type", ""): (prop.text or "").strip()
+        for group in file_element.iterfind(f"{_q('header')}/{_q('prop-group')}")
+        if group.get("name") == PROP_GROUP
+        for prop in group.iterfind(_q("prop"))
+    }
+    units = []
+    for unit in file_element.iterfind(f"{_q('body')}//{_q('trans-unit')}"):
+        unit_id = unit.get("id")
+        if not unit_id:
+            raise DhpcError(f"{shown}: a <trans-unit> has no id")
+        if unit.get("translate", "yes") == "no":
+            continue
+        source = unit.find(_q("source"))
+        if source is None:
+            raise DhpcError(f"{shown}: unit {unit_id} has no <source>")
+        target = unit.find(_q("target"))
+        units.append(
+            XliffUnit(
+                unit_id,
+                _inline_text(source, shown, unit_id).strip(),
+                None if target is None else _inline_text(target, shown, unit_id).strip(),
+                None if target is None else target.get("state"),
+            )
+        )
+    return XliffFile(
+        shown,
+        attributes["original"],
+        attributes["source-language"],
+        attributes["target-language"],
+        properties,
+        tuple(units),
+    )
+
+
+def _primary_language(tag: str) -> str:
+    """``fi-FI`` and ``fi_FI`` → ``fi``: vendors' tools often add a region."""
+    return tag.replace("_", "-").split("-")[0].strip().lower()
+
+
+# ---------------------------------------------------------------------------------------
+# Import
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    """The language file written (or that would be written with ``dry_run``)."""
+    language: str
+    changed: tuple[str, ...]
+    """Field paths whose value was replaced."""
+    added: tuple[str, ...]
+    """Field paths the file did not have."""
+    unchanged: int
+    whitespace_only: tuple[str, ...]
+    """Units that differ from the file only in spacing; the file's value is kept."""
+    not_in_xliff: tuple[str, ...]
+    """Fields of the source that have no unit in the XLIFF; left as they are."""
+    extra_in_target: tuple[str, ...]
+    """Fields the language file has and the source has not (``dhpc check`` flags them)."""
+    written: bool
+    warnings: tuple[str, ...] = ()
+
+
+def _check_header(doc: XliffFile, folder: _Folder, wanted: str | None) -> str:
+    """The target language of ``doc`` after checking it belongs to this DHPC."""
+    meta = folder.meta
+    shown_meta = display_path(folder.directory / META_FILE)
+    if doc.original != meta.id:
+        raise DhpcError(
+            f"{doc.shown}: this XLIFF is for DHPC {doc.original!r}, not {meta.id!r} "
+            f"({shown_meta}); import it into that DHPC's folder"
+        )
+    if _primary_language(doc.source_language) != meta.source_language:
+        raise DhpcError(
+            f"{doc.shown}: translated from {doc.source_language!r}, but the source language "
+            f"of {meta.id} is {meta.source_language!r} ({shown_meta}); export the file again"
+        )
+    language = _primary_language(doc.target_language)
+    if wanted is not None and language != wanted:
+        raise DhpcError(
+            f"{doc.shown}: its target language is {doc.target_language!r}, not {wanted!r}"
+        )
+    if language == meta.source_language:
+        raise DhpcError(
+            f"{doc.shown}: its target language {doc.target_language!r} is the source language "
+            f"of {meta.id}"
+        )
+    if language not in meta.languages:
+        raise DhpcError(
+            f"{doc.shown}: its target language is {doc.target_language!r}, but {meta.id} is "
+            f"sent in {', '.join(meta.languages)} ({shown_meta}); add it there first, or "
+            "import the file meant for this DHPC"
+        )
+    return language
+
+
+def _checked_units(
+    doc: XliffFile, folder: _Folder, source: Mapping[str, str], allow_changed_source: bool
+) -> list[XliffUnit]:
+    seen: set[str] = set()
+    duplicates = []
+    for unit in doc.units:
+        if unit.id in seen:
+            duplicates.append(unit.id)
+        seen.add(unit.id)
+    if duplicates:
+        raise DhpcError(f"{doc.shown}: units appear twice: {_shown_list(duplicates)}")
+    shown_source = display_path(folder.source_path)
+    unknown = [unit.id for unit in doc.units if unit.id not in source]
+    if unknown:
+        raise DhpcError(
+            f"{doc.shown}: {len(unknown)} unit id{'s are' if len(unknown) != 1 else ' is'} not "
+            f"a text field of {shown_source}: {_shown_list(unknown)}. Export the file again "
+            "and have the vendor translate that one"
+        )
+    stale = [unit.id for unit in doc.units if not _same_words(unit.source, source[unit.id])]
+    if stale and not allow_changed_source:
+        exported = doc.properties.get("source-sha256")
+        now = sha256_bytes(folder.source_path.read_bytes())
+        since = (
+            f" ({shown_source} changed since the export: SHA-256 {exported[:12]}… → {now[:12]}…)"
+            if exported and exported != now
+            else ""
+        )
+        raise DhpcError(
+            f"{doc.shown}: the source text of {len(stale)} unit{'s' if len(stale) != 1 else ''} "
+            f"is not the text of {shown_source}{since}: {_shown_list(stale)}. Export again and "
+            "send the new file to the vendor, or import anyway with --allow-changed-source"
+        )
+    empty = [unit.id for unit in doc.units if not unit.target]
+    if empty:
+        raise DhpcError(
+            f"{doc.shown}: {len(empty)} unit{'s have' if len(empty) != 1 else ' has'} no "
+            f"translation: {_shown_list(empty)}. Nothing was imported; ask the vendor for the "
+            "complete file"
+        )
+    return list(doc.units)
+
+
+def import_xliff(
+    directory: Path,
+    xliff_path: Path,
+    *,
+    target: str | None = None,
+    allow_changed_source: bool = False,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Write the translations of a vendor's XLIFF into ``<directory>/<lang>.yaml``.
+
+    Checks the file belongs to this DHPC before anything is written; writes atomically;
+    loads the DHPC afterwards and restores the file if the result does not validate.
+    """
+    folder = _read_folder(directory)
+    doc = read_xliff(xliff_path)
+    language = _check_header(doc, folder, target)
+    source_fields = list(text_fields(folder.source))
+    source = {item.path: item.text for item in source_fields}
+    units = _checked_units(doc, folder, source, allow_changed_source)
+    warnings = []
+    exported_source = doc.properties.get("source-sha256")
+    if exported_source and exported_source != sha256_bytes(folder.source_path.read_bytes()):
+        warnings.append(
+            f"{display_path(folder.source_path)} changed since the export; "
+            + (
+                "the units' source texts are still the same"
+                if all(_same_words(u.source, source[u.id]) for u in units)
+                else "imported anyway (--allow-changed-source)"
+            )
+        )
+
+    target_path = directory / f"{language}.yaml"
+    shown_target = display_path(target_path)
+    original = target_path.read_bytes() if target_path.is_file() else None
+    exported_target = doc.properties.get("target-sha256")
+    if exported_target and (original is None or sha256_bytes(original) != exported_target):
+        warnings.append(
+            f"{shown_target} changed since the export: the imported units replace what it "
+            "says now (check with a diff)"
+        )
+    text, bom = _decode(original, shown_target)
+    order = {path: index for index, path in enumerate(source)}
+    updates = [(unit.id, unit.target or "") for unit in sorted(units, key=lambda u: order[u.id])]
+    outcome = edit_language_file(text, updates, language=language, shown=shown_target)
+    warnings += outcome.warnings
+    in_xliff = {unit.id for unit in units}
+    not_in_xliff = tuple(path for path in source if path not in in_xliff)
+    new_bytes = (("\ufeff" if bom else "") + outcome.text).encode("utf-8")
+
+    written = False
+    extra: tuple[str, ...] = ()
+    if not dry_run and new_bytes != original:
+        private = original is not None and target_path.stat().st_mode & 0o077 == 0
+        atomic_write_bytes(target_path, new_bytes, private=private)
+        written = True
+        logger.info(
+            "%s: %d changed, %d added", shown_target, len(outcome.changed), len(outcome.added)
+        )
+        extra = _validate_or_restore(directory, target_path, original, language, source, doc.shown)
+    return ImportResult(
+        target_path,
+        language,
+        outcome.changed,
+        outcome.added,
+        len(updates) - len(outcome.changed) - len(outcome.added) - len(outcome.whitespace_only),
+        outcome.whitespace_only,
+        not_in_xliff,
+        extra,
+        written,
+        tuple(warnings),
+    )
+
+
+def _decode(data: bytes | None, shown: str) -> tuple[str, bool]:
+    if data is None:
+        return "", False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DhpcError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+    if text.startswith("\ufeff"):
+        return text[1:], True
+    return text, False
+
+
+def _validate_or_restore(
+    directory: Path,
+    target_path: Path,
+    original: bytes | None,
+    language: str,
+    source: Mapping[str, str],
+    shown_xliff: str,
+) -> tuple[str, ...]:
+    """Load the DHPC; restore the language file if it became invalid. Returns extra fields."""
+    shown_target = display_path(target_path)
+    try:
+        dhpc = load_dhpc(directory)
+    except ContentError as exc:
+        mine = [p for p in exc.problems if p.file == shown_target]
+        if not mine:
+            # Problems in other files (a language still to be translated) are not ours.
+            logger.warning("%s: the DHPC has problems in other files", directory)
+            return ()
+        if original is None:
+            target_path.unlink(missing_ok=True)
+        else:
+            private = target_path.stat().st_mode & 0o077 == 0
+            atomic_write_bytes(target_path, original, private=private)
+        raise DhpcError(
+            "\n".join(
+                [
+                    f"{shown_xliff} was not imported: {shown_target} would not be valid "
+                    "(the file is as it was):",
+                    *(f"  {p}" for p in mine),
+                ]
+            )
+        ) from None
+    if language not in dhpc.texts:
+        return ()
+    return tuple(item.path for item in text_fields(dhpc.text(language)) if item.path not in source)
+
+
+# ---------------------------------------------------------------------------------------
+# Editing a language file in place
+
+
+@dataclass(frozen=True)
+class Indentation:
+    """Block indentation in ruamel.yaml's terms (``YAML.indent``)."""
+
+    mapping: int = 2
+    sequence: int = 4
+    offset: int = 2
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    text: str
+    changed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    whitespace_only: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Located:
+    node: Node
+    in_flow: bool
+    parent_is_mapping: bool
+    parent_column: int
+    """Column of the key (mapping) or of the item's text (sequence)."""
+
+
+@dataclass
+class _Edits:
+    spans: list[tuple[int, int, str]] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    whitespace_only: list[str] = field(default_factory=list)
+    missing: list[tuple[str, tuple[Step, ...], str]] = field(default_factory=list)
+
+
+def _rt_yaml(indent: Indentation = Indentation()) -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
+    yaml.width = 1 << 20  # never wrap a value we did not fold ourselves
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def _dump(yaml: YAML, data: Any) -> str:
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def edit_language_file(
+    text: str, updates: Sequence[tuple[str, str]], *, language: str, shown: str
+) -> EditOutcome:
+    """Return ``text`` (a ``<lang>.yaml``) with each (field path, text) of ``updates`` set.
+
+    Values whose text is already the same are left alone; an empty ``text`` starts a new
+    file. The result is parsed again and every value checked before it is returned.
+    """
+    newline = "\r\n" if "\r\n" in text else "\n"
+    root = _compose(text, shown)
+    width = _wrap_width(root, text)
+    indent = _detect_indentation(root)
+    edits = _Edits()
+    for path, new in updates:
+        steps = parse_field_path(path)
+        located = _locate(root, steps)
+        if located is None or _is_empty(located.node):
+            edits.missing.append((path, steps, new))
+            continue
+        node = located.node
+        if not isinstance(node, ScalarNode):
+            raise DhpcError(f"{shown} {path}: is a list or mapping, not a text; fix the file first")
+        current = _scalar_value(node)
+        if current.strip() == new:
+            continue
+        if _same_words(current, new):
+            edits.whitespace_only.append(path)
+            continue
+        edits.spans.append(_replacement(text, located, new, width, indent, newline, shown, path))
+        edits.changed.append(path)
+    result = text
+    for start, end, fragment in sorted(edits.spans, reverse=True):
+        result = result[:start] + fragment + result[end:]
+    warnings: list[str] = []
+    added: list[str] = []
+    if edits.missing:
+        result, relaid = _insert_missing(
+            result, edits.missing, language, indent, width, newline, shown
+        )
+        added = [path for path, _, _ in edits.missing]
+        if relaid:
+            warnings.append(
+                f"{shown}: adding {_shown_list(added)} made the YAML writer lay out the rest "
+                "of the file anew; check the result with a diff"
+            )
+    wanted = {path: new for path, new in updates if path in edits.changed or path in added}
+    _verify(result, wanted, shown)
+    return EditOutcome(
+        result, tuple(edits.changed), tuple(added), tuple(edits.whitespace_only), tuple(warnings)
+    )
+
+
+def _compose(text: str, shown: str) -> Node | None:
+    if not text.strip():
+        return None
+    try:
+        root = _rt_yaml().compose(text)
+    except YAMLError as exc:
+        raise DhpcError(f"{shown}: not valid YAML, fix it before importing: {exc}") from None
+    if root is not None and not isinstance(root, MappingNode):
+        raise DhpcError(f"{shown}: expected a mapping of fields at the top level")
+    return root
+
+
+def _locate(root: Node | None, steps: Sequence[Step]) -> _Located | None:
+    node = root
+    located: _Located | None = None
+    for step in steps:
+        if isinstance(step, str) and isinstance(node, MappingNode):
+            for key, value in node.value:
+                if isinstance(key, ScalarNode) and key.value == step:
+                    located = _Located(value, bool(node.flow_style), True, key.start_mark.column)
+                    node = value
+                    break
+            else:
+                return None
+        elif isinstance(step, int) and isinstance(node, SequenceNode) and step < len(node.value):
+            item = node.value[step]
+            located = _Located(item, bool(node.flow_style), False, item.start_mark.column)
+            node = item
+        else:
+            return None
+    return located
+
+
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and (
+        node.tag == "tag:yaml.org,2002:null" or not _scalar_value(node).strip()
+    )
+
+
+def _scalar_value(node: ScalarNode) -> str:
+    # The round-trip composer marks the fold points of a folded scalar with BEL.
+    value = str(node.value)
+    return value.replace("\a", "") if node.style == ">" else value
+
+
+def _wrap_width(root: Node | None, text: str) -> int:
+    """The width folded values of this file are wrapped at (their longest line)."""
+    longest = 0
+    for node in _walk(root):
+        if isinstance(node, ScalarNode) and node.style == ">":
+            lines = text[node.start_mark.index : node.end_mark.index].splitlines()
+            longest = max([longest, *(len(line.rstrip()) for line in lines[1:])])
+    return min(max(longest, 60), 120) if longest else DEFAULT_WRAP_WIDTH
+
+
+def _walk(root: Node | None) -> Iterator[Node]:
+    stack = [] if root is None else [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack += [key, value]
+        elif isinstance(node, SequenceNode):
+            stack += node.value
+
+
+def _detect_indentation(root: Node | None) -> Indentation:
+    mapping: int | None = None
+    sequence: int | None = None
+    offset: int | None = None
+    for node in _walk(root):
+        if not isinstance(node, MappingNode) or node.flow_style:
+            continue
+        for key, value in node.value:
+            column = key.start_mark.column
+            block = not getattr(value, "flow_style", True) and bool(value.value)
+            if mapping is None and isinstance(value, MappingNode) and block:
+                mapping = value.value[0][0].start_mark.column - column
+            if sequence is None and isinstance(value, SequenceNode) and block:
+                offset = value.start_mark.column - column
+                sequence = value.value[0].start_mark.column - column
+    default = Indentation()
+    return Indentation(
+        mapping if mapping and mapping > 0 else default.mapping,
+        sequence
+        if sequence and offset is not None and sequence >= offset + 2
+        else default.sequence,
+        offset if sequence and offset is not None and sequence >= offset + 2 else default.offset,
+    )
+
+
+def fold_positions(text: str, width: int) -> list[int]:
+    """Where a folded scalar breaks ``text`` so that lines stay within ``width``.
+
+    Only single spaces between two non-space characters can be folded, and never inside
+    a more-indented line (one that starts with a space), whose breaks YAML keeps.
+    """
+    positions: list[int] = []
+    offset = 0
+    for line in text.split("\n"):
+        if line[:1] not in (" ", "\t"):
+            candidates = [
+                i
+                for i in range(1, len(line) - 1)
+                if line[i] == " " and not line[i - 1].isspace() and not line[i + 1].isspace()
+            ]
+            start = 0
+            previous: int | None = None
+            for i in [*candidates, len(line)]:
+                if i - start > width and previous is not None and previous >= start:
+                    positions.append(offset + previous)
+                    start = previous + 1
+                previous = i
+        offset += len(line) + 1
+    return positions
+
+
+def _folded(text: str, width: int) -> FoldedScalarString:
+    value: FoldedScalarString = FoldedScalarString(text)
+    value.fold_pos = fold_positions(text, max(width, 20))  # type: ignore[attr-defined]
+    return value
+
+
+def _emit(value: Any, *, flow: bool) -> tuple[str, list[str]]:
+    """How ruamel.yaml writes ``value``: (one-line form or block header, block lines)."""
+    yaml = _rt_yaml()
+    if flow:
+        seq = CommentedSeq([value])
+        seq.fa.set_flow_style()
+        out = _dump(yaml, CommentedMap([("k", seq)]))
+        assert out.startswith("k: [") and out.endswith("]\n"), out
+        return out[4:-2], []
+    out = _dump(yaml, CommentedMap([("k", value)]))
+    assert out.startswith("k: "), out
+    first, *rest = out[3:].split("\n")
+    lines = [line[2:] if line.startswith("  ") else line for line in rest]
+    while lines and lines[-1] in ("", "..."):
+        lines.pop()
+    return first, lines
+
+
+def _replacement(
+    text: str,
+    located: _Located,
+    new: str,
+    width: int,
+    indent: Indentation,
+    newline: str,
+    shown: str,
+    path: str,
+) -> tuple[int, int, str]:
+    """(start, end, new text) that sets the scalar at ``located`` to ``new`` in its style."""
+    node = located.node
+    assert isinstance(node, ScalarNode)
+    start, end = node.start_mark.index, node.end_mark.index
+    style = node.style
+    line_end = text.find("\n", end)
+    rest_of_line = text[end : len(text) if line_end < 0 else line_end].strip()
+
+    if style in ("|", ">"):
+        header_end = text.find("\n", start)
+        header = text[start:header_end].rstrip("\r")
+        indicator = re.match(r"[|>][-+0-9]*", header)
+        comment = header[indicator.end() :] if indicator else ""
+        body = text[header_end + 1 : end].split("\n")
+        content_indent = next(len(line) - len(line.lstrip(" ")) for line in body if line.strip())
+        old = _scalar_value(node)
+        trailing = old[len(old.rstrip("\n")) :]
+        value: Any = (
+            _folded(new + trailing, width - content_indent)
+            if style == ">"
+            else LiteralScalarString(new + trailing)
+        )
+        cut = start + len(text[start:end].rstrip())
+        return _block_span(text, start, cut, value, content_indent, newline, comment)
+
+    if located.in_flow:
+        value = new
+        if style == "'" and "\n" not in new:
+            value = SingleQuotedScalarString(new)
+        elif style in ("'", '"') or "\n" in new:
+            value = DoubleQuotedScalarString(new)
+        return start, end, _emit(value, flow=True)[0]
+
+    content_indent = (
+        located.parent_column + indent.mapping
+        if located.parent_is_mapping
+        else located.parent_column
+    )
+    if style is None and "\n" in new:
+        value = LiteralScalarString(new)
+    elif style is None and node.start_mark.column + len(new) > width:
+        value = _folded(new, width - content_indent)
+    elif style == "'" and "\n" not in new:
+        value = SingleQuotedScalarString(new)
+    elif style in ("'", '"'):
+        value = DoubleQuotedScalarString(new)
+    else:
+        value = new
+    inline, lines = _emit(value, flow=False)
+    if not lines:
+        return start, end, inline
+    if rest_of_line:
+        if style is None and "\n" not in new:
+            return start, end, _emit(new, flow=False)[0]  # too long, but a comment follows
+        raise DhpcError(
+            f"{shown} {path}: the new text needs several lines, but a comment follows the "
+            "value on its line; move the comment above the field and import again"
+        )
+    return _block_span(text, start, end, value, content_indent, newline, "")
+
+
+def _block_span(
+    text: str,
+    start: int,
+    cut: int,
+    value: Any,
+    content_indent: int,
+    newline: str,
+    comment: str,
+) -> tuple[int, int, str]:
+    """Replace ``text[start:cut]`` and the end of its line with a block scalar."""
+    header, lines = _emit(value, flow=False)
+    if text.startswith("\r\n", cut):
+        ending, cut = "\r\n", cut + 2
+    elif text.startswith("\n", cut):
+        ending, cut = "\n", cut + 1
+    else:
+        ending = ""
+    pad = " " * content_indent
+    fragment = newline.join([header + comment, *(pad + line if line else "" for line in lines)])
+    return start, cut, fragment + ending
+
+
+_FIELD_ORDER: dict[tuple[str, ...], list[str]] = {
+    (): list(LanguageText.model_fields),
+    ("sections",): list(Section.model_fields),
+    ("contact_points",): list(ContactPoint.model_fields),
+}
+
+
+def _insert_key(container: CommentedMap, parents: Sequence[Step], key: str, value: Any) -> None:
+    order = _FIELD_ORDER.get(tuple(s for s in parents if isinstance(s, str)), [])
+    position = len(container)
+    if key in order:
+        rank = order.index(key)
+        for index, existing in enumerate(container):
+            if existing in order and order.index(existing) > rank:
+                position = index
+                break
+    container.insert(position, key, value)
+
+
+def _content_indent(steps: Sequence[Step], indent: Indentation) -> int:
+    """Column of the text of a new value at ``steps``, as ruamel.yaml will write it."""
+    column = 0
+    for step, following in itertools.pairwise(steps):
+        if isinstance(step, str):
+            column += indent.mapping if isinstance(following, str) else indent.sequence
+    return column + indent.mapping if isinstance(steps[-1], str) else column
+
+
+def _new_value(text: str, steps: Sequence[Step], indent: Indentation, width: int) -> Any:
+    column = _content_indent(steps, indent)
+    last = steps[-1]
+    one_line = column + len(text)
+    if isinstance(last, str):
+        one_line += len(last) + 2 - indent.mapping
+    if "\n" in text:
+        return LiteralScalarString(text)
+    if one_line <= width:
+        return text
+    return _folded(text, width - column)
+
+
+def _insert_missing(
+    text: str,
+    missing: Sequence[tuple[str, tuple[Step, ...], str]],
+    language: str,
+    indent: Indentation,
+    width: int,
+    newline: str,
+    shown: str,
+) -> tuple[str, bool]:
+    """Add fields the file lacks through ruamel.yaml; says whether the rest was laid out anew."""
+    yaml = _rt_yaml(indent)
+    body = text.replace("\r\n", "\n")
+    if body.strip():
+        data = yaml.load(body)
+        relaid = _dump(yaml, yaml.load(body)) != body
+    else:
+        data = CommentedMap([("language", language)])
+        relaid = False
+    for path, steps, new in missing:
+        container: Any = data
+        for depth, step in enumerate(steps):
+            where = format_loc(steps[:depth]) or "the top level"
+            if isinstance(step, str):
+                if not isinstance(container, CommentedMap):
+                    raise DhpcError(f"{shown} {path}: {where} is not a mapping; fix the file")
+                present = container.get(step)
+            else:
+                if not isinstance(container, CommentedSeq):
+                    raise DhpcError(f"{shown} {path}: {where} is not a list; fix the file")
+                if step > len(container):
+                    raise DhpcError(
+                        f"{shown}: cannot add {path}: {where} has {len(container)} entries and "
+                        "the XLIFF has no unit for the ones before it"
+                    )
+                present = container[step] if step < len(container) else None
+            value: Any
+            if depth == len(steps) - 1:
+                value = new if container.fa.flow_style() else _new_value(new, steps, indent, width)
+            elif present is not None:
+                container = present
+                continue
+            elif isinstance(steps[depth + 1], str):
+                value = CommentedMap()
+            else:
+                value = CommentedSeq()
+            if isinstance(step, str):
+                if step in container:
+                    container[step] = value
+                else:
+                    _insert_key(container, steps[:depth], step, value)
+            elif step == len(container):
+                container.append(value)
+            else:
+                container[step] = value
+            container = value
+    return _dump(yaml, data).replace("\n", newline), relaid
+
+
+def _verify(text: str, wanted: Mapping[str, str], shown: str) -> None:
+    """Parse the edited file and check every value written reads back as intended."""
+    if not wanted:
+        return
+    try:
+        data = _rt_yaml().load(text)
+    except YAMLError as exc:
+        raise DhpcError(f"{shown}: editing produced invalid YAML ({exc}); please report") from None
+    wrong = [
+        path
+        for path, new in wanted.items()
+        if not isinstance(value := _lookup(data, parse_field_path(path)), str)
+        or value.strip() != new
+    ]
+    if wrong:
+        raise DhpcError(
+            f"{shown}: could not write {_shown_list(wrong)} faithfully; nothing was written, "
+            "please report"
+        )
