@@ -334,7 +334,7 @@ def export_xliff(directory: Path, out: Path, *, target: str | None = None) -> Ex
     target_path = directory / f"{language}.yaml"
     source_fields = list(text_fields(folder.source))
     current, warnings = _current_translation(target_path, source_fields)
-    data = xliff_document(
+    data = _xliff_document(
         folder,
         language,
         source_fields,
@@ -347,7 +347,7 @@ def export_xliff(directory: Path, out: Path, *, target: str | None = None) -> Ex
     return ExportResult(out, language, len(source_fields), translated, tuple(warnings))
 
 
-def xliff_document(
+def _xliff_document(
     folder: _Folder,
     language: str,
     source_fields: Sequence[TextField],
@@ -737,7 +737,6 @@ def import_xliff(
     new_bytes = (("\ufeff" if bom else "") + outcome.text).encode("utf-8")
 
     written = False
-    extra: tuple[str, ...] = ()
     if not dry_run and new_bytes != original:
         private = original is not None and target_path.stat().st_mode & 0o077 == 0
         atomic_write_bytes(target_path, new_bytes, private=private)
@@ -745,7 +744,7 @@ def import_xliff(
         logger.info(
             "%s: %d changed, %d added", shown_target, len(outcome.changed), len(outcome.added)
         )
-        extra = _validate_or_restore(directory, target_path, original, language, source, doc.shown)
+        warnings += _validate_or_restore(directory, target_path, original, doc.shown)
     return ImportResult(
         target_path,
         language,
@@ -754,7 +753,7 @@ def import_xliff(
         len(updates) - len(outcome.changed) - len(outcome.added) - len(outcome.whitespace_only),
         outcome.whitespace_only,
         not_in_xliff,
-        extra,
+        _extra_fields(outcome.text, source),
         written,
         tuple(warnings),
     )
@@ -773,23 +772,21 @@ def _decode(data: bytes | None, shown: str) -> tuple[str, bool]:
 
 
 def _validate_or_restore(
-    directory: Path,
-    target_path: Path,
-    original: bytes | None,
-    language: str,
-    source: Mapping[str, str],
-    shown_xliff: str,
-) -> tuple[str, ...]:
-    """Load the DHPC; restore the language file if it became invalid. Returns extra fields."""
+    directory: Path, target_path: Path, original: bytes | None, shown_xliff: str
+) -> list[str]:
+    """Load the DHPC; put the language file back if it became invalid. Returns warnings."""
     shown_target = display_path(target_path)
     try:
-        dhpc = load_dhpc(directory)
+        load_dhpc(directory)
     except ContentError as exc:
         mine = [p for p in exc.problems if p.file == shown_target]
         if not mine:
             # Problems in other files (a language still to be translated) are not ours.
-            logger.warning("%s: the DHPC has problems in other files", directory)
-            return ()
+            count = len(exc.problems)
+            return [
+                f"the DHPC still has {count} problem{'s' if count != 1 else ''} in other files "
+                f"than {shown_target}; dhpc build lists them"
+            ]
         if original is None:
             target_path.unlink(missing_ok=True)
         else:
@@ -804,9 +801,17 @@ def _validate_or_restore(
                 ]
             )
         ) from None
-    if language not in dhpc.texts:
+    return []
+
+
+def _extra_fields(text: str, source: Mapping[str, str]) -> tuple[str, ...]:
+    """Text fields of a language file that the source has not (a bullet dropped there)."""
+    try:
+        data = _rt_yaml().load(text)
+        fields = text_fields(LanguageText.model_validate(data))
+        return tuple(item.path for item in fields if item.path not in source)
+    except (YAMLError, ValidationError):
         return ()
-    return tuple(item.path for item in text_fields(dhpc.text(language)) if item.path not in source)
 
 
 # ---------------------------------------------------------------------------------------
@@ -875,6 +880,7 @@ def edit_language_file(
     width = _wrap_width(root, text)
     indent = _detect_indentation(root)
     edits = _Edits()
+    owners: dict[int, list[str]] = {}
     for path, new in updates:
         steps = parse_field_path(path)
         located = _locate(root, steps)
@@ -884,6 +890,7 @@ def edit_language_file(
         node = located.node
         if not isinstance(node, ScalarNode):
             raise DhpcError(f"{shown} {path}: is a list or mapping, not a text; fix the file first")
+        owners.setdefault(id(node), []).append(path)
         current = _scalar_value(node)
         if current.strip() == new:
             continue
@@ -892,6 +899,14 @@ def edit_language_file(
             continue
         edits.spans.append(_replacement(text, located, new, width, indent, newline, shown, path))
         edits.changed.append(path)
+    shared = [
+        paths for paths in owners.values() if len(paths) > 1 and set(paths) & set(edits.changed)
+    ]
+    if shared:
+        raise DhpcError(
+            f"{shown}: {' and '.join(shared[0])} are one value (a YAML alias); write each text "
+            "out in full and import again"
+        )
     result = text
     for start, end, fragment in sorted(edits.spans, reverse=True):
         result = result[:start] + fragment + result[end:]

@@ -339,6 +339,16 @@ def test_other_indentation_and_literal_blocks_are_kept() -> None:
     )
 
 
+def test_a_value_shared_through_an_alias_is_not_changed_for_two_fields() -> None:
+    text = "language: fi\nsummary:\n  - &bullet Sama teksti.\n  - *bullet\n"
+    same = [("summary[0]", "Sama teksti."), ("summary[1]", "Sama teksti.")]
+    assert edit_language_file(text, same, language="fi", shown="fi.yaml").text == text
+    with pytest.raises(DhpcError, match=r"summary\[0\] and summary\[1\] are one value"):
+        edit_language_file(
+            text, [same[0], ("summary[1]", "Eri teksti.")], language="fi", shown="fi.yaml"
+        )
+
+
 def test_fold_positions_fit_the_width_and_skip_double_spaces() -> None:
     text = "word " * 40 + "a  b " + "x" * 50 + " end"
     positions = fold_positions(text, 30)
@@ -537,6 +547,18 @@ def test_problems_of_other_languages_do_not_block_an_import(example_dir: Path) -
     vendor_edit(xlf, {"summary[2]": "Maksa tutkitaan."})
     result = import_xliff(example_dir, xlf, target="fi")
     assert result.changed == ("summary[2]",) and result.written
+    assert any("problem in other files" in w for w in result.warnings), result.warnings
+
+
+def test_fields_the_source_dropped_are_reported(example_dir: Path) -> None:
+    sv = example_dir / "sv.yaml"
+    text = sv.read_text(encoding="utf-8")
+    start = text.index("  - >-\n    Patienter ska uppmanas")
+    end = text.index("\nbackground:")
+    sv.write_text(text[:start] + text[end:], encoding="utf-8")
+    xlf = exported(example_dir)
+    result = import_xliff(example_dir, xlf)
+    assert result.extra_in_target == ("summary[4]",) and not result.written
 
 
 def test_dry_run_writes_nothing(example_dir: Path) -> None:
