@@ -53,7 +53,12 @@ def _show(finding: Finding, source_language: str) -> None:
 @click.command()
 @content_dir_argument
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json (stable, sorted) for CI.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
 @click.option(
@@ -170,8 +175,6 @@ def review(
             progress=lambda lang: click.echo(f"  building the {lang} letter …", err=True),
         ),
     )
-    if result.view.thumbnail_note and not no_thumbnails:
-        click.echo(f"Warning: {result.view.thumbnail_note}", err=True)
     written = [output]
     pdf_bytes = review_pdf(result, dhpc) if pdf else None
     atomic_write_text(output, result.html)

@@ -3,7 +3,8 @@
 Fields are paired by field path. Where a translation has fewer or more bullets,
 paragraphs or sections than the source, the lists are aligned the way sentence
 aligners do it (Gale and Church): by length, which translations keep roughly in
-proportion, and by the numbers each text holds. A source text left without a partner
+proportion, and by what each text keeps untranslated: numbers, dates, contacts and
+acronyms. A source text left without a partner
 is the one most likely dropped.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from dhpc_gen.content.fields import TextField, text_fields
 from dhpc_gen.content.markup import plain_text
 from dhpc_gen.content.model import LanguageText
-from dhpc_gen.review.extract import facts
+from dhpc_gen.review.extract import contacts, facts
 
 ALIGNED_LISTS = ("introduction", "summary", "background", "reporting")
 """Lists whose items are translated one for one, and may be dropped or added by mistake."""
@@ -101,8 +102,8 @@ def _cost_function(
 ) -> Callable[[int, int], float]:
     plain_source = [plain_text(t) for t in source]
     plain_target = [plain_text(t) for t in target]
-    source_facts = [{f.value for f in facts(t, source_language)} for t in plain_source]
-    target_facts = [{f.value for f in facts(t, target_language)} for t in plain_target]
+    source_facts = [_anchors(t, source_language) for t in plain_source]
+    target_facts = [_anchors(t, target_language) for t in plain_target]
 
     def cost(i: int, j: int) -> float:
         length = abs(math.log((len(plain_target[j]) + 10) / ((len(plain_source[i]) + 10) * ratio)))
@@ -112,6 +113,17 @@ def _cost_function(
         return length + numbers
 
     return cost
+
+
+_ACRONYM = re.compile(r"(?<!\w)[^\W\d_a-z]{2,}(?![^\W\d_])")
+
+
+def _anchors(text: str, language: str) -> set[str]:
+    """What a translation keeps as it is: numbers, dates, contacts and acronyms."""
+    found = {f.value for f in facts(text, language)}
+    found |= {t.value for t in contacts(text)}
+    found |= {m.group(0) for m in _ACRONYM.finditer(text) if m.group(0).isupper()}
+    return found
 
 
 def length_ratio(source: LanguageText, target: LanguageText) -> float:

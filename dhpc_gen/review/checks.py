@@ -161,10 +161,13 @@ def check_structure(lp: LanguagePair) -> list[Finding]:
             if p.source is None and p.target is not None and _inside(p.target.path, list_path)
         ]
         hint = ""
+        # The alignment goes by length and numbers: a good guess, not a certainty.
         if unpaired:
-            hint = "; no counterpart found for " + ", ".join(f.path for f in unpaired)
+            hint = "; most likely missing: " + ", ".join(f.path for f in unpaired)
         elif extra:
-            hint = f"; {lp.target_language} has no source for " + ", ".join(f.path for f in extra)
+            hint = f"; most likely added in {lp.target_language}: " + ", ".join(
+                f.path for f in extra
+            )
         found.append(
             lp.finding(
                 "structure",
@@ -579,7 +582,7 @@ def placeholders(text: str) -> list[str]:
 
 def _forms(value: object) -> list[str]:
     if isinstance(value, str):
-        return [value]
+        return [value] if value else []
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value if v]
     return []

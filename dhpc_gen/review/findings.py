@@ -65,6 +65,12 @@ class Finding:
             place = f"{place}:{self.line}"
         return " ".join(part for part in (place, self.field) if part)
 
+    @property
+    def location(self) -> str:
+        """``fi.yaml:42``: the file's name and line, without its folder."""
+        name = self.file.replace("\\", "/").rsplit("/", 1)[-1]
+        return f"{name}:{self.line}" if name and self.line is not None else name
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -72,6 +78,7 @@ class Finding:
         return (
             self.language,
             self.file,
+            self.line or 0,
             field_sort_key(self.field),
             CHECK_IDS.index(self.check),
             SEVERITIES.index(self.severity),
@@ -90,7 +97,7 @@ def field_sort_key(path: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """A stable order: by language, file, field, check, severity, then message."""
+    """A stable order: by language and file, in reading order (line, field), then check."""
     return sorted(set(findings), key=Finding.sort_key)
 
 

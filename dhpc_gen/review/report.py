@@ -308,12 +308,13 @@ def review_rows(
         for language in languages:
             text_field = texts.get(language)
             if language == source_language:
-                mine = [f for f in row_findings if f.source_mark]
-                marks = [(f.source_mark, f) for f in mine]
+                # The source is not at fault: only the words a finding refers to are marked.
+                marks = [(f.source_mark, f) for f in row_findings if f.source_mark]
+                state = ""
             else:
                 mine = [f for f in row_findings if f.language == language]
                 marks = [(f.target_mark, f) for f in mine]
-            state = next((s for s in SEVERITIES if any(f.severity == s for f in mine)), "")
+                state = next((s for s in SEVERITIES if any(f.severity == s for f in mine)), "")
             if text_field is None:
                 cells.append(Cell(language, None, Markup(""), "missing"))
             else:
