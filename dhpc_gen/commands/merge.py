@@ -1,9 +1,126 @@
-"""Commands of this feature (filled in as the feature is built)."""
+"""``dhpc merge``: personalised letters and print files from a mailing list."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
+
+from dhpc_gen.cli import content_dir_argument, out_option, reports_errors
+from dhpc_gen.errors import display_path
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 def register(group: click.Group) -> None:
     """Add this feature's commands to the ``dhpc`` group."""
+    group.add_command(merge_command)
+
+
+@click.command("merge")
+@content_dir_argument
+@click.option(
+    "--mailing",
+    type=click.Path(path_type=Path),
+    help="The mailing list: a recipients.csv or its folder. [default: OUT/<id>/mailing]",
+)
+@click.option(
+    "--per-recipient",
+    is_flag=True,
+    help="Also write one PDF per recipient to OUT/<id>/letters/<lang>/ (for e-mail).",
+)
+@out_option
+@click.option(
+    "--window",
+    default="din5008-b",
+    show_default=True,
+    metavar="NAME|L,T,W,H",
+    help="Envelope window: din5008-b, din5008-a, or LEFT,TOP,WIDTH,HEIGHT in mm.",
+)
+@click.option(
+    "--leave-out-rejects",
+    is_flag=True,
+    help="Write the letters of everyone else when some addresses cannot be printed.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Processes to use. [default: the number of CPUs]",
+)
+@reports_errors
+def merge_command(
+    directory: Path,
+    mailing: Path | None,
+    per_recipient: bool,
+    out: Path,
+    window: str,
+    leave_out_rejects: bool,
+    jobs: int | None,
+) -> None:
+    """Write print files (and per-recipient letters) of the DHPC in DIR for a mailing list.
+
+    Each language's letters go into OUT/<id>/print/<id>_<lang>_print.pdf, sorted by
+    postal code, with the address in the envelope window; print-manifest.csv lists every
+    letter's pages. An address that does not fit the window stops the run and is listed
+    in print/rejects.csv.
+    """
+    from dhpc_gen.content import load_dhpc
+    from dhpc_gen.distribution.merge import merge
+    from dhpc_gen.distribution.window import window_layout
+
+    layout = window_layout(window)
+    dhpc = load_dhpc(directory)
+    source = mailing if mailing is not None else out / dhpc.id / "mailing"
+    with _ProgressBar() as bar:
+        result = merge(
+            dhpc,
+            source,
+            out,
+            per_recipient=per_recipient,
+            window=layout,
+            jobs=jobs,
+            leave_out_rejects=leave_out_rejects,
+            progress=bar.update,
+        )
+    for language in result.languages:
+        parts = [f"{language.letters} letters, {language.pages} pages"]
+        if per_recipient:
+            parts.append(f"{language.letter_files} letter files")
+        if language.without_postal_address:
+            parts.append(f"{language.without_postal_address} without a postal address")
+        click.echo(f"{language.language}: {', '.join(parts)}")
+        if language.print_file is not None:
+            click.echo(f"  {display_path(language.print_file)}")
+    if per_recipient:
+        click.echo(f"{display_path(result.out_dir / 'letters')}/")
+    click.echo(display_path(result.manifest))
+    if result.rejected:
+        click.echo(
+            f"{result.rejected} recipients left out, their addresses cannot be printed: "
+            f"{display_path(result.rejects)}",
+            err=True,
+        )
+
+
+class _ProgressBar:
+    """A progress bar on stderr, started once the number of letters is known."""
+
+    def __init__(self) -> None:
+        self._bar: ProgressBar[int] | None = None
+        self._shown = 0
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="Letters", file=sys.stderr)
+        self._bar.update(done - self._shown)
+        self._shown = done

@@ -1,0 +1,567 @@
+"""``dhpc merge``: personalised letters and print files from a mailing list, at scale.
+
+Each language's body is laid out once (WeasyPrint), with the first page's window left
+blank. Every recipient's address, date and reference are then drawn straight into the
+page content in one embedded font, measured beforehand: no layout engine runs per
+letter. The print file of a language shares the body's content streams and fonts
+between all its letters and is written as it goes; per-recipient files are assembled
+from a template in worker processes. Recipients are streamed and sorted on disk, so
+memory does not grow with the length of the mailing list.
+
+Outputs below ``<out>/<id>/``:
+
+- ``print/<id>_<lang>_print.pdf``: the letters of a language with a postal address,
+  sorted for the mail house, each padded to an even number of pages;
+- ``letters/<lang>/<recipient_id>.pdf`` (with ``per_recipient``): one file per recipient;
+- ``print/print-manifest.csv``: per letter the print file and pages, the letter file and
+  its SHA-256;
+- ``print/rejects.csv``: recipients whose address cannot be printed, and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult, Pool
+from pathlib import Path
+from typing import IO, Any
+
+from dhpc_gen.addresses.recipients import Recipient, read_recipients
+from dhpc_gen.content.model import Dhpc
+from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
+from dhpc_gen.distribution.letter_body import LetterBody, render_body
+from dhpc_gen.distribution.letter_file import LetterFileTemplate, letter_file_template
+from dhpc_gen.distribution.pdf_overlay import (
+    EmbeddedFont,
+    OverlayFont,
+    embed_font,
+    load_font,
+    overlay_content,
+)
+from dhpc_gen.distribution.print_file import PrintFile
+from dhpc_gen.distribution.recipient_sort import SortedRuns
+from dhpc_gen.distribution.window import DEFAULT_WINDOW, WINDOWS, WindowLayout
+from dhpc_gen.errors import DhpcError, OutputError
+from dhpc_gen.fsutil import inside, safe_name
+from dhpc_gen.i18n import long_date
+
+logger = logging.getLogger(__name__)
+
+PRINT_DIR = "print"
+LETTERS_DIR = "letters"
+MANIFEST_FILE = "print-manifest.csv"
+REJECTS_FILE = "rejects.csv"
+MANIFEST_COLUMNS = (
+    "recipient_id",
+    "language",
+    "print_file",
+    "first_page",
+    "last_page",
+    "letter_file",
+    "letter_sha256",
+)
+REJECT_COLUMNS = ("recipient_id", "language", "reason")
+BATCH = 200
+"""Per-recipient letters handed to a worker at a time."""
+
+Progress = Callable[[int, int], None]
+"""Called with (letters done, letters in all) as the letters are written."""
+
+
+class RejectedRecipients(DhpcError):
+    """Some addresses cannot be printed; nothing but the rejects file was written."""
+
+    def __init__(self, count: int, path: Path, examples: Sequence[str]) -> None:
+        shown = ", ".join(examples)
+        more = f" and {count - len(examples)} more" if count > len(examples) else ""
+        super().__init__(
+            f"{count} recipient{'s' if count != 1 else ''} cannot be printed "
+            f"({shown}{more}); the reasons are in {path}. Correct the address source and "
+            "run mailing-list again, or merge with --leave-out-rejects to leave them out"
+        )
+        self.count = count
+        self.path = path
+
+
+@dataclass
+class LanguageResult:
+    """What was written for one language."""
+
+    language: str
+    letters: int = 0
+    """Letters in the print file."""
+    pages: int = 0
+    print_file: Path | None = None
+    print_bytes: int = 0
+    letter_files: int = 0
+    without_postal_address: int = 0
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    out_dir: Path
+    languages: tuple[LanguageResult, ...]
+    manifest: Path
+    rejects: Path
+    rejected: int
+    read: int
+
+
+@dataclass(frozen=True)
+class _Letter:
+    recipient_id: str
+    lines: tuple[str, ...]
+    postal: bool
+
+
+@dataclass
+class _Scan:
+    """What the pass over the mailing list found."""
+
+    read: int = 0
+    rejected: int = 0
+    reject_examples: list[str] = field(default_factory=list)
+    characters: set[str] = field(default_factory=set)
+    sources: set[str] = field(default_factory=set)
+    without_postal: dict[str, int] = field(default_factory=dict)
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def reference_line(dhpc: Dhpc, recipient_id: str) -> str:
+    """The reference printed beside the address: which letter, to whom."""
+    return f"{dhpc.id} · {recipient_id}"
+
+
+def merge(
+    dhpc: Dhpc,
+    mailing: Path,
+    out_root: Path,
+    *,
+    per_recipient: bool = False,
+    window: WindowLayout = WINDOWS[DEFAULT_WINDOW],
+    jobs: int | None = None,
+    leave_out_rejects: bool = False,
+    progress: Progress | None = None,
+) -> MergeResult:
+    """Write the print files (and per-recipient letters) of ``dhpc`` for ``mailing``.
+
+    Raises :class:`RejectedRecipients` (after writing only ``rejects.csv``) when an
+    address cannot be printed, unless ``leave_out_rejects``.
+    """
+    jobs = jobs or default_jobs()
+    out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    print_dir = out_dir / PRINT_DIR
+    print_dir.mkdir(parents=True, exist_ok=True)
+    font = load_font()
+    work = Path(tempfile.mkdtemp(dir=out_dir, prefix=".merge-"))
+    try:
+        runs = SortedRuns(work)
+        rejects_tmp = work / REJECTS_FILE
+        with _private_csv(rejects_tmp, REJECT_COLUMNS) as rejects:
+            scan = _scan(dhpc, mailing, runs, rejects, font, window, per_recipient)
+        rejects_path = print_dir / REJECTS_FILE
+        if scan.rejected and not leave_out_rejects:
+            os.replace(rejects_tmp, rejects_path)
+            raise RejectedRecipients(scan.rejected, rejects_path, scan.reject_examples)
+        languages = runs.groups()
+        if not languages:
+            hint = (
+                ""
+                if per_recipient
+                else "; recipients without a postal address need --per-recipient"
+            )
+            raise DhpcError(
+                f"{mailing}: no letter to write ({scan.read} recipients read, "
+                f"{scan.rejected} rejected{hint})"
+            )
+        sources = _used_sources(dhpc, scan.sources)
+        bodies = _render_bodies(dhpc, languages, window, sources, jobs)
+        embedded = embed_font(font, scan.characters)
+        writer = _Writer(
+            dhpc, out_dir, work, font, embedded, window, bodies, per_recipient, jobs, progress
+        )
+        results = writer.write_all(runs, sum(runs.count(lang) for lang in languages))
+        for result in results:
+            result.without_postal_address = scan.without_postal.get(result.language, 0)
+        os.replace(rejects_tmp, rejects_path)
+        return MergeResult(
+            out_dir,
+            tuple(results),
+            print_dir / MANIFEST_FILE,
+            rejects_path,
+            scan.rejected,
+            scan.read,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class _CsvSink:
+    def __init__(self, handle: IO[str], columns: Sequence[str]) -> None:
+        self._writer = csv.writer(handle, lineterminator="\n")
+        self._writer.writerow(columns)
+
+    def row(self, *values: object) -> None:
+        self._writer.writerow(values)
+
+
+@contextlib.contextmanager
+def _private_csv(path: Path, columns: Sequence[str]) -> Iterator[_CsvSink]:
+    """A CSV file created owner-readable only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        yield _CsvSink(handle, columns)
+
+
+def _scan(
+    dhpc: Dhpc,
+    mailing: Path,
+    runs: SortedRuns,
+    rejects: _CsvSink,
+    font: OverlayFont,
+    window: WindowLayout,
+    per_recipient: bool,
+) -> _Scan:
+    """Read the mailing list once: format and measure every address, sort, reject."""
+    scan = _Scan()
+    home = dhpc.meta.country
+    languages = tuple(dhpc.meta.languages)
+    dates = {language: long_date(dhpc.meta.date, language) for language in languages}
+    seen: set[str] = set()
+
+    def reject(recipient: Recipient, reason: str) -> None:
+        scan.rejected += 1
+        if len(scan.reject_examples) < 5:
+            scan.reject_examples.append(recipient.recipient_id)
+        rejects.row(recipient.recipient_id, recipient.language, reason)
+
+    for recipient in read_recipients(mailing):
+        scan.read += 1
+        rid = recipient.recipient_id
+        language = recipient.language
+        try:
+            safe_name(rid, "recipient_id")
+        except OutputError:
+            reject(recipient, "recipient_id may hold only letters, digits, '.', '_' and '-'")
+            continue
+        if rid in seen:
+            reject(recipient, "recipient_id appears more than once in the mailing list")
+            continue
+        seen.add(rid)
+        if language not in languages:
+            reject(
+                recipient,
+                f"{dhpc.id} has no text in language {language!r} (it has {', '.join(languages)})",
+            )
+            continue
+        try:
+            block = address_block(recipient, home=home, language=language, name_languages=languages)
+        except AddressProblem as problem:
+            reject(recipient, str(problem))
+            continue
+        if not block.postal and not per_recipient:
+            scan.without_postal[language] = scan.without_postal.get(language, 0) + 1
+            continue
+        info = (dates[language], reference_line(dhpc, rid))
+        misfit = window.misfit(font, block.lines, info)
+        if misfit:
+            reject(recipient, misfit)
+            continue
+        if not block.postal:
+            scan.without_postal[language] = scan.without_postal.get(language, 0) + 1
+        for line in (*block.lines, *info):
+            scan.characters.update(line)
+        scan.sources.update(s.strip() for s in recipient.sources.split(";") if s.strip())
+        runs.add(
+            language,
+            sort_key(recipient, block, home=home),
+            (rid, block.lines, block.postal),
+        )
+    logger.info("%d recipients read, %d rejected", scan.read, scan.rejected)
+    return scan
+
+
+def _used_sources(dhpc: Dhpc, used: set[str]) -> list[str] | None:
+    """The address sources that gave recipients, in ``dhpc.yaml``'s order (None: all)."""
+    if not used:
+        return None
+    known = [name for name in dhpc.meta.address_sources if name in used]
+    return known + sorted(used - set(known))
+
+
+def _render_one(args: tuple[Dhpc, str, WindowLayout, list[str] | None]) -> LetterBody:
+    dhpc, language, window, sources = args
+    return render_body(dhpc, language, window, sources)
+
+
+def _pool(processes: int, **kwargs: Any) -> Pool:
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    return context.Pool(processes, **kwargs)
+
+
+def _render_bodies(
+    dhpc: Dhpc,
+    languages: Sequence[str],
+    window: WindowLayout,
+    sources: list[str] | None,
+    jobs: int,
+) -> dict[str, LetterBody]:
+    """Lay out each language's body once, the languages side by side."""
+    tasks = [(dhpc, language, window, sources) for language in languages]
+    if jobs == 1 or len(tasks) == 1:
+        bodies = [_render_one(task) for task in tasks]
+    else:
+        with _pool(min(jobs, len(tasks))) as pool:
+            bodies = pool.map(_render_one, tasks)
+    return {body.language: body for body in bodies}
+
+
+# Per-recipient letters are written by worker processes; each holds the templates.
+_templates: dict[str, LetterFileTemplate] = {}
+_staging: Path = Path()
+
+
+def _init_worker(templates: dict[str, LetterFileTemplate], staging: Path) -> None:
+    global _templates, _staging
+    _templates = templates
+    _staging = staging
+
+
+def _write_letters(language: str, items: list[tuple[str, bytes]]) -> list[str]:
+    """Write the letters of one batch; returns their SHA-256 in the same order."""
+    template = _templates[language]
+    folder = _staging / language
+    digests = []
+    for recipient_id, overlay in items:
+        data = template.letter(overlay, recipient_id)
+        path = folder / f"{recipient_id}.pdf"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write the letter: {exc.strerror}") from None
+        digests.append(hashlib.sha256(data).hexdigest())
+    return digests
+
+
+@dataclass
+class _Batch:
+    language: str
+    rows: list[tuple[str, str, int, int]]
+    """recipient id, print file (relative), first page, last page (0, 0: not printed)."""
+    result: AsyncResult[list[str]] | list[str] | None = None
+
+
+class _Writer:
+    """Writes the print files, the per-recipient letters and the manifest."""
+
+    def __init__(
+        self,
+        dhpc: Dhpc,
+        out_dir: Path,
+        work: Path,
+        font: OverlayFont,
+        embedded: EmbeddedFont,
+        window: WindowLayout,
+        bodies: dict[str, LetterBody],
+        per_recipient: bool,
+        jobs: int,
+        progress: Progress | None,
+    ) -> None:
+        self.dhpc = dhpc
+        self.out_dir = out_dir
+        self.work = work
+        self.font = font
+        self.embedded = embedded
+        self.window = window
+        self.bodies = bodies
+        self.per_recipient = per_recipient
+        self.jobs = jobs
+        self.progress = progress
+        self.done = 0
+        self.total = 0
+        self.staging = work / LETTERS_DIR
+        self.pending: deque[_Batch] = deque()
+        self.pool: Pool | None = None
+
+    def write_all(self, runs: SortedRuns, total: int) -> list[LanguageResult]:
+        self.total = total
+        languages = runs.groups()
+        templates: dict[str, LetterFileTemplate] = {}
+        if self.per_recipient:
+            for language in languages:
+                templates[language] = letter_file_template(self.bodies[language], self.embedded)
+                (self.staging / language).mkdir(parents=True, mode=0o700)
+            _init_worker(templates, self.staging)
+            if self.jobs > 1:
+                self.pool = _pool(
+                    self.jobs, initializer=_init_worker, initargs=(templates, self.staging)
+                )
+        results = []
+        manifest_tmp = self.work / MANIFEST_FILE
+        try:
+            with _private_csv(manifest_tmp, MANIFEST_COLUMNS) as manifest:
+                self.manifest = manifest
+                for language in languages:
+                    results.append(self._language(language, runs.read(language)))
+                self._drain(0)
+            if self.pool is not None:
+                self.pool.close()
+                self.pool.join()
+        finally:
+            if self.pool is not None:
+                self.pool.terminate()
+        self._publish(results, manifest_tmp)
+        return results
+
+    def _language(self, language: str, letters: Iterator[tuple[Any, ...]]) -> LanguageResult:
+        result = LanguageResult(language)
+        body = self.bodies[language]
+        name = f"{self.dhpc.id}_{language}_print.pdf"
+        relative = f"{PRINT_DIR}/{name}"
+        tmp = self.work / name
+        date = long_date(self.dhpc.meta.date, language)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            print_file: PrintFile | None = None
+            batch = _Batch(language, [])
+            items: list[tuple[str, bytes]] = []
+            for recipient_id, lines, postal in letters:
+                placed = self.window.place(
+                    self.font, lines, (date, reference_line(self.dhpc, recipient_id))
+                )
+                overlay = overlay_content(
+                    self.font, placed, self.window.font_size, body.page_height
+                )
+                first = last = 0
+                if postal:
+                    if print_file is None:
+                        print_file = PrintFile(
+                            handle,
+                            body,
+                            self.embedded,
+                            title=f"{self.dhpc.id} {language}: print file",
+                            identifier=hashlib.sha256(
+                                f"{self.dhpc.id}\0{language}".encode() + body.pdf
+                            ).digest()[:16],
+                            creation_date=f"D:{self.dhpc.meta.date:%Y%m%d}000000Z",
+                        )
+                    first, last = print_file.add_letter(overlay)
+                    result.letters += 1
+                if self.per_recipient:
+                    items.append((recipient_id, overlay))
+                    result.letter_files += 1
+                batch.rows.append((recipient_id, relative if postal else "", first, last))
+                if len(batch.rows) >= BATCH:
+                    self._submit(batch, items)
+                    batch, items = _Batch(language, []), []
+            if batch.rows:
+                self._submit(batch, items)
+            if print_file is not None:
+                print_file.close()
+                result.pages = print_file.pages
+                handle.flush()
+                os.fsync(handle.fileno())
+        if print_file is None:
+            tmp.unlink()
+        else:
+            result.print_file = self.out_dir / relative
+            result.print_bytes = tmp.stat().st_size
+        return result
+
+    def _submit(self, batch: _Batch, items: list[tuple[str, bytes]]) -> None:
+        if self.per_recipient:
+            if self.pool is not None:
+                batch.result = self.pool.apply_async(_write_letters, (batch.language, items))
+            else:
+                batch.result = _write_letters(batch.language, items)
+        self.pending.append(batch)
+        self._drain(2 * self.jobs)
+
+    def _drain(self, keep: int) -> None:
+        """Write the manifest rows of finished batches, in order, keeping ``keep`` pending."""
+        while len(self.pending) > keep:
+            batch = self.pending.popleft()
+            digests: list[str] = []
+            if isinstance(batch.result, list):
+                digests = batch.result
+            elif batch.result is not None:
+                digests = batch.result.get()
+            for index, (recipient_id, print_file, first, last) in enumerate(batch.rows):
+                letter = digest = ""
+                if digests:
+                    letter = f"{LETTERS_DIR}/{batch.language}/{recipient_id}.pdf"
+                    digest = digests[index]
+                self.manifest.row(
+                    recipient_id,
+                    batch.language,
+                    print_file,
+                    first or "",
+                    last or "",
+                    letter,
+                    digest,
+                )
+            self.done += len(batch.rows)
+            if self.progress:
+                self.progress(self.done, self.total)
+
+    def _publish(self, results: list[LanguageResult], manifest_tmp: Path) -> None:
+        """Move everything into place: letters, print files, then the manifest."""
+        print_dir = self.out_dir / PRINT_DIR
+        if self.per_recipient:
+            os.sync()  # one flush for all letter files instead of an fsync per file
+            letters_dir = self.out_dir / LETTERS_DIR
+            letters_dir.mkdir(exist_ok=True)
+            current = {result.language for result in results}
+            for stale in letters_dir.iterdir():
+                if stale.is_dir() and stale.name not in current:
+                    os.replace(stale, self.work / f"old-{stale.name}")
+            for result in results:
+                target = letters_dir / result.language
+                if target.exists():
+                    old = self.work / f"old-{result.language}"
+                    os.replace(target, old)
+                os.replace(self.staging / result.language, target)
+        produced = set()
+        for result in results:
+            if result.print_file is not None:
+                os.replace(self.work / result.print_file.name, result.print_file)
+                produced.add(result.print_file.name)
+        for stale in print_dir.glob(f"{self.dhpc.id}_*_print.pdf"):
+            if stale.name not in produced:
+                stale.unlink()
+        with manifest_tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(manifest_tmp, print_dir / MANIFEST_FILE)
+
+
+def read_manifest(path: Path) -> Iterator[dict[str, str]]:
+    """Stream the rows of a ``print-manifest.csv`` (a folder means ``<it>/print/``)."""
+    if path.is_dir():
+        path = path / PRINT_DIR / MANIFEST_FILE
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise DhpcError(f"{path}: cannot read the print manifest: {exc.strerror}") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DhpcError(f"{path}: not a print manifest, columns missing: {', '.join(missing)}")
+        yield from reader
