@@ -1,0 +1,253 @@
+"""The distribution record: who was sent which version of the DHPC, how, and when.
+
+E-mail rows come from the send journal, postal rows from the print manifest written by
+``dhpc merge``. The record holds personal data (names and addresses from the mailing
+list), so it is written owner-readable only; the terminal gets counts only.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, read_recipients
+from dhpc_gen.distribution.journal import JOURNAL_FILE, read_journal, utc_now
+from dhpc_gen.errors import DhpcError
+from dhpc_gen.fsutil import atomic_write_text
+
+PRINT_MANIFEST = Path("print") / "print-manifest.csv"
+PRINT_COLUMNS = (
+    "recipient_id",
+    "language",
+    "print_file",
+    "first_page",
+    "last_page",
+    "letter_file",
+    "letter_sha256",
+)
+POSTAL_STATE = "printed"
+"""A postal letter is in a print file for the mail house; the posting itself is not seen."""
+
+FORMATS = ("csv", "json")
+
+
+@dataclass(frozen=True)
+class PrintEntry:
+    """One row of ``print/print-manifest.csv``."""
+
+    recipient_id: str
+    language: str
+    print_file: str
+    first_page: str
+    last_page: str
+    letter_file: str
+    letter_sha256: str
+    content_sha256: str = ""
+    """Filled only when the manifest has this (optional) column."""
+
+
+def read_print_manifest(path: Path) -> list[PrintEntry]:
+    """The rows of a print manifest; an error names the file and row."""
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise DhpcError(f"{path}: cannot read the print manifest: {exc.strerror}") from exc
+    entries = []
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in PRINT_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DhpcError(f"{path}: not a print manifest, columns missing: {', '.join(missing)}")
+        for number, row in enumerate(reader, start=2):
+            if not row.get("recipient_id") or not row.get("language"):
+                raise DhpcError(f"{path}:{number}: recipient_id and language are required")
+            entries.append(
+                PrintEntry(
+                    **{c: (row.get(c) or "").strip() for c in PRINT_COLUMNS},
+                    content_sha256=(row.get("content_sha256") or "").strip(),
+                )
+            )
+    return entries
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One recipient on one channel."""
+
+    dhpc_id: str
+    recipient_id: str
+    channel: str
+    language: str
+    content_hash: str
+    state: str
+    time: str
+    """When the state was reached (UTC): sent, failed, or the print manifest written."""
+    attempts: int
+    reply: str
+    message_id: str
+    name: str
+    address: str
+    was_unknown: bool
+    """The row was once ``unknown``: the recipient may have the same message twice."""
+
+
+RECORD_COLUMNS = tuple(f.name for f in fields(RecordRow))
+
+
+@dataclass(frozen=True)
+class Total:
+    content_hash: str
+    channel: str
+    language: str
+    state: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DistributionRecord:
+    dhpc_id: str
+    content_hash: str
+    """The version of the content as it is now."""
+    generated_at: str
+    rows: tuple[RecordRow, ...]
+    sources: tuple[str, ...]
+    """The files the record was made from."""
+
+    @property
+    def totals(self) -> list[Total]:
+        counts = Counter((r.content_hash, r.channel, r.language, r.state) for r in self.rows)
+        return [Total(*key, count) for key, count in sorted(counts.items())]
+
+
+def _mtime_utc(path: Path) -> str:
+    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    return stamp.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _postal_address(recipient: Recipient) -> str:
+    lines = [
+        recipient.organisation,
+        recipient.street,
+        f"{recipient.postal_code} {recipient.city}".strip(),
+        recipient.country,
+    ]
+    return ", ".join(line for line in lines if line)
+
+
+def build_record(
+    dhpc_id: str,
+    content_hash: str,
+    out_dir: Path,
+    *,
+    mailing: Path | None = None,
+) -> DistributionRecord:
+    """Collect the record of ``dhpc_id`` from the journal and print manifest in ``out_dir``."""
+    journal_path = out_dir / JOURNAL_FILE
+    manifest_path = out_dir / PRINT_MANIFEST
+    mailing_path = mailing if mailing is not None else out_dir / "mailing"
+    if mailing_path.is_dir():
+        mailing_path = mailing_path / RECIPIENTS_FILE
+    people: dict[str, Recipient] = {}
+    sources = []
+    if mailing_path.is_file():
+        people = {r.recipient_id: r for r in read_recipients(mailing_path)}
+        sources.append(str(mailing_path))
+    elif mailing is not None:
+        raise DhpcError(f"{mailing}: no mailing list there ({RECIPIENTS_FILE})")
+    rows: list[RecordRow] = []
+    if journal_path.exists():
+        sources.append(str(journal_path))
+        for entry in read_journal(journal_path, dhpc_id):
+            person = people.get(entry.key.recipient_id)
+            when = (entry.sent_at if entry.state == "sent" else None) or entry.updated_at
+            rows.append(
+                RecordRow(
+                    dhpc_id=dhpc_id,
+                    recipient_id=entry.key.recipient_id,
+                    channel=entry.key.channel,
+                    language=entry.language,
+                    content_hash=entry.key.content_hash,
+                    state=entry.state,
+                    time=when,
+                    attempts=entry.attempts,
+                    reply=entry.last_reply,
+                    message_id=entry.message_id,
+                    name=person.full_name if person else "",
+                    address=entry.address,
+                    was_unknown=entry.unknown_at is not None,
+                )
+            )
+    if manifest_path.exists():
+        sources.append(str(manifest_path))
+        printed_at = _mtime_utc(manifest_path)
+        for item in read_print_manifest(manifest_path):
+            person = people.get(item.recipient_id)
+            rows.append(
+                RecordRow(
+                    dhpc_id=dhpc_id,
+                    recipient_id=item.recipient_id,
+                    channel="post",
+                    language=item.language,
+                    content_hash=item.content_sha256 or content_hash,
+                    state=POSTAL_STATE,
+                    time=printed_at,
+                    attempts=0,
+                    reply="",
+                    message_id="",
+                    name=person.full_name if person else "",
+                    address=_postal_address(person) if person else "",
+                    was_unknown=False,
+                )
+            )
+    if not rows and not journal_path.exists() and not manifest_path.exists():
+        raise DhpcError(
+            f"{out_dir}: nothing distributed yet: no {JOURNAL_FILE} (dhpc send) and no "
+            f"{PRINT_MANIFEST.as_posix()} (dhpc merge)"
+        )
+    return DistributionRecord(dhpc_id, content_hash, utc_now(), tuple(rows), tuple(sources))
+
+
+def record_csv(record: DistributionRecord) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=RECORD_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in record.rows:
+        values = asdict(row)
+        values["was_unknown"] = "yes" if row.was_unknown else "no"
+        writer.writerow({k: neutralise(str(v)) for k, v in values.items()})
+    return buffer.getvalue()
+
+
+def record_json(record: DistributionRecord) -> str:
+    document = {
+        "dhpc": record.dhpc_id,
+        "content_sha256": record.content_hash,
+        "generated_at": record.generated_at,
+        "sources": list(record.sources),
+        "totals": [asdict(t) for t in record.totals],
+        "recipients": [asdict(row) for row in record.rows],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_record(record: DistributionRecord, path: Path, fmt: str) -> None:
+    """Write the record owner-readable only, whole or not at all."""
+    if fmt not in FORMATS:
+        raise DhpcError(f"unknown format {fmt!r}: use {' or '.join(FORMATS)}")
+    text = record_csv(record) if fmt == "csv" else record_json(record)
+    atomic_write_text(path, text, private=True)
+
+
+def totals_table(totals: Sequence[Total]) -> list[tuple[str, str, str, str, int]]:
+    """Counts for the terminal: (version, channel, language, state, count)."""
+    return [(t.content_hash[:12], t.channel, t.language, t.state, t.count) for t in totals]
+
+
+def state_counts(rows: Iterable[RecordRow]) -> Counter[str]:
+    return Counter(row.state for row in rows)

@@ -1,0 +1,531 @@
+"""``dhpc send``: the DHPC by e-mail to every recipient who has an address, exactly once.
+
+A real run goes through the send journal (:mod:`.journal`): each message is committed as
+``sending`` before the server is contacted and as ``sent`` right after it accepts, so a
+run stopped in any way can simply be run again. A dry run (the default) writes the
+messages as ``.eml`` files to ``outbox/`` and does not write to the journal: it only reads
+it, to pick the recipients a real run would send to.
+
+Attachments: a recipient's personalised letter ``letters/<lang>/<recipient_id>.pdf``
+(from ``dhpc merge``) when there is one, else the language's PDF ``<id>_<lang>.pdf`` from
+``dhpc build``, which must be of the content version being sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, read_recipients
+from dhpc_gen.build import MANIFEST, content_hash
+from dhpc_gen.content.model import Dhpc
+from dhpc_gen.distribution.journal import (
+    JOURNAL_FILE,
+    DeliveryKey,
+    JournalEntry,
+    PlannedDelivery,
+    SendJournal,
+    State,
+    read_journal,
+)
+from dhpc_gen.distribution.message import AddressError, MessageComposer, mail_address
+from dhpc_gen.distribution.report import PRINT_MANIFEST, PrintEntry, read_print_manifest
+from dhpc_gen.distribution.smtp import (
+    ConnectionDropped,
+    OutcomeUnknown,
+    SmtpConnection,
+    SmtpSettings,
+    require_server,
+)
+from dhpc_gen.errors import DhpcError, UsageError
+from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+
+logger = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+LETTERS = "letters"
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """What the user asked for; the defaults are the safe ones."""
+
+    dry_run: bool = True
+    limit: int | None = 1
+    """At most this many messages in this run; None: no limit."""
+    rate_per_minute: float | None = None
+    resend_unknown: bool = False
+    retry_failed: bool = False
+    new_version: bool = False
+    """Allow sending although the journal has recipients sent another content version."""
+
+
+@dataclass
+class SendSummary:
+    """Counts of one run (no personal data: the report has the details)."""
+
+    dhpc_id: str
+    content_hash: str
+    dry_run: bool
+    recipients: int = 0
+    without_email: int = 0
+    duplicate_addresses: int = 0
+    invalid_addresses: int = 0
+    already_sent: int = 0
+    failed_before: int = 0
+    unknown_waiting: int = 0
+    recovered_unknown: int = 0
+    written: int = 0
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    unknown: int = 0
+    remaining: int = 0
+    outbox: Path | None = None
+    journal: Path | None = None
+    attempted: int = field(default=0)
+
+
+def parse_rate(text: str) -> float:
+    """``30/min``, ``2/s``, ``600/h`` or ``30`` (per minute) → messages per minute."""
+    value, _, unit = text.strip().partition("/")
+    factor = {"": 1.0, "min": 1.0, "m": 1.0, "s": 60.0, "sec": 60.0, "h": 1 / 60}.get(
+        unit.strip().lower()
+    )
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if factor is None or not number > 0:
+        raise UsageError(f"--rate {text!r}: give messages per minute, e.g. 30/min (or 2/s, 600/h)")
+    return number * factor
+
+
+# -- what goes in the attachment -----------------------------------------------------------
+
+
+class LetterFiles:
+    """Finds and checks the PDF each recipient gets."""
+
+    def __init__(self, dhpc: Dhpc, out_dir: Path, chash: str) -> None:
+        self.dhpc = dhpc
+        self.out_dir = out_dir
+        self.content_hash = chash
+        self._generic: dict[str, bytes] = {}
+        manifest_path = out_dir / PRINT_MANIFEST
+        self._printed: dict[str, PrintEntry] = {}
+        if manifest_path.exists():
+            for entry in read_print_manifest(manifest_path):
+                if entry.letter_file:
+                    self._printed.setdefault(entry.recipient_id, entry)
+
+    def personal_path(self, recipient: Recipient) -> Path | None:
+        entry = self._printed.get(recipient.recipient_id)
+        if entry is not None:
+            path = inside(self.out_dir, *Path(entry.letter_file).parts)
+            if not path.is_file():
+                raise DhpcError(
+                    f"{self.out_dir / PRINT_MANIFEST}: letter {entry.letter_file} of recipient "
+                    f"{recipient.recipient_id} is missing; run dhpc merge again"
+                )
+            return path
+        path = self.out_dir / LETTERS / recipient.language / f"{recipient.recipient_id}.pdf"
+        return path if path.is_file() else None
+
+    def check(self, recipients: Sequence[Recipient]) -> None:
+        """Fail before anything is sent if a needed PDF is missing or of another version."""
+        for language in sorted({r.language for r in recipients if self.personal_path(r) is None}):
+            self.generic(language)
+
+    def generic(self, language: str) -> bytes:
+        if language in self._generic:
+            return self._generic[language]
+        filename = f"{self.dhpc.id}_{language}.pdf"
+        pdf_path = self.out_dir / filename
+        manifest_path = self.out_dir / MANIFEST
+        rebuild = f"run: dhpc build {self.dhpc.directory} --out {self.out_dir.parent}"
+        if not pdf_path.is_file() or not manifest_path.is_file():
+            missing = pdf_path if not pdf_path.is_file() else manifest_path
+            raise DhpcError(
+                f"{missing} is missing: the e-mail attaches the built letter; {rebuild}"
+            )
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            outputs = {o["path"]: o["sha256"] for o in manifest["outputs"]}
+            built_from = manifest["content_sha256"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DhpcError(f"{manifest_path}: not a build manifest ({exc}); {rebuild}") from exc
+        if built_from != self.content_hash:
+            raise DhpcError(
+                f"{pdf_path} was built from another version of the content "
+                f"({built_from[:12]}, now {self.content_hash[:12]}); {rebuild}"
+            )
+        data = pdf_path.read_bytes()
+        if outputs.get(filename) != sha256_bytes(data):
+            raise DhpcError(f"{pdf_path} has changed since it was built; {rebuild}")
+        self._generic[language] = data
+        return data
+
+    def for_recipient(self, recipient: Recipient) -> bytes:
+        path = self.personal_path(recipient)
+        if path is None:
+            return self.generic(recipient.language)
+        data = path.read_bytes()
+        entry = self._printed.get(recipient.recipient_id)
+        if entry is not None and entry.letter_sha256 and entry.letter_sha256 != sha256_bytes(data):
+            raise DhpcError(
+                f"{path} is not the letter listed in {self.out_dir / PRINT_MANIFEST} "
+                "(its SHA-256 differs); run dhpc merge again"
+            )
+        return data
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Planned:
+    recipient: Recipient
+    key: DeliveryKey
+    address: str
+    """As sent (IDNA domain); the address as given when it cannot be used."""
+    problem: str
+    """Why the address cannot be used; empty when it can."""
+
+
+class _Throttle:
+    def __init__(
+        self,
+        per_minute: float | None,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self.sleep = sleep
+        self.clock = clock
+        self.next_start: float | None = None
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = self.clock()
+        if self.next_start is not None and self.next_start > now:
+            self.sleep(self.next_start - now)
+            now = self.clock()
+        self.next_start = max(now, self.next_start or now) + self.interval
+
+
+def _read_mailing(dhpc: Dhpc, mailing: Path) -> list[Recipient]:
+    path = mailing / RECIPIENTS_FILE if mailing.is_dir() else mailing
+    recipients = []
+    seen: set[str] = set()
+    for number, recipient in enumerate(read_recipients(path), start=2):
+        if recipient.recipient_id in seen:
+            raise DhpcError(
+                f"{path}:{number}: recipient_id {recipient.recipient_id} appears twice; "
+                "build the mailing list again with dhpc mailing-list"
+            )
+        seen.add(recipient.recipient_id)
+        safe_name(recipient.recipient_id, f"{path}:{number}: recipient_id")
+        if recipient.language not in dhpc.meta.languages:
+            raise DhpcError(
+                f"{path}:{number}: language {recipient.language!r} of recipient "
+                f"{recipient.recipient_id} is not one of the DHPC's languages "
+                f"({', '.join(dhpc.meta.languages)})"
+            )
+        recipients.append(recipient)
+    return recipients
+
+
+def send_dhpc(
+    dhpc: Dhpc,
+    out_root: Path,
+    *,
+    mailing: Path | None = None,
+    settings: SmtpSettings,
+    options: SendOptions = SendOptions(),
+    progress: Callable[[int, int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> SendSummary:
+    """Send (or, in a dry run, write) the e-mails of ``dhpc``; return the counts."""
+    out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    mailing = mailing if mailing is not None else out_dir / "mailing"
+    chash = content_hash(dhpc)
+    summary = SendSummary(dhpc.id, chash, options.dry_run, journal=out_dir / JOURNAL_FILE)
+    if options.limit is not None and options.limit < 1:
+        raise UsageError("--limit must be at least 1 (or use --no-limit)")
+    if not options.dry_run:
+        if dhpc.meta.status != "final":
+            raise DhpcError(
+                f"{dhpc.directory / 'dhpc.yaml'}: status is {dhpc.meta.status}; only a final "
+                "DHPC can be sent (a dry run shows the messages). Set status: final once the "
+                "authorities have agreed the text."
+            )
+        require_server(settings)
+
+    recipients = _read_mailing(dhpc, mailing)
+    summary.recipients = len(recipients)
+    composer = MessageComposer(dhpc, chash, settings)
+    composer.sender  # noqa: B018 - a bad sender address is an error before anything else
+    planned = _plan(dhpc, chash, recipients, settings, composer, summary)
+    letters = LetterFiles(dhpc, out_dir, chash)
+    run = _Run(dhpc, chash, out_dir, settings, options, composer, letters, summary)
+    run.progress = progress
+    run.throttle = _Throttle(options.rate_per_minute, sleep, clock)
+    run.sleep = sleep
+    if options.dry_run:
+        run.dry(planned)
+    else:
+        run.real(planned)
+    return summary
+
+
+def _plan(
+    dhpc: Dhpc,
+    chash: str,
+    recipients: Sequence[Recipient],
+    settings: SmtpSettings,
+    composer: MessageComposer,
+    summary: SendSummary,
+) -> list[_Planned]:
+    planned = []
+    addresses: set[str] = set()
+    for recipient in recipients:
+        if not recipient.email.strip():
+            summary.without_email += 1
+            continue
+        key = DeliveryKey(dhpc.id, chash, recipient.recipient_id, "email")
+        try:
+            address = mail_address(recipient.email, smtputf8=settings.smtputf8).addr_spec
+            problem = ""
+        except AddressError as exc:
+            address, problem = recipient.email.strip(), str(exc)
+        if address.lower() in addresses:
+            summary.duplicate_addresses += 1
+            continue
+        addresses.add(address.lower())
+        planned.append(_Planned(recipient, key, address, problem))
+    return planned
+
+
+class _Run:
+    def __init__(
+        self,
+        dhpc: Dhpc,
+        chash: str,
+        out_dir: Path,
+        settings: SmtpSettings,
+        options: SendOptions,
+        composer: MessageComposer,
+        letters: LetterFiles,
+        summary: SendSummary,
+    ) -> None:
+        self.dhpc = dhpc
+        self.chash = chash
+        self.out_dir = out_dir
+        self.settings = settings
+        self.options = options
+        self.composer = composer
+        self.letters = letters
+        self.summary = summary
+        self.progress: Callable[[int, int], None] | None = None
+        self.throttle = _Throttle(None, time.sleep, time.monotonic)
+        self.sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def allowed(self) -> list[State]:
+        states: list[State] = ["pending"]
+        if self.options.resend_unknown:
+            states.append("unknown")
+        if self.options.retry_failed:
+            states.append("failed")
+        return states
+
+    def _guard_versions(self, elsewhere: int) -> None:
+        if elsewhere and not self.options.new_version:
+            raise DhpcError(
+                f"{self.summary.journal}: {elsewhere} recipient(s) were already sent another "
+                f"version of {self.dhpc.id}; the content has changed since (now "
+                f"{self.chash[:12]}). To send this version to everyone again, add "
+                "--new-version; to finish the earlier one, restore its content."
+            )
+
+    def _select(
+        self, planned: Sequence[_Planned], entries: dict[str, JournalEntry]
+    ) -> tuple[list[_Planned], list[_Planned]]:
+        """(unusable addresses to mark failed, messages to send in this run)."""
+        summary, allowed = self.summary, self.allowed
+        taken = {
+            e.address.lower(): e.key.recipient_id
+            for e in entries.values()
+            if e.state in ("sent", "sending", "unknown")
+        }
+        invalid, candidates = [], []
+        for item in planned:
+            entry = entries.get(item.key.recipient_id)
+            state: State = entry.state if entry else "pending"
+            if state == "sent":
+                summary.already_sent += 1
+            elif state not in allowed:
+                if state == "unknown":
+                    summary.unknown_waiting += 1
+                else:
+                    summary.failed_before += 1
+            elif taken.get(item.address.lower(), item.key.recipient_id) != item.key.recipient_id:
+                summary.duplicate_addresses += 1
+            elif item.problem:
+                invalid.append(item)
+            else:
+                candidates.append(item)
+        limit = self.options.limit
+        todo = candidates if limit is None else candidates[:limit]
+        summary.remaining = len(candidates) - len(todo)
+        return invalid, todo
+
+    # -- dry run ---------------------------------------------------------------------------
+
+    def dry(self, planned: Sequence[_Planned]) -> None:
+        summary = self.summary
+        journal_path = self.out_dir / JOURNAL_FILE
+        self._guard_versions(
+            sum(
+                1
+                for e in read_journal(journal_path, self.dhpc.id)
+                if e.key.content_hash != self.chash and e.state in ("sent", "unknown")
+            )
+        )
+        entries = {
+            e.key.recipient_id: e for e in read_journal(journal_path, self.dhpc.id, self.chash)
+        }
+        invalid, todo = self._select(planned, entries)
+        summary.invalid_addresses = len(invalid)
+        self.letters.check([item.recipient for item in todo])
+        outbox = self.out_dir / OUTBOX
+        outbox.mkdir(parents=True, exist_ok=True)
+        os.chmod(outbox, 0o700)
+        summary.outbox = outbox
+        when = dt.datetime.now(dt.UTC)
+        for index, item in enumerate(todo, start=1):
+            attachment = self.letters.for_recipient(item.recipient)
+            composed = self.composer.compose(item.recipient, attachment, when=when)
+            target = inside(outbox, f"{item.key.recipient_id}.eml")
+            atomic_write_bytes(target, composed.data, private=True)
+            summary.written += 1
+            if self.progress:
+                self.progress(index, len(todo))
+        logger.info("dry run: %d message(s) written to %s", summary.written, outbox)
+
+    # -- real run --------------------------------------------------------------------------
+
+    def real(self, planned: Sequence[_Planned]) -> None:
+        summary = self.summary
+        assert summary.journal is not None
+        with SendJournal.open(summary.journal) as journal:
+            summary.recovered_unknown = journal.recover(self.dhpc.id)
+            if summary.recovered_unknown:
+                logger.warning(
+                    "%d message(s) were interrupted while sending in an earlier run: unknown",
+                    summary.recovered_unknown,
+                )
+            self._guard_versions(journal.sent_elsewhere(self.dhpc.id, self.chash))
+            journal.add_pending(
+                PlannedDelivery(
+                    item.key,
+                    item.recipient.language,
+                    item.address,
+                    self.composer.message_id(item.key.recipient_id),
+                )
+                for item in planned
+            )
+            entries = {e.key.recipient_id: e for e in journal.entries(self.dhpc.id, self.chash)}
+            invalid, todo = self._select(planned, entries)
+            for item in invalid:
+                journal.mark_failed(item.key, f"not sent: {item.problem}")
+                summary.failed += 1
+                summary.invalid_addresses += 1
+            self.letters.check([item.recipient for item in todo])
+            connection = SmtpConnection(self.settings)
+            try:
+                for index, item in enumerate(todo, start=1):
+                    outcome = self._deliver(journal, connection, item)
+                    summary.attempted += 1
+                    setattr(summary, outcome, getattr(summary, outcome) + 1)
+                    if self.progress:
+                        self.progress(index, len(todo))
+            finally:
+                connection.close()
+        logger.info(
+            "sent %d, failed %d, deferred %d, unknown %d",
+            summary.sent,
+            summary.failed,
+            summary.deferred,
+            summary.unknown,
+        )
+
+    def _deliver(self, journal: SendJournal, connection: SmtpConnection, item: _Planned) -> str:
+        """Try one message until it is sent, refused, unknown or out of tries in this run."""
+        policy = self.settings.retry
+        attachment = self.letters.for_recipient(item.recipient)
+        failures = 0
+        for attempt in range(1, policy.attempts + 1):
+            last = attempt == policy.attempts
+            self.throttle.wait()
+            try:
+                connection.open()
+            except ConnectionDropped as exc:
+                failures += 1
+                if last:
+                    raise DhpcError(
+                        f"{exc} (tried {policy.attempts} times); nothing more was sent. "
+                        "Run the same command again later to go on."
+                    ) from None
+                logger.warning("%s; trying again", exc)
+                self.sleep(policy.backoff(failures))
+                continue
+            composed = self.composer.compose(
+                item.recipient, attachment, when=dt.datetime.now(dt.UTC)
+            )
+            if not journal.begin_attempt(item.key, self.allowed):
+                return "already_sent"
+            try:
+                reply = connection.send(
+                    self.composer.envelope_from, composed.envelope_to, composed.data
+                )
+            except ConnectionDropped as exc:
+                journal.mark_pending(item.key, str(exc))
+                failures += 1
+                logger.warning("message %s: %s", "not taken", exc)
+                if not last:
+                    self.sleep(policy.backoff(failures))
+                continue
+            except OutcomeUnknown as exc:
+                journal.mark_unknown(item.key, str(exc))
+                logger.warning("a message may or may not have been delivered: %s", exc)
+                return "unknown"
+            except BaseException:
+                # Interrupted (Ctrl-C, the sender refused, a bug): record what is known.
+                if connection.body_sent:
+                    journal.mark_unknown(item.key, "interrupted awaiting the server's answer")
+                else:
+                    journal.mark_pending(item.key, "interrupted before the message was complete")
+                raise
+            if reply.accepted:
+                journal.mark_sent(item.key, str(reply))
+                return "sent"
+            if not reply.temporary:
+                journal.mark_failed(item.key, str(reply))
+                logger.info("a message was refused: %s", reply.code)
+                return "failed"
+            journal.mark_pending(item.key, str(reply))
+            failures += 1
+            logger.info("a message was deferred by the server: %s", reply.code)
+            if not last:
+                self.sleep(policy.backoff(failures))
+        return "deferred"

@@ -1,0 +1,573 @@
+"""SMTP settings, one connection to the mail server, and the retry policy.
+
+Settings come from a TOML or YAML file and from ``DHPC_SMTP_*`` environment variables
+(which win over the file). The password is held in a :class:`Secret` that never shows
+itself in ``repr``, logs or error messages; it is read from ``DHPC_SMTP_PASSWORD`` or,
+only when the file is readable by its owner alone, from the file.
+
+:class:`SmtpConnection` runs one SMTP transaction per message and says exactly how it
+ended: accepted, refused for now (4xx), refused for good (5xx), the connection dropped
+before the end of the message (safe to try again), or dropped after the whole message was
+sent but before the server answered (it may have been delivered: ``unknown``).
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import logging
+import os
+import re
+import smtplib
+import socket
+import ssl
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Literal
+
+from dhpc_gen.errors import DhpcError
+
+logger = logging.getLogger(__name__)
+
+Security = Literal["none", "starttls", "tls"]
+SECURITY_CHOICES: tuple[Security, ...] = ("none", "starttls", "tls")
+DEFAULT_PORTS: Mapping[str, int] = {"none": 25, "starttls": 587, "tls": 465}
+ENV_PREFIX = "DHPC_SMTP_"
+
+
+class SmtpConfigError(DhpcError):
+    """The SMTP settings are incomplete or wrong, or the server refuses them."""
+
+
+class Secret:
+    """A password that does not show itself in ``repr``, ``str`` or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a message is tried within one run."""
+
+    attempts: int = 5
+    """Tries per message in one run (the first included)."""
+    delay: float = 2.0
+    """Seconds before the second try; doubled before each further one."""
+    max_delay: float = 60.0
+
+    def backoff(self, failed_attempts: int) -> float:
+        """Seconds to wait after the ``failed_attempts``-th failure in a row."""
+        exponent = min(max(failed_attempts - 1, 0), 30)
+        return float(min(self.max_delay, self.delay * (2**exponent)))
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send; ``host`` may be empty for a dry run."""
+
+    host: str = ""
+    port: int = 0
+    security: Security = "starttls"
+    user: str = ""
+    password: Secret | None = field(default=None, repr=False)
+    sender: str = ""
+    """``From:``, e.g. ``Sanofi Oy <dhpc@sanofi.example>``; empty: the first MAH of the DHPC."""
+    envelope_from: str = ""
+    """Bounce address for ``MAIL FROM``; empty: the address of ``sender``."""
+    reply_to: str = ""
+    message_id_domain: str = "dhpc.invalid"
+    timeout: float = 30.0
+    smtputf8: bool = False
+    """Send non-ASCII addresses as UTF-8 (the server must support SMTPUTF8)."""
+    ca_file: Path | None = None
+    """Trust this CA bundle (PEM) instead of the system's, e.g. for a company relay."""
+    local_hostname: str = ""
+    retry: RetryPolicy = RetryPolicy()
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+    def describe(self) -> str:
+        """Where messages go, for the terminal (never the password)."""
+        who = f"{self.user}@" if self.user else ""
+        return f"{who}{self.host}:{self.effective_port} ({self.security})"
+
+
+# key in the file / environment → (field name, parser)
+_STRING_KEYS = {
+    "host": "host",
+    "user": "user",
+    "from": "sender",
+    "envelope_from": "envelope_from",
+    "reply_to": "reply_to",
+    "message_id_domain": "message_id_domain",
+    "local_hostname": "local_hostname",
+}
+_KNOWN_KEYS = (
+    *_STRING_KEYS,
+    "port",
+    "security",
+    "password",
+    "timeout",
+    "smtputf8",
+    "ca_file",
+    "retries",
+    "retry_delay",
+    "retry_max_delay",
+)
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}$")
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SmtpConfigError(f"{path}: cannot read the SMTP settings: {exc.strerror}") from exc
+    data: object
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SmtpConfigError(f"{path}: not valid TOML: {exc}") from exc
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
+        try:
+            data = YAML(typ="safe", pure=True).load(raw.decode("utf-8"))
+        except (YAMLError, UnicodeDecodeError) as exc:
+            raise SmtpConfigError(f"{path}: not valid YAML: {exc}") from exc
+    else:
+        raise SmtpConfigError(f"{path}: SMTP settings must be a .toml, .yaml or .yml file")
+    if data is None:
+        data = {}
+    if isinstance(data, dict) and set(data) == {"smtp"} and isinstance(data["smtp"], dict):
+        data = data["smtp"]
+    if not isinstance(data, dict):
+        raise SmtpConfigError(f"{path}: expected keys such as host, port and from at the top")
+    unknown = sorted(str(k) for k in data if k not in _KNOWN_KEYS)
+    if unknown:
+        raise SmtpConfigError(
+            f"{path}: unknown key {', '.join(unknown)}; known keys: {', '.join(_KNOWN_KEYS)}"
+        )
+    if "password" in data and os.stat(path).st_mode & 0o077:
+        raise SmtpConfigError(
+            f"{path}: holds a password but others can read it; run: chmod 600 {path} "
+            f"(or take the password out and set {ENV_PREFIX}PASSWORD)"
+        )
+    return {str(k): v for k, v in data.items()}
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key in _KNOWN_KEYS:
+        name = ENV_PREFIX + key.upper()
+        if environ.get(name, "") != "":
+            values[key] = environ[name]
+    return values
+
+
+def _number(where: str, key: str, value: object, kind: type[int] | type[float]) -> Any:
+    if isinstance(value, bool):
+        raise SmtpConfigError(f"{where}: {key} must be a number, not {value!r}")
+    try:
+        number = kind(str(value).strip())
+    except (TypeError, ValueError):
+        raise SmtpConfigError(f"{where}: {key} must be a number, not {value!r}") from None
+    if number < 0:
+        raise SmtpConfigError(f"{where}: {key} must not be negative")
+    return number
+
+
+def _boolean(where: str, key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise SmtpConfigError(f"{where}: {key} must be true or false, not {value!r}")
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> SmtpSettings:
+    """Settings from ``config_file`` (TOML or YAML) and ``DHPC_SMTP_*`` variables.
+
+    Each environment variable overrides the same key of the file.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    if config_file is not None:
+        for key, value in _read_file(config_file).items():
+            values[key] = value
+            origin[key] = str(config_file)
+    for key, value in _from_environment(environ).items():
+        values[key] = value
+        origin[key] = ENV_PREFIX + key.upper()
+
+    def where(key: str) -> str:
+        return origin.get(key, key)
+
+    kwargs: dict[str, Any] = {}
+    for key, name in _STRING_KEYS.items():
+        if key in values:
+            if not isinstance(values[key], str):
+                raise SmtpConfigError(f"{where(key)}: {key} must be text")
+            kwargs[name] = values[key].strip()
+    if "port" in values:
+        port = _number(where("port"), "port", values["port"], int)
+        if not 0 < port < 65536:
+            raise SmtpConfigError(f"{where('port')}: port must be between 1 and 65535")
+        kwargs["port"] = port
+    if "security" in values:
+        security = str(values["security"]).strip().lower()
+        if security not in SECURITY_CHOICES:
+            raise SmtpConfigError(
+                f"{where('security')}: security must be one of {', '.join(SECURITY_CHOICES)}, "
+                f"not {values['security']!r}"
+            )
+        kwargs["security"] = security
+    if "password" in values:
+        if not isinstance(values["password"], str):
+            raise SmtpConfigError(f"{where('password')}: the password must be text")
+        kwargs["password"] = Secret(values["password"])
+    if "timeout" in values:
+        kwargs["timeout"] = _number(where("timeout"), "timeout", values["timeout"], float) or 30.0
+    if "smtputf8" in values:
+        kwargs["smtputf8"] = _boolean(where("smtputf8"), "smtputf8", values["smtputf8"])
+    if "ca_file" in values:
+        ca_file = Path(str(values["ca_file"])).expanduser()
+        if config_file is not None and origin["ca_file"] == str(config_file):
+            ca_file = config_file.parent / ca_file
+        if not ca_file.is_file():
+            raise SmtpConfigError(f"{where('ca_file')}: ca_file {ca_file} does not exist")
+        kwargs["ca_file"] = ca_file
+    retry = RetryPolicy()
+    if "retries" in values:
+        attempts = _number(where("retries"), "retries", values["retries"], int) + 1
+        retry = RetryPolicy(attempts, retry.delay, retry.max_delay)
+    if "retry_delay" in values:
+        delay = _number(where("retry_delay"), "retry_delay", values["retry_delay"], float)
+        retry = RetryPolicy(retry.attempts, delay, max(retry.max_delay, delay))
+    if "retry_max_delay" in values:
+        top = _number(where("retry_max_delay"), "retry_max_delay", values["retry_max_delay"], float)
+        retry = RetryPolicy(retry.attempts, min(retry.delay, top), top)
+    kwargs["retry"] = retry
+    settings = SmtpSettings(**kwargs)
+    _check_addresses(settings, where)
+    return settings
+
+
+def _check_addresses(settings: SmtpSettings, where: Any) -> None:
+    for key, value in (
+        ("from", settings.sender),
+        ("envelope_from", settings.envelope_from),
+        ("reply_to", settings.reply_to),
+    ):
+        if value and "@" not in parseaddr(value)[1]:
+            raise SmtpConfigError(f"{where(key)}: {key} is not an e-mail address: {value!r}")
+    if not _DOMAIN.match(settings.message_id_domain):
+        raise SmtpConfigError(
+            f"{where('message_id_domain')}: message_id_domain must be a domain name such as "
+            f"dhpc.example.com, not {settings.message_id_domain!r}"
+        )
+
+
+def require_server(settings: SmtpSettings) -> None:
+    """Refuse settings a real send cannot use."""
+    if not settings.host:
+        raise SmtpConfigError(
+            f"no SMTP server: set {ENV_PREFIX}HOST or 'host' in the file given with --smtp-config"
+        )
+    if settings.user and settings.password is None:
+        raise SmtpConfigError(
+            f"SMTP user {settings.user!r} has no password: set {ENV_PREFIX}PASSWORD"
+        )
+    if settings.user and settings.security == "none" and not _is_loopback(settings.host):
+        raise SmtpConfigError(
+            f"refusing to send the SMTP password to {settings.host} unencrypted: "
+            "set security to starttls or tls"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# -- one connection ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The server's answer that ended a transaction."""
+
+    code: int
+    text: str
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}".strip()
+
+
+class ConnectionDropped(Exception):
+    """The connection broke before the server had the whole message: safe to try again."""
+
+
+class OutcomeUnknown(Exception):
+    """The connection broke after the whole message was sent, before the server answered."""
+
+
+class SenderRefused(SmtpConfigError):
+    """The server refuses the sender address for good: no message can go out."""
+
+
+def _reply(code: int, message: bytes | str) -> Reply:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return Reply(code, " ".join(text.split()))
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    body = re.sub(rb"(?m)^\.", b"..", data)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
+
+
+class SmtpConnection:
+    """A connection to the mail server, opened when first needed."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+        self.body_sent = False
+        """True from the moment the whole message is with the server until its answer."""
+
+    @property
+    def is_open(self) -> bool:
+        return self._smtp is not None
+
+    def _context(self) -> ssl.SSLContext:
+        cafile = str(self.settings.ca_file) if self.settings.ca_file else None
+        return ssl.create_default_context(cafile=cafile)
+
+    def open(self) -> None:
+        """Connect, greet, secure and log in; :class:`ConnectionDropped` if it may work later."""
+        if self._smtp is not None:
+            return
+        s = self.settings
+        where = f"{s.host}:{s.effective_port}"
+        local = s.local_hostname or None
+        try:
+            smtp: smtplib.SMTP
+            if s.security == "tls":
+                smtp = smtplib.SMTP_SSL(
+                    s.host, s.effective_port, local, timeout=s.timeout, context=self._context()
+                )
+            else:
+                smtp = smtplib.SMTP(s.host, s.effective_port, local, timeout=s.timeout)
+        except ssl.SSLCertVerificationError as exc:
+            raise SmtpConfigError(
+                f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
+                "give its CA with ca_file in the SMTP settings"
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectionDropped(f"cannot connect to {where}: {_why(exc)}") from None
+        try:
+            self._greet(smtp, where)
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        logger.info("connected to %s", s.describe())
+
+    def _greet(self, smtp: smtplib.SMTP, where: str) -> None:
+        s = self.settings
+        try:
+            code, message = smtp.ehlo()
+            if not 200 <= code < 300:
+                raise ConnectionDropped(f"{where} refused EHLO: {_reply(code, message)}")
+            if s.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise SmtpConfigError(
+                        f"{where} does not offer STARTTLS; use security = tls or, for a relay on "
+                        "this machine only, security = none"
+                    )
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if s.user:
+                assert s.password is not None
+                _login(smtp, s.user, s.password, where)
+        except ssl.SSLCertVerificationError as exc:
+            raise SmtpConfigError(
+                f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
+                "give its CA with ca_file in the SMTP settings"
+            ) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SmtpConfigError(
+                f"{where} refused the login of user {s.user!r}: "
+                f"{_reply(exc.smtp_code, exc.smtp_error)}; check the user and password"
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise SmtpConfigError(
+                f"{where} does not offer a login (AUTH); remove user from the SMTP settings"
+            ) from None
+        except smtplib.SMTPException as exc:
+            if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
+                raise SmtpConfigError(f"{where}: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+            raise ConnectionDropped(f"{where}: {_why(exc)}") from None
+        except OSError as exc:
+            raise ConnectionDropped(f"{where}: {_why(exc)}") from None
+        if s.smtputf8 and not smtp.has_extn("smtputf8"):
+            raise SmtpConfigError(
+                f"{where} does not support SMTPUTF8; set smtputf8 = false in the SMTP settings"
+            )
+
+    def close(self) -> None:
+        """Say goodbye if the server still listens; forget the connection either way."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+    def drop(self) -> None:
+        """Forget a broken connection without talking to the server."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def send(self, envelope_from: str, recipient: str, data: bytes) -> Reply:
+        """One transaction: MAIL, RCPT, DATA. Returns the server's final answer.
+
+        Raises :class:`ConnectionDropped` (nothing delivered, try again),
+        :class:`OutcomeUnknown` (the message may have been delivered) or
+        :class:`SenderRefused` (a 5xx to MAIL FROM: no message can go out).
+        """
+        smtp = self._smtp
+        if smtp is None:
+            raise ConnectionDropped("not connected")
+        options = ["SMTPUTF8"] if self.settings.smtputf8 else []
+        self.body_sent = False
+        try:
+            code, message = smtp.mail(envelope_from, options)
+            if code != 250:
+                reply = _reply(code, message)
+                if reply.temporary:
+                    return self._reset(reply)
+                self._reset(reply)
+                raise SenderRefused(
+                    f"{self.settings.host} refuses the sender address {envelope_from}: {reply}; "
+                    "check 'from' and 'envelope_from' in the SMTP settings"
+                )
+            code, message = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                return self._reset(_reply(code, message))
+            code, message = smtp.docmd("data")
+            if code != 354:
+                return self._reset(_reply(code, message))
+            smtp.send(_dot_stuffed(data))
+            self.body_sent = True
+            code, message = smtp.getreply()
+            self.body_sent = False
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self.drop()
+            if self.body_sent:
+                self.body_sent = False
+                raise OutcomeUnknown(f"connection lost awaiting the answer: {_why(exc)}") from None
+            raise ConnectionDropped(f"connection lost: {_why(exc)}") from None
+        reply = _reply(code, message)
+        if not 200 <= code < 600:
+            # Not an SMTP answer: the message's fate cannot be told.
+            self.drop()
+            raise OutcomeUnknown(f"unreadable answer from the server: {reply.text[:200]!r}")
+        if not reply.accepted:
+            self._reset(reply)
+        return reply
+
+    def _reset(self, reply: Reply) -> Reply:
+        """Clear the transaction after a refusal; a 421 means the server hangs up."""
+        if reply.code == 421 or self._smtp is None:
+            self.drop()
+            return reply
+        try:
+            code, _ = self._smtp.rset()
+            if code != 250:
+                self.drop()
+        except (OSError, smtplib.SMTPException):
+            self.drop()
+        return reply
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: Secret, where: str) -> None:
+    """Log in; UTF-8 user names and passwords work too (smtplib's own login is ASCII only).
+
+    No exception raised here carries the password.
+    """
+    secret = password.reveal()
+    try:
+        if user.isascii() and secret.isascii():
+            smtp.login(user, secret)
+            return
+        mechanisms = smtp.esmtp_features.get("auth", "").upper().split()
+        if "PLAIN" not in mechanisms:
+            raise SmtpConfigError(
+                f"{where} offers no AUTH PLAIN, needed for a user name or password with "
+                "letters outside ASCII"
+            )
+        token = base64.b64encode(f"\0{user}\0{secret}".encode()).decode("ascii")
+        code, message = smtp.docmd("AUTH", f"PLAIN {token}")
+        if code != 235:
+            raise smtplib.SMTPAuthenticationError(code, message)
+    except (smtplib.SMTPException, OSError):
+        raise
+    except Exception as exc:
+        raise SmtpConfigError(
+            f"{where}: the login of user {user!r} failed ({type(exc).__name__})"
+        ) from None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return str(_reply(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, socket.timeout):
+        return "timed out"
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return str(text)
