@@ -25,7 +25,7 @@ from dhpc_gen.content import load_dhpc
 from dhpc_gen.content.fields import text_fields
 from dhpc_gen.content.markup import plain_text
 from dhpc_gen.errors import ContentError, UsageError
-from dhpc_gen.review.align import pair_fields
+from dhpc_gen.review.align import align, pair_fields
 from dhpc_gen.review.checks import check_catalog, language_pairs, placeholders, run_checks
 from dhpc_gen.review.extract import contacts, facts, term_spans
 from dhpc_gen.review.findings import CHECK_IDS, Finding, findings_json, sort_findings
@@ -485,3 +485,12 @@ def test_each_translation_is_checked_on_its_own(ws: Workspace) -> None:
     ]
     assert "most likely missing: summary[0]" in found[0].message
     assert "no 'en' reporting block for FI" in found[1].message
+
+
+def test_alignment_of_huge_lists_pairs_in_order_without_the_table() -> None:
+    def cost(i: int, j: int) -> float:
+        raise AssertionError("no cost table for lists this long")
+
+    pairs = align(["x"] * 1000, ["y"] * 998, cost)
+    assert pairs[:2] == [(0, 0), (1, 1)] and pairs[-2:] == [(998, None), (999, None)]
+    assert len(pairs) == 1000

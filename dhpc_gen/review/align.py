@@ -23,6 +23,9 @@ from dhpc_gen.review.extract import contacts, facts
 ALIGNED_LISTS = ("introduction", "summary", "background", "reporting")
 """Lists whose items are translated one for one, and may be dropped or added by mistake."""
 
+MAX_ALIGNMENT_CELLS = 250_000
+"""Lists of up to 500 items each are aligned; the table grows with their product."""
+
 _GAP = 1.5
 """Cost of leaving an item unpaired: a length ratio off by e**1.5 ≈ 4.5 costs as much."""
 
@@ -61,6 +64,13 @@ def align(
     """
     if len(source) == len(target):
         return [(i, i) for i in range(len(source))]
+    if len(source) * len(target) > MAX_ALIGNMENT_CELLS:
+        # Far more items than a letter has: pair in order, leave the tail unpaired.
+        common = min(len(source), len(target))
+        pairs: list[tuple[int | None, int | None]] = [(i, i) for i in range(common)]
+        pairs += [(i, None) for i in range(common, len(source))]
+        pairs += [(None, j) for j in range(common, len(target))]
+        return pairs
     rows, cols = len(source), len(target)
     best = [[0.0] * (cols + 1) for _ in range(rows + 1)]
     step = [[""] * (cols + 1) for _ in range(rows + 1)]
@@ -76,7 +86,7 @@ def align(
             if j:
                 options.append((best[i][j - 1] + _GAP, "target"))
             best[i][j], step[i][j] = min(options)
-    pairs: list[tuple[int | None, int | None]] = []
+    pairs = []
     i, j = rows, cols
     while i or j:
         move = step[i][j]

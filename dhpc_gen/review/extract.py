@@ -50,6 +50,21 @@ def _locale(language: str) -> Locale | None:
         return None
 
 
+class _Taken:
+    """Which characters of a text some token already covers (linear, not pairwise)."""
+
+    def __init__(self, length: int, tokens: Iterable[Token] = ()) -> None:
+        self.mask = bytearray(length + 1)
+        for token in tokens:
+            self.add(token)
+
+    def add(self, token: Token) -> None:
+        self.mask[token.start : token.end] = b"\x01" * (token.end - token.start)
+
+    def free(self, start: int, end: int) -> bool:
+        return not any(self.mask[start:end])
+
+
 # --- contacts ---------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"(?<![\w.+-])(?:mailto:)?([\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
@@ -72,28 +87,29 @@ _TRAILING = ".,;:!?)'\""
 def contacts(text: str) -> list[Token]:
     """URLs, e-mail addresses and telephone numbers in ``text``, in order."""
     found: list[Token] = []
+    taken = _Taken(len(text))
 
-    def free(start: int, end: int) -> bool:
-        return not any(t.overlaps(start, end) for t in found)
+    def keep(token: Token) -> None:
+        if taken.free(token.start, token.end):
+            found.append(token)
+            taken.add(token)
 
     for match in _EMAIL.finditer(text):
         address = match.group(1).rstrip(".")
         start = match.start(1)
-        found.append(Token("email", address.casefold(), address, start, start + len(address)))
+        keep(Token("email", address.casefold(), address, start, start + len(address)))
     for pattern in (_URL, _BARE_DOMAIN):
         for match in pattern.finditer(text):
             raw = match.group(0).rstrip(_TRAILING)
             start, end = match.start(), match.start() + len(raw)
-            if free(start, end):
-                found.append(Token("url", _normal_url(raw), raw, start, end))
+            keep(Token("url", _normal_url(raw), raw, start, end))
     for match in _PHONE.finditer(text):
         raw = match.group(0)
         digits = re.sub(r"\D", "", raw)
         if not 7 <= len(digits) <= 15 or _NUMERIC_DATE.fullmatch(raw):
             continue
-        if free(match.start(), match.end()):
-            value = ("+" if raw.startswith("+") else "") + digits
-            found.append(Token("phone", value, raw, match.start(), match.end()))
+        value = ("+" if raw.startswith("+") else "") + digits
+        keep(Token("phone", value, raw, match.start(), match.end()))
     return sorted(found, key=lambda t: t.start)
 
 
@@ -193,12 +209,12 @@ def _date_patterns(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def dates(text: str, language: str, *, skip: Iterable[Token] = ()) -> list[Token]:
     """Dates in ``text`` as ``2019-04-11`` (full), ``--04-11`` (day) or ``2019-04`` (month)."""
-    taken = list(skip)
+    taken = _Taken(len(text), skip)
     found: list[Token] = []
     months = _month_names(language)
     for pattern, kind in _date_patterns(language):
         for match in pattern.finditer(text):
-            if any(t.overlaps(match.start(), match.end()) for t in taken):
+            if not taken.free(match.start(), match.end()):
                 continue
             groups = match.groupdict()
             if groups.get("m"):
@@ -212,7 +228,7 @@ def dates(text: str, language: str, *, skip: Iterable[Token] = ()) -> list[Token
                 continue
             token = Token(kind, value, match.group(0), match.start(), match.end())
             found.append(token)
-            taken.append(token)
+            taken.add(token)
     return sorted(found, key=lambda t: t.start)
 
 
@@ -303,13 +319,13 @@ def numbers(text: str, language: str, *, skip: Iterable[Token] = ()) -> list[Tok
     """Numbers, percentages and ranges ("1-3" → ``1–3``) outside the ``skip`` spans."""
     decimal, group = _symbols(language)
     group_is_space = group in _SPACES
-    taken = list(skip)
+    taken = _Taken(len(text), skip)
     plain: list[Token] = []
     for match in _NUMBER.finditer(text):
         for piece, offset in _split_spaces(match.group(0), group_is_space):
             start = match.start() + offset
             end = start + len(piece)
-            if any(t.overlaps(start, end) for t in taken):
+            if not taken.free(start, end):
                 continue
             value = _parse_number(re.sub(rf"[{_SPACES}]", "", piece), decimal, group)
             plain.append(Token("number", value, piece, start, end))
