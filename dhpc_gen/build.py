@@ -29,6 +29,9 @@ TEMPLATE_VERSION = "1"
 
 MANIFEST = "manifest.json"
 
+LETTER_TEMPLATES = ("letter.html", "letter.css")
+"""The templates a letter is made of; other features' templates do not change letters."""
+
 
 @dataclass(frozen=True)
 class BuiltLetter:
@@ -53,10 +56,15 @@ def _relative(path: Path) -> str:
         return path.name
 
 
+def letter_layout_files() -> list[Path]:
+    """The letter's templates and every bundled asset (fonts), in a stable order."""
+    files = [TEMPLATES_DIR / name for name in LETTER_TEMPLATES]
+    return files + sorted(p for p in ASSETS_DIR.rglob("*") if p.is_file())
+
+
 def shared_inputs(dhpc: Dhpc, languages: Sequence[str]) -> list[Path]:
     """Every project file besides the content that shapes the PDFs."""
-    files = sorted(p for p in TEMPLATES_DIR.rglob("*") if p.is_file())
-    files += sorted(p for p in ASSETS_DIR.rglob("*") if p.is_file())
+    files = letter_layout_files()
     files += [catalog_path(language) for language in dhpc.meta.languages]
     files.append(registry.file_for(dhpc.meta.country))
     return files
@@ -67,8 +75,7 @@ def template_version() -> str:
     digest = sha256_bytes(
         b"".join(
             p.relative_to(PROJECT_DIR).as_posix().encode() + b"\0" + p.read_bytes()
-            for p in sorted([*TEMPLATES_DIR.rglob("*"), *ASSETS_DIR.rglob("*")])
-            if p.is_file()
+            for p in letter_layout_files()
         )
     )
     return f"{TEMPLATE_VERSION}+{digest[:12]}"

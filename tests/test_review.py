@@ -33,10 +33,9 @@ from dhpc_gen.content.fields import text_fields
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import RenderError
 from dhpc_gen.fsutil import sha256_bytes, sha256_file
-from dhpc_gen.render.pdf import write_pdf
+from dhpc_gen.render.pdf import ProjectOnlyFetcher, write_pdf
 from dhpc_gen.review.report import (
     Review,
-    ReviewFetcher,
     ReviewInputs,
     build_review,
     review_pdf,
@@ -301,7 +300,7 @@ def test_fetcher_serves_png_data_uris_only(tmp_path: Path) -> None:
         variant="pdf/a-3u",
         identifier=b"0" * 32,
         epoch=0,
-        fetcher=ReviewFetcher(),
+        fetcher=ProjectOnlyFetcher(),
     )
     assert len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 1
     other = "data:text/html;base64," + base64.b64encode(b"<p>x</p>").decode()
@@ -314,7 +313,7 @@ def test_fetcher_serves_png_data_uris_only(tmp_path: Path) -> None:
                 variant="pdf/a-3u",
                 identifier=b"0" * 32,
                 epoch=0,
-                fetcher=ReviewFetcher(),
+                fetcher=ProjectOnlyFetcher(),
             )
 
 

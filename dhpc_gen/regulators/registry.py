@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from dhpc_gen.errors import RegistryError
+from dhpc_gen.errors import RegistryError, display_path
 from dhpc_gen.resources import REGULATORS_DIR
 
 _Text = Annotated[str, StringConstraints(min_length=1)]
@@ -103,7 +103,7 @@ def lookup(country: str, language: str, directory: Path = REGULATORS_DIR) -> Reg
         raise RegistryError(
             f"the regulator registry has no {language!r} reporting block for {entry.country} "
             f"({entry.name}); it has: {', '.join(entry.languages)}. "
-            f"Add one to {file_for(entry.country, directory)}"
+            f"Add one to {display_path(file_for(entry.country, directory))}"
         )
     return Regulator(
         country=entry.country,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import hashlib
 import logging
@@ -23,19 +25,30 @@ from dhpc_gen.resources import RENDER_ROOTS, TEMPLATES_DIR
 logger = logging.getLogger(__name__)
 
 
+_PNG_DATA = "data:image/png;base64,"
+
+
 class ProjectOnlyFetcher(URLFetcher):  # type: ignore[misc]
-    """Serves ``file:`` URLs below the allowed folders; refuses everything else.
+    """Serves ``file:`` URLs below the allowed folders and inline PNGs; refuses the rest.
 
     A refused URL stops the rendering: the templates never ask for one, so a request
     outside the project means something has gone wrong and must not be ignored.
     """
 
     def __init__(self, roots: Sequence[Path] = RENDER_ROOTS) -> None:
-        super().__init__(allowed_protocols=("file",), fail_on_errors=True)
+        super().__init__(allowed_protocols=("file", "data"), fail_on_errors=True)
         self.roots = tuple(root.resolve() for root in roots)
         self.refused: list[str] = []
 
     def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        if url.startswith(_PNG_DATA):
+            # Inline PNG pictures (page thumbnails) are part of the document itself.
+            try:
+                body = base64.b64decode(url[len(_PNG_DATA) :], validate=True)
+            except (binascii.Error, ValueError):
+                body = b""
+            if body.startswith(b"\x89PNG\r\n\x1a\n"):
+                return URLFetcherResponse(url, body=body, headers={"Content-Type": "image/png"})
         parts = urlsplit(url)
         if parts.scheme == "file" and parts.netloc in ("", "localhost"):
             path = Path(unquote(parts.path)).resolve()

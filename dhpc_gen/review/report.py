@@ -8,8 +8,6 @@ letters, the hashes of exactly what was reviewed, and a sign-off block per langu
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,7 +17,6 @@ from pathlib import Path
 import jinja2
 from babel import Locale, UnknownLocaleError
 from markupsafe import Markup, escape
-from weasyprint.urls import URLFetcherResponse
 
 from dhpc_gen import __version__
 from dhpc_gen.build import content_hash, render_letters, template_version
@@ -32,7 +29,7 @@ from dhpc_gen.i18n import catalog_path, long_date
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.environment import make_environment
 from dhpc_gen.render.letter import compose_title, letter_epoch
-from dhpc_gen.render.pdf import ProjectOnlyFetcher, pdf_identifier, write_pdf
+from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 from dhpc_gen.resources import LOCALES_DIR, PROJECT_DIR, REGULATORS_DIR
 from dhpc_gen.review.checks import (
     PAIR_CHECKS,
@@ -453,22 +450,6 @@ def render_review_html(
         raise RenderError(f"template {REVIEW_TEMPLATE}: {exc}") from exc
 
 
-class ReviewFetcher(ProjectOnlyFetcher):
-    """The project-only fetcher, which also serves the review's inline PNG thumbnails."""
-
-    _PREFIX = "data:image/png;base64,"
-
-    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
-        if url.startswith(self._PREFIX):
-            try:
-                body = base64.b64decode(url[len(self._PREFIX) :], validate=True)
-            except (binascii.Error, ValueError):
-                body = b""
-            if body.startswith(b"\x89PNG\r\n\x1a\n"):
-                return URLFetcherResponse(url, body=body, headers={"Content-Type": "image/png"})
-        return super().fetch(url, headers)
-
-
 def review_pdf(review: Review, dhpc: Dhpc) -> bytes:
     """The review document as PDF for signing; the same inputs give the same bytes."""
     return write_pdf(
@@ -478,5 +459,4 @@ def review_pdf(review: Review, dhpc: Dhpc) -> bytes:
             review.view.content_sha256, "review", __version__, review.view.template_version
         ),
         epoch=letter_epoch(dhpc.meta.date),
-        fetcher=ReviewFetcher(),
     )
