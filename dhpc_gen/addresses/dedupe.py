@@ -6,8 +6,9 @@ an e-mail address, are compared. Two rows are one person when
 - their names agree: a first name of one is like a first name of the other and a last
   name like a last name (similarity >= 80, so one typo passes; "Anna" and "Anne" do
   not), in either order, so "Virtanen Matti" / "Matti Virtanen" agree; and
-- their score reaches the threshold. The score is the similarity of the whole names
-  (0-100; token order, case, accents and a missing middle name ignored), +10 when both
+- their score reaches the threshold. The score is the similarity of the names (0-100:
+  each name of the shorter name against its best match in the other, weighted by
+  length; order, case, accents and a missing middle name ignored), +10 when both
   have the same e-mail, -10 when both have different e-mails, -10 when (no e-mails to
   compare) both have a street and the streets differ, -10 when one source gives them
   different ids.
@@ -58,12 +59,30 @@ def names_agree(a: PersonRow, b: PersonRow) -> bool:
     return straight or (_agree(a.first_keys, b.last_keys) and _agree(a.last_keys, b.first_keys))
 
 
-def pair_score(a: PersonRow, b: PersonRow, cutoff: float = 0.0) -> float:
+def name_similarity(a: PersonRow, b: PersonRow) -> float:
+    """0-100: each name of the shorter name against its best match in the other.
+
+    Weighted by length; the extra names of the longer one (a middle name) do not count,
+    nor does the order.
+    """
+    short, long = (
+        (a, b) if len(a.first_keys + a.last_keys) <= len(b.first_keys + b.last_keys) else (b, a)
+    )
+    short_tokens = short.first_keys + short.last_keys
+    others = long.first_keys + long.last_keys
+    total = weight = 0.0
+    for token in short_tokens:
+        best = max(100.0 if token == other else fuzz.ratio(token, other) for other in others)
+        total += best * len(token)
+        weight += len(token)
+    return total / weight if weight else 0.0
+
+
+def pair_score(a: PersonRow, b: PersonRow) -> float:
     """How sure we are that ``a`` and ``b`` are one person (0-100); 0 if names disagree."""
-    name = fuzz.token_set_ratio(a.name_key, b.name_key, score_cutoff=max(0.0, cutoff - EVIDENCE))
-    if not name or not names_agree(a, b):
+    if not names_agree(a, b):
         return 0.0
-    score = name
+    score = name_similarity(a, b)
     if a.email_key and b.email_key:
         score += EVIDENCE if a.email_key == b.email_key else -EVIDENCE
     elif (
@@ -112,7 +131,7 @@ def find_matches(
                 if pair in compared:
                     continue
                 compared.add(pair)
-                score = pair_score(row, rows[j], threshold)
+                score = pair_score(row, rows[j])
                 if score >= threshold:
                     matches.append(Merge(pair[0], pair[1], score))
         done += len(members)

@@ -8,13 +8,15 @@ logs carry counts.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import hashlib
 import io
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,18 +119,41 @@ def _person_id(text: str, used: set[str]) -> str:
         salt += 1
 
 
+def _shouting(text: str) -> bool:
+    return text.isupper() and len(text) > 3
+
+
+def _name_row(members: Sequence[PersonRow]) -> PersonRow:
+    """Whose name to print: two name columns beat a split one, "Virtanen" beats "VIRTANEN"."""
+    return min(
+        members,
+        key=lambda m: (
+            not (m.first_name and m.last_name),
+            _shouting(m.last_name) or _shouting(m.first_name),
+            m.name_split,
+        ),
+    )
+
+
+def _address_row(members: Sequence[PersonRow]) -> PersonRow:
+    """Whose postal address to print (as a whole): a complete one, not in capitals."""
+    return min(members, key=lambda m: (not m.has_postal_address, _shouting(m.street)))
+
+
 def _recipient(person: _Person, source_names: Sequence[str]) -> Recipient:
+    """One person from the rows joined; earlier sources win ties (min() keeps the first)."""
     members = person.members
     primary = members[0]
-    address = next((m for m in members if m.has_postal_address), primary)
+    named = _name_row(members)
+    address = _address_row(members)
     language_row = next((m for m in members if m.language_given), address)
     names = [source_names[i] for i in sorted({m.source for m in members})]
     return Recipient(
         recipient_id=person.person_id,
         language=language_row.language,
         title=primary.title or _first(members, "title"),
-        first_name=primary.first_name or _first(members, "first_name"),
-        last_name=primary.last_name or _first(members, "last_name"),
+        first_name=named.first_name,
+        last_name=named.last_name,
         profession=primary.profession or _first(members, "profession"),
         specialty=primary.specialty or _first(members, "specialty"),
         organisation=primary.organisation or _first(members, "organisation"),
@@ -139,6 +164,23 @@ def _recipient(person: _Person, source_names: Sequence[str]) -> Recipient:
         email=_first(members, "email"),
         sources="; ".join(names),
     )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a run.
+
+    A run keeps ~20 objects per row alive until it ends, and frees none of them on the
+    way: the collector would scan them again and again (half the time of a run of
+    100,000 rows). Reference counting still frees whatever is dropped.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def make_mailing_list(
@@ -152,6 +194,28 @@ def make_mailing_list(
     progress: Progress | None = None,
 ) -> MailingList:
     """Read every source and build the mailing list in memory (nothing is written)."""
+    with _collector_paused():
+        return _make_mailing_list(
+            dhpc,
+            sources,
+            audience=audience,
+            suppression=suppression,
+            threshold=threshold,
+            languages_of=languages_of,
+            progress=progress,
+        )
+
+
+def _make_mailing_list(
+    dhpc: Dhpc,
+    sources: SourceSet,
+    *,
+    audience: Audience | None,
+    suppression: SuppressionList | None,
+    threshold: float,
+    languages_of: Callable[[str], Sequence[str]] | None,
+    progress: Progress | None,
+) -> MailingList:
     if not 0 < threshold <= 100:
         raise UsageError(f"the threshold must be above 0 and at most 100, not {threshold}")
     if languages_of is None:
@@ -257,10 +321,7 @@ def make_mailing_list(
             per_source[source_index]["recipients"] += sum(
                 1 for m in person.members if m.source == source_index
             )
-        chosen = next(
-            (m for m in person.members if m.language_given),
-            next((m for m in person.members if m.has_postal_address), person.members[0]),
-        )
+        chosen = next((m for m in person.members if m.language_given), _address_row(person.members))
         language_from[chosen.language_how] += 1
     recipients.sort(
         key=lambda r: (r.language, r.postal_code, fold(r.last_name), fold(r.first_name),
@@ -378,12 +439,14 @@ def _report(
 # --- Writing ---------------------------------------------------------------------------
 
 
-def _csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def _csv_text(columns: Sequence[str], rows: Iterable[Sequence[str | int]]) -> str:
+    """CSV text; text cells a spreadsheet would run are neutralised (numbers cannot be)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([neutralise(str(value)) for value in row])
+    writer.writerows(
+        [value if isinstance(value, int) else neutralise(value) for value in row] for row in rows
+    )
     return buffer.getvalue()
 
 
@@ -401,6 +464,11 @@ def write_mailing_list(mailing: MailingList, out: Path) -> Path:
 
     Every file is owner-readable only and written whole; report.json comes last.
     """
+    with _collector_paused():
+        return _write_mailing_list(mailing, out)
+
+
+def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
     folder = mailing_dir(out, mailing.dhpc_id)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ one small rule per country code; a country without a rule gets a lenient default
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -27,8 +28,20 @@ NAME_PARTICLES = frozenset(
 )
 
 
+# Anything clean() would change: control characters, odd spaces, doubled or outer spaces,
+# the first character of UTF-8 mojibake. Most cells have none and are returned as they are.
+_DIRTY = re.compile(
+    "[\x00-\x1f\x7f-\xa0\u1680\u2000-\u200b\u2028-\u202f\u205f\u3000\ufeff]|  |^ | $|[ÃÂ]"
+)
+
+
 def clean(value: str) -> str:
     """Trim, collapse white space, drop control characters, repair UTF-8 read as cp1252."""
+    return value if _DIRTY.search(value) is None else _clean(value)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _clean(value: str) -> str:
     value = value.translate(_CONTROL)
     if _MOJIBAKE.search(value):
         with contextlib.suppress(UnicodeError):
@@ -36,11 +49,44 @@ def clean(value: str) -> str:
     return _SPACES.sub(" ", value).strip()
 
 
+def _without_accent(char: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Latin letters with diacritics → their base letters, for the fast path of fold().
+_ACCENTS = {code: _without_accent(chr(code)) for code in range(0xC0, 0x250)}
+_ACCENTS.update(
+    {
+        ord(k): v
+        for k, v in {
+            "ł": "l",
+            "đ": "d",
+            "ø": "o",
+            "æ": "ae",
+            "œ": "oe",
+            "þ": "th",
+            "ŧ": "t",
+            "ð": "d",
+            "ı": "i",
+        }.items()
+    }
+)
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def fold(value: str) -> str:
     """Matching form: case-folded, accents removed, punctuation as spaces."""
-    decomposed = unicodedata.normalize("NFKD", value.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NON_ALNUM.sub(" ", plain).split())
+    text = value.casefold().translate(_ACCENTS)
+    if not text.isascii():
+        text = _without_accent(text)
+    return " ".join(_NON_ALNUM.sub(" ", text).split())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def fold_tokens(value: str) -> tuple[str, ...]:
+    """The words of :func:`fold`."""
+    return tuple(fold(value).split())
 
 
 def split_name(value: str, order: str) -> tuple[str, str]:
@@ -90,6 +136,7 @@ _COUNTRY_NAMES = {
 _BY_NAME = {name: code for code, names in _COUNTRY_NAMES.items() for name in names}
 
 
+@functools.lru_cache(maxsize=1 << 10)
 def country_code(value: str) -> str | None:
     """ISO 3166-1 alpha-2 code of a country cell, or None when it is not recognised."""
     folded = fold(value)
@@ -174,6 +221,7 @@ POSTAL_RULES: dict[str, PostalRule] = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def postal_code(country: str, value: str) -> str | None:
     """The postal code as printed in ``country``, or None when it is not valid there."""
     return POSTAL_RULES.get(country, generic_postal_code)(value)

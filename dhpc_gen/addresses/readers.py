@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from dhpc_gen.addresses.normalise import clean
 from dhpc_gen.addresses.sources import AddressSource
 from dhpc_gen.errors import DhpcError
 
@@ -40,7 +41,7 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True, slots=True)
 class RawRow:
-    """One data row: canonical field → text as in the file, or why it cannot be read."""
+    """One data row: canonical field → text (trimmed, see :func:`clean`), or why not."""
 
     number: int
     """The line in a CSV file where the row starts, the row number in an XLSX sheet."""
@@ -103,7 +104,12 @@ class ColumnMap:
                 f"(mapped under columns in sources.yaml for {source.name!r}). "
                 f"The headers in the file are: {shown}"
             )
-        self.pairs = tuple(sorted(pairs))
+        by_field: dict[str, list[int]] = {}
+        for index, field in sorted(pairs):
+            by_field.setdefault(field, []).append(index)
+        self.single = tuple((ix[0], field) for field, ix in by_field.items() if len(ix) == 1)
+        # Several headers mapped to one field (e.g. two address lines): joined with a space.
+        self.joined = tuple((field, tuple(ix)) for field, ix in by_field.items() if len(ix) > 1)
 
     def map(self, cells: Sequence[str]) -> tuple[dict[str, str], str | None]:
         """Canonical fields of one row; an error when it has extra non-empty cells."""
@@ -112,14 +118,16 @@ class ColumnMap:
                 f"the row has {len(cells)} cells but the header has {self.width} "
                 "(a delimiter inside an unquoted value?)"
             )
-        out: dict[str, str] = {}
-        for index, field in self.pairs:
-            if index >= len(cells):
-                continue
-            value = cells[index].strip()
-            if not value:
-                continue
-            out[field] = f"{out[field]} {value}" if field in out else value
+        count = len(cells)
+        out = {
+            field: value
+            for index, field in self.single
+            if index < count and (value := clean(cells[index]))
+        }
+        for field, indexes in self.joined:
+            parts = [value for i in indexes if i < count and (value := clean(cells[i]))]
+            if parts:
+                out[field] = " ".join(parts)
         return out, None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from dhpc_gen.addresses import normalise
@@ -30,6 +31,8 @@ class PersonRow:
     title: str
     first_name: str
     last_name: str
+    name_split: bool
+    """The name came from one name column and was split (less sure than two columns)."""
     profession: str
     specialty: str
     organisation: str
@@ -76,6 +79,11 @@ class Reject:
     email: str = ""
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _map_key(value: str) -> str:
+    return value.casefold()
+
+
 class RowNormaliser:
     """Turns the raw rows of one source into person rows or rejects."""
 
@@ -87,6 +95,8 @@ class RowNormaliser:
         self.policy = policy
         self.country = source.country or home_country
         self.invalid_emails_cleared = 0
+        # Few distinct (language cell, country, postal code) triples: work each out once.
+        self._assign = functools.lru_cache(maxsize=1 << 14)(policy.assign)
 
     def _reject(self, raw: RawRow, reason: str, detail: str, values: dict[str, str]) -> Reject:
         name = values.get("name") or " ".join(
@@ -104,15 +114,11 @@ class RowNormaliser:
         )
 
     def _values(self, raw: RawRow) -> dict[str, str]:
-        values: dict[str, str] = {}
-        maps = self.source.values
-        for field, text in raw.cells.items():
-            value = normalise.clean(text)
-            mapping = maps.get(field)
-            if mapping is not None and value:
-                value = mapping.get(" ".join(value.casefold().split()), value)
+        values = dict(raw.cells)
+        for field, mapping in self.source.values.items():
+            value = values.get(field)
             if value:
-                values[field] = value
+                values[field] = mapping.get(_map_key(value), value)
         for field, default in self.source.defaults.items():
             values.setdefault(field, default)
         return values
@@ -189,10 +195,10 @@ class RowNormaliser:
             )
 
         given = get("language", "")
-        language, how = self.policy.assign(given, country, postal)
+        language, how = self._assign(given, country, postal)
 
-        first_keys = tuple(normalise.fold(first).split())
-        last_keys = tuple(normalise.fold(last).split())
+        first_keys = normalise.fold_tokens(first)
+        last_keys = normalise.fold_tokens(last)
         profession, specialty = get("profession", ""), get("specialty", "")
         return PersonRow(
             source=self.index,
@@ -200,6 +206,7 @@ class RowNormaliser:
             title=get("title", ""),
             first_name=first,
             last_name=last,
+            name_split="name" in values,
             profession=profession,
             specialty=specialty,
             organisation=get("organisation", ""),

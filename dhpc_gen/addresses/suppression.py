@@ -45,10 +45,10 @@ def _entry(first: str, last: str, postal: str, country: str) -> PersonRow:
     first_keys = tuple(normalise.fold(first).split())
     last_keys = tuple(normalise.fold(last).split())
     return PersonRow(
-        source=-1, row=0, title="", first_name=first, last_name=last, profession="",
-        specialty="", organisation="", street="", postal_code=postal, city="", country=country,
-        email="", language="", language_how="", language_given=False, source_id="",
-        first_keys=first_keys, last_keys=last_keys,
+        source=-1, row=0, title="", first_name=first, last_name=last, name_split=False,
+        profession="", specialty="", organisation="", street="", postal_code=postal, city="",
+        country=country, email="", language="", language_how="", language_given=False,
+        source_id="", first_keys=first_keys, last_keys=last_keys,
         name_key=" ".join(sorted(first_keys + last_keys)), street_key="", email_key="",
         profession_key="", specialty_key="",
     )  # fmt: skip

@@ -10,11 +10,11 @@ import click
 from dhpc_gen.cli import content_dir_argument, out_option, reports_errors
 from dhpc_gen.errors import UsageError, display_path
 
+_STAGES = {"read": "Reading sources", "match": "Matching duplicates"}
+
 
 class _ProgressBars:
     """One click progress bar per stage of the library's progress callback."""
-
-    LABELS = {"read": "Reading sources", "match": "Matching duplicates"}
 
     def __init__(self) -> None:
         self.stage: str | None = None
@@ -32,7 +32,7 @@ class _ProgressBars:
             self.done = 0
             self.bar = click.progressbar(
                 length=max(total, 1),
-                label=self.LABELS.get(stage, stage),
+                label=_STAGES.get(stage, stage),
                 file=click.get_text_stream("stderr"),
             )
             self.bar.__enter__()
@@ -64,9 +64,7 @@ def register(group: click.Group) -> None:
         help="Keep only people with this profession or specialty (repeatable; "
         "profession=X or specialty=X to say which). Default: the audience in dhpc.yaml.",
     )
-    @click.option(
-        "--everyone", is_flag=True, help="No audience filter: keep every usable person."
-    )
+    @click.option("--everyone", is_flag=True, help="No audience filter: keep every usable person.")
     @click.option(
         "--suppress",
         "suppress_file",
