@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ class _ProgressBars:
         self.bar: Any = None
         self.done = 0
         # Bars only on a terminal: a log or a pipe gets the counts, not the bar's labels.
-        self.interactive = click.get_text_stream("stderr").isatty()
+        self.interactive = sys.stderr.isatty()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.interactive:
@@ -33,7 +34,7 @@ class _ProgressBars:
             self.bar = click.progressbar(
                 length=max(total, 1),
                 label=_STAGES.get(stage, stage),
-                file=click.get_text_stream("stderr"),
+                file=sys.stderr,
             )
             self.bar.__enter__()
         if done > self.done:
