@@ -30,7 +30,7 @@ from dhpc_gen.distribution.address_block import (
     clean,
     country_code,
 )
-from dhpc_gen.distribution.letter_body import render_body
+from dhpc_gen.distribution.letter_body import merged_html, render_body
 from dhpc_gen.distribution.merge import (
     MANIFEST_COLUMNS,
     MergeResult,
@@ -41,12 +41,17 @@ from dhpc_gen.distribution.merge import (
 )
 from dhpc_gen.distribution.pdf_overlay import load_font
 from dhpc_gen.distribution.recipient_sort import SortedRuns
-from dhpc_gen.distribution.reference_address import address_view, render_address_page
+from dhpc_gen.distribution.reference_address import (
+    address_view,
+    letter_with_address_html,
+    render_address_page,
+)
 from dhpc_gen.distribution.window import POINTS_PER_MM, WINDOWS, window_layout
 from dhpc_gen.errors import RenderError, UsageError
 from dhpc_gen.fsutil import sha256_file
 from dhpc_gen.i18n import long_date
 from dhpc_gen.render.letter import compose_title
+from dhpc_gen.render.pdf import write_pdf
 from tests.conftest import EXAMPLE
 from tests.pdf_helpers import pdftotext
 
@@ -385,6 +390,40 @@ def test_address_is_drawn_where_weasyprint_would_lay_it_out(
                 mine,
                 theirs,
             )
+
+
+def test_fast_letter_matches_a_letter_laid_out_whole_by_weasyprint(
+    merged: MergeResult, dhpc: Dhpc, people: list[Recipient], tmp_path: Path
+) -> None:
+    """Page 1 of a merged letter against the naive way (address and body in one layout):
+    every word in the same place, the body's included."""
+    recipient = people[2]
+    lines = expected_lines(dhpc, recipient)
+    info = (
+        long_date(dhpc.meta.date, recipient.language),
+        reference_line(dhpc, recipient.recipient_id),
+    )
+    sources = ["Suomen Lääkäriliitto"]
+    html = letter_with_address_html(
+        merged_html(dhpc, recipient.language, WINDOW, sources),
+        WINDOW,
+        lines,
+        info,
+        language=recipient.language,
+    )
+    naive = tmp_path / "naive.pdf"
+    naive.write_bytes(write_pdf(html, variant="pdf/a-3u", identifier=b"0" * 32, epoch=0))
+    row = next(r for r in manifest(merged) if r["recipient_id"] == recipient.recipient_id)
+    fast = word_boxes(merged.out_dir / row["letter_file"])
+    slow = word_boxes(naive)
+    assert sorted(w[4] for w in fast) == sorted(w[4] for w in slow)
+    for word in fast:
+        nearest = min(
+            abs(word[0] - other[0]) + abs(word[1] - other[1])
+            for other in slow
+            if other[4] == word[4]
+        )
+        assert nearest < 0.3, word
 
 
 def word_boxes(path: Path) -> list[tuple[float, float, float, float, str]]:

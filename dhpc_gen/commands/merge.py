@@ -120,6 +120,8 @@ class _ProgressBar:
             self._bar.render_finish()
 
     def update(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return  # a log or a pipe gets the counts at the end, not a bar
         if self._bar is None:
             self._bar = click.progressbar(length=total, label="Letters", file=sys.stderr)
         self._bar.update(done - self._shown)

@@ -35,7 +35,7 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import IO, Any
 
-from dhpc_gen.addresses.recipients import Recipient, read_recipients
+from dhpc_gen.addresses.recipients import Recipient, neutralise, read_recipients
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
 from dhpc_gen.distribution.letter_body import LetterBody, render_body
@@ -163,6 +163,25 @@ def merge(
     Raises :class:`RejectedRecipients` (after writing only ``rejects.csv``) when an
     address cannot be printed, unless ``leave_out_rejects``.
     """
+    try:
+        return _merge(
+            dhpc, mailing, out_root, per_recipient, window, jobs, leave_out_rejects, progress
+        )
+    except OSError as exc:
+        where = exc.filename or out_root
+        raise OutputError(f"{where}: cannot write the merged letters: {exc.strerror}") from exc
+
+
+def _merge(
+    dhpc: Dhpc,
+    mailing: Path,
+    out_root: Path,
+    per_recipient: bool,
+    window: WindowLayout,
+    jobs: int | None,
+    leave_out_rejects: bool,
+    progress: Progress | None,
+) -> MergeResult:
     jobs = jobs or default_jobs()
     out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
     print_dir = out_dir / PRINT_DIR
@@ -191,6 +210,7 @@ def merge(
             )
         sources = _used_sources(dhpc, scan.sources)
         bodies = _render_bodies(dhpc, languages, window, sources, jobs)
+        logger.info("letter bodies laid out: %s", ", ".join(languages))
         embedded = embed_font(font, scan.characters)
         writer = _Writer(
             dhpc, out_dir, work, font, embedded, window, bodies, per_recipient, jobs, progress
@@ -248,9 +268,9 @@ def _scan(
         scan.rejected += 1
         if len(scan.reject_examples) < 5:
             scan.reject_examples.append(recipient.recipient_id)
-        rejects.row(recipient.recipient_id, recipient.language, reason)
+        rejects.row(neutralise(recipient.recipient_id), neutralise(recipient.language), reason)
 
-    for recipient in read_recipients(mailing):
+    for recipient in _recipients(mailing):
         scan.read += 1
         rid = recipient.recipient_id
         language = recipient.language
@@ -294,6 +314,19 @@ def _scan(
         )
     logger.info("%d recipients read, %d rejected", scan.read, scan.rejected)
     return scan
+
+
+def _recipients(mailing: Path) -> Iterator[Recipient]:
+    """The rows of the mailing list; a file that is not UTF-8 CSV is an input error."""
+    try:
+        yield from read_recipients(mailing)
+    except UnicodeDecodeError as exc:
+        raise DhpcError(
+            f"{mailing}: not UTF-8 at byte {exc.start}: write the mailing list with "
+            "dhpc mailing-list, or save it as UTF-8"
+        ) from None
+    except csv.Error as exc:
+        raise DhpcError(f"{mailing}: not a readable CSV file: {exc}") from None
 
 
 def _used_sources(dhpc: Dhpc, used: set[str]) -> list[str] | None:
@@ -427,7 +460,9 @@ class _Writer:
         finally:
             if self.pool is not None:
                 self.pool.terminate()
+        logger.info("%d letters written", self.done)
         self._publish(results, manifest_tmp)
+        logger.info("outputs moved into place")
         return results
 
     def _language(self, language: str, letters: Iterator[tuple[Any, ...]]) -> LanguageResult:

@@ -47,10 +47,18 @@ def pdf_number(value: float) -> bytes:
     return (text if text not in ("", "-0") else "0").encode("ascii")
 
 
+def deflate(data: bytes) -> bytes:
+    """Flate-compress; small data with a small window, whose set-up costs a quarter."""
+    if len(data) > 2048:
+        return zlib.compress(data, 6)
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 11, 4)
+    return compressor.compress(data) + compressor.flush()
+
+
 def stream_object(entries: bytes, data: bytes, *, compress: bool = True) -> bytes:
     """The body of a stream object (``entries`` are extra dictionary entries)."""
     if compress:
-        data = zlib.compress(data, 6)
+        data = deflate(data)
         entries = b"/Filter /FlateDecode " + entries
     return (
         b"<<"
@@ -126,13 +134,55 @@ def xref_table(offsets: Iterable[int]) -> bytes:
     return head + b"".join(entries)
 
 
+class ObjectSet:
+    """Objects collected in memory (for a small document written many times over)."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[int, bytes] = {}
+        self._next = 0
+
+    def reserve(self) -> int:
+        self._next += 1
+        return self._next
+
+    def write(self, number: int, body: bytes) -> None:
+        if number in self.bodies:
+            raise RenderError(f"internal: PDF object {number} written twice")
+        self.bodies[number] = body
+
+    @property
+    def size(self) -> int:
+        """One more than the highest object number."""
+        return self._next + 1
+
+
+def is_stream(body: bytes) -> bool:
+    return body.endswith(b"endstream")
+
+
+def object_stream(objects: list[tuple[int, bytes]]) -> bytes:
+    """An object stream (PDF 1.5) holding ``objects``, none of them a stream."""
+    header = []
+    data = []
+    offset = 0
+    for number, body in objects:
+        header.append(b"%d %d" % (number, offset))
+        data.append(body)
+        offset += len(body) + 1
+    head = b" ".join(header) + b"\n"
+    return stream_object(
+        b"/Type /ObjStm /N %d /First %d " % (len(objects), len(head)),
+        head + b"\n".join(data),
+    )
+
+
 class ObjectCopier:
     """Copies objects of a :class:`PdfReader` into a writer, renumbering references.
 
     ``number(ref)`` gives the new number of an old object, reserving it at first sight;
     :meth:`flush` then writes every reserved object that has not been written yet,
-    following the references it meets. ``replace`` lets a caller write its own version
-    of some objects (the page it personalises) under the number they were given.
+    following the references it meets, except those the caller writes itself (the page
+    it personalises) under the number they were given.
     """
 
     def __init__(self, reader: PdfReader, reserve: Callable[[], int]) -> None:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jinja2
-from markupsafe import Markup
 
 from dhpc_gen.distribution.letter_body import BODY_LEFT_MARGIN_MM, BODY_TOP_MARGIN_MM
 from dhpc_gen.distribution.window import WindowLayout
@@ -106,8 +105,12 @@ def letter_with_address_html(
         language=language,
         origin=(BODY_LEFT_MARGIN_MM, BODY_TOP_MARGIN_MM),
     )
-    module = _template(environment).make_module({"address": view})
-    block: Markup = module.address_block(view)
+    env = environment or make_environment()
+    _template(env)  # a missing or broken template is reported by name
+    block = env.from_string(
+        f"{{% from '{ADDRESS_TEMPLATE}' import address_block with context %}}"
+        "{{ address_block(address) }}"
+    ).render(address=view)
     head, marker, rest = letter_html.partition("</head>")
     head_end = '<link rel="stylesheet" href="address.css">\n' + marker
     body, body_marker, tail = rest.partition("<body>")

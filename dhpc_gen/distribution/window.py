@@ -83,6 +83,8 @@ class WindowLayout:
     def misfit(self, font: OverlayFont, address: Sequence[str], info: Sequence[str]) -> str | None:
         """Why the lines do not fit (or ``None``): too many, too wide, or not printable."""
         for kind, lines in (("address", address), ("date/reference", info)):
+            if not font.unsupported("".join(lines)):
+                continue
             for number, line in enumerate(lines, start=1):
                 bad = font.unsupported(line)
                 if bad:
