@@ -420,9 +420,10 @@ class ForkLauncher:
         return _Forked(self.zygote, int(self.zygote.stdout.readline()))
 
     def close(self) -> None:
-        assert self.zygote.stdin is not None
+        assert self.zygote.stdin is not None and self.zygote.stdout is not None
         self.zygote.stdin.close()
         self.zygote.wait(timeout=30)
+        self.zygote.stdout.close()
 
 
 @dataclass
@@ -501,8 +502,8 @@ def run_crash_trials(
 
     Each trial starts ``dhpc send --no-dry-run --no-limit`` again (which resumes from the
     journal) and kills it once the server has taken a random number (1 to
-    ``most_per_trial``) of further messages plus 0-4 ms, so kills land before, during and
-    after the journal's commits; one trial in five kills at a random moment of the first
+    ``most_per_trial``) of further messages plus 0-4 ms or 0-40 ms, so kills land before,
+    during and after the journal's commits; one trial in five kills at a random moment of the first
     ``startup_window`` seconds instead (journal creation, recovery, connecting). Then the
     same command runs to the end as a fresh ``python -m dhpc_gen`` process, and once more
     with ``--resend-unknown``. ``mode`` "fork" starts the killed runs from a process that
@@ -539,7 +540,9 @@ def run_crash_trials(
                     while process.poll() is None and time.monotonic() < deadline:
                         if handler.wait_for(target, 0.02):
                             break
-                    time.sleep(rng.uniform(0.0, 0.004))
+                    # Right after a message was accepted (the window before the journal
+                    # says "sent"), or anywhere in the next message's cycle.
+                    time.sleep(rng.uniform(0.0, 0.004 if rng.random() < 0.5 else 0.04))
                 if process.poll() is None:
                     process.kill()
                     figures.kills += 1

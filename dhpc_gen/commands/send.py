@@ -208,9 +208,8 @@ def register(group: click.Group) -> None:
             header = ("version", "channel", "language", "state", "count")
             widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
             for row in [header, *rows]:
-                click.echo(
-                    "  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
-                )
+                cells = "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
+                click.echo(f"  {cells}".rstrip())
         by_state: dict[str, int] = {}
         for _, _, _, state, count in rows:
             by_state[state] = by_state.get(state, 0) + count

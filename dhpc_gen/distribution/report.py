@@ -187,6 +187,8 @@ def build_record(
         sources.append(str(manifest_path))
         printed_at = _mtime_utc(manifest_path)
         for item in read_print_manifest(manifest_path):
+            if not item.print_file:
+                continue  # no postal address: a letter file for e-mail only, not posted
             person = people.get(item.recipient_id)
             rows.append(
                 RecordRow(
