@@ -3,9 +3,10 @@
 Blocking keeps it fast: only rows that share a postal code and a name token, or share
 an e-mail address, are compared. Two rows are one person when
 
-- their names agree: a first name of one is like a first name of the other and a last
-  name like a last name (similarity >= 80, so one typo passes; "Anna" and "Anne" do
-  not), in either order, so "Virtanen Matti" / "Matti Virtanen" agree; and
+- their names agree: they share a first name (or an initial; "Anna" and "Sanna" are two
+  people unless both rows have the same e-mail) and a last name of one is like a last
+  name of the other (similarity >= 80, so a typo passes), in either order, so
+  "Virtanen Matti" / "Matti Virtanen" agree; and
 - their score reaches the threshold. The score is the similarity of the names (0-100:
   each name of the shorter name against its best match in the other, weighted by
   length; order, case, accents and a missing middle name ignored), +10 when both
@@ -51,12 +52,28 @@ def _agree(left: Sequence[str], right: Sequence[str]) -> bool:
     return False
 
 
+def _same_name(left: Sequence[str], right: Sequence[str]) -> bool:
+    """A name in common (accents and case aside), or an initial of one."""
+    for x in left:
+        for y in right:
+            if x == y or (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y)):
+                return True
+    return False
+
+
 def names_agree(a: PersonRow, b: PersonRow) -> bool:
-    """First names and last names agree, in the same or in swapped order."""
+    """First names and last names agree, in the same or in swapped order.
+
+    Last names may differ by a typo; first names must share a name ("Anna" and "Sanna"
+    are two people), unless both rows have the same e-mail.
+    """
     if not (a.first_keys and a.last_keys and b.first_keys and b.last_keys):
         return a.name_key == b.name_key and bool(a.name_key)
-    straight = _agree(a.first_keys, b.first_keys) and _agree(a.last_keys, b.last_keys)
-    return straight or (_agree(a.first_keys, b.last_keys) and _agree(a.last_keys, b.first_keys))
+    same_email = bool(a.email_key) and a.email_key == b.email_key
+    first = _agree if same_email else _same_name
+    if first(a.first_keys, b.first_keys) and _agree(a.last_keys, b.last_keys):
+        return True
+    return _same_name(a.first_keys, b.last_keys) and _same_name(a.last_keys, b.first_keys)
 
 
 def name_similarity(a: PersonRow, b: PersonRow) -> float:

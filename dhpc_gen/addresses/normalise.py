@@ -7,7 +7,6 @@ one small rule per country code; a country without a rule gets a lenient default
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
 import unicodedata
@@ -42,11 +41,16 @@ def clean(value: str) -> str:
 
 @functools.lru_cache(maxsize=1 << 14)
 def _clean(value: str) -> str:
-    value = value.translate(_CONTROL)
-    if _MOJIBAKE.search(value):
-        with contextlib.suppress(UnicodeError):
-            value = value.encode("cp1252").decode("utf-8")
+    value = _MOJIBAKE.sub(_repair, value.translate(_CONTROL))
     return _SPACES.sub(" ", value).strip()
+
+
+def _repair(match: re.Match[str]) -> str:
+    """ "Ã¤" → "ä": the two cp1252 characters that one UTF-8 letter was read as."""
+    try:
+        return match.group().encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return match.group()
 
 
 def _without_accent(char: str) -> str:
