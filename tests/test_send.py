@@ -242,6 +242,7 @@ def test_dry_run_is_the_default_writes_private_eml_and_leaves_no_journal(
     assert not (out_root / DHPC_ID / JOURNAL_FILE).exists()
     assert "nothing was sent" in result.output and "4 message(s) would remain" in result.output
 
+    (outbox / "r-old.eml").write_text("from an earlier dry run")
     result = runner.invoke(main, ["send", str(CONTENT), "--out", str(out_root), "--no-limit"])
     assert result.exit_code == 0, result.output
     files = sorted(outbox.glob("*.eml"))

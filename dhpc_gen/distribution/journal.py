@@ -196,13 +196,19 @@ class SendJournal:
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken before any read so no other writer slips in."""
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise JournalError(
+                f"{self.path}: cannot write the send journal ({exc}); it keeps its last "
+                "committed state: run the same command again once the disk or file is fixed"
+            ) from exc
 
     # -- what a run does at its start ------------------------------------------------------
 

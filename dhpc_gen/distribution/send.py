@@ -3,8 +3,8 @@
 A real run goes through the send journal (:mod:`.journal`): each message is committed as
 ``sending`` before the server is contacted and as ``sent`` right after it accepts, so a
 run stopped in any way can simply be run again. A dry run (the default) writes the
-messages as ``.eml`` files to ``outbox/`` and does not write to the journal: it only reads
-it, to pick the recipients a real run would send to.
+messages as ``.eml`` files to ``outbox/`` (replacing those of an earlier dry run) and does
+not write to the journal: it only reads it, to pick the recipients a real run would send to.
 
 Attachments: a recipient's personalised letter ``letters/<lang>/<recipient_id>.pdf``
 (from ``dhpc merge``) when there is one, else the language's PDF ``<id>_<lang>.pdf`` from
@@ -410,6 +410,8 @@ class _Run:
         outbox = self.out_dir / OUTBOX
         outbox.mkdir(parents=True, exist_ok=True)
         os.chmod(outbox, 0o700)
+        for stale in outbox.glob("*.eml"):
+            stale.unlink()  # the outbox shows this run only
         summary.outbox = outbox
         when = dt.datetime.now(dt.UTC)
         for index, item in enumerate(todo, start=1):
@@ -501,7 +503,7 @@ class _Run:
             except ConnectionDropped as exc:
                 journal.mark_pending(item.key, str(exc))
                 failures += 1
-                logger.warning("message %s: %s", "not taken", exc)
+                logger.warning("a message was not taken (%s); trying again", exc)
                 if not last:
                     self.sleep(policy.backoff(failures))
                 continue
