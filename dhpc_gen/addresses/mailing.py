@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -140,15 +141,35 @@ def _address_row(members: Sequence[PersonRow]) -> PersonRow:
     return min(members, key=lambda m: (not m.has_postal_address, _shouting(m.street)))
 
 
-def _recipient(person: _Person, source_names: Sequence[str]) -> Recipient:
-    """One person from the rows joined; earlier sources win ties (min() keeps the first)."""
+def _recipient(person: _Person, source_names: Sequence[str]) -> tuple[Recipient, str]:
+    """One person from the rows joined, and how their language was chosen.
+
+    Earlier sources win ties (min() keeps the first).
+    """
     members = person.members
     primary = members[0]
+    if len(members) == 1:
+        return Recipient(
+            recipient_id=person.person_id,
+            language=primary.language,
+            title=primary.title,
+            first_name=primary.first_name,
+            last_name=primary.last_name,
+            profession=primary.profession,
+            specialty=primary.specialty,
+            organisation=primary.organisation,
+            street=primary.street,
+            postal_code=primary.postal_code,
+            city=primary.city,
+            country=primary.country,
+            email=primary.email,
+            sources=source_names[primary.source],
+        ), primary.language_how
     named = _name_row(members)
     address = _address_row(members)
     language_row = next((m for m in members if m.language_given), address)
     names = [source_names[i] for i in sorted({m.source for m in members})]
-    return Recipient(
+    recipient = Recipient(
         recipient_id=person.person_id,
         language=language_row.language,
         title=primary.title or _first(members, "title"),
@@ -164,6 +185,19 @@ def _recipient(person: _Person, source_names: Sequence[str]) -> Recipient:
         email=_first(members, "email"),
         sources="; ".join(names),
     )
+    return recipient, language_row.language_how
+
+
+class _Clock:
+    """Logs how long each stage took (a hint for large runs; no personal data)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        logger.info("%s: %.2f s", stage, now - self.start)
+        self.start = now
 
 
 @contextlib.contextmanager
@@ -238,6 +272,7 @@ def _make_mailing_list(
             pending_bytes = 0
             progress("read", min(read_bytes, total_bytes), total_bytes)
 
+    clock = _Clock()
     rows: list[PersonRow] = []
     rejects: list[Reject] = []
     per_source: list[dict[str, Any]] = []
@@ -274,12 +309,14 @@ def _make_mailing_list(
     if progress is not None:
         progress("read", total_bytes, total_bytes)
 
+    clock.lap("read and normalise")
     matches = find_matches(
         rows,
         threshold,
         None if progress is None else (lambda done, total: progress("match", done, total)),
     )
     clusters, joins = cluster(len(rows), matches)
+    clock.lap(f"match ({len(matches)} pairs)")
 
     used_ids: set[str] = set()
     people: list[_Person] = []
@@ -308,26 +345,28 @@ def _make_mailing_list(
             row_person[i] = len(people)
         people.append(_Person(person_id, members, outcome))
 
+    clock.lap("suppress and filter")
     recipients: list[Recipient] = []
     provenance: dict[str, tuple[tuple[str, int], ...]] = {}
     language_from: Counter[str] = Counter()
+    contributed = [0] * len(names)
     for person in people:
         if person.outcome != "recipient":
             continue
-        recipient = _recipient(person, names)
+        recipient, how = _recipient(person, names)
         recipients.append(recipient)
+        language_from[how] += 1
         provenance[person.person_id] = tuple((names[m.source], m.row) for m in person.members)
-        for source_index in {m.source for m in person.members}:
-            per_source[source_index]["recipients"] += sum(
-                1 for m in person.members if m.source == source_index
-            )
-        chosen = next((m for m in person.members if m.language_given), _address_row(person.members))
-        language_from[chosen.language_how] += 1
+        for member in person.members:
+            contributed[member.source] += 1
     recipients.sort(
         key=lambda r: (r.language, r.postal_code, fold(r.last_name), fold(r.first_name),
                        r.recipient_id)
     )  # fmt: skip
 
+    for counts, rows_given in zip(per_source, contributed, strict=True):
+        counts["recipients"] = rows_given
+    clock.lap("merge people")
     duplicates = []
     for join in joins:
         person = people[row_person[join.a]]
@@ -356,6 +395,7 @@ def _make_mailing_list(
         audience=audience,
         threshold=threshold,
     )
+    clock.lap("report")
     accounted = len(rejects) + filtered_rows + suppressed_rows + merged + len(recipients)
     if accounted != rows_read:  # a bug, never bad input: fail loudly rather than lose rows
         raise RuntimeError(f"{rows_read} rows read but {accounted} accounted for")
@@ -439,13 +479,17 @@ def _report(
 # --- Writing ---------------------------------------------------------------------------
 
 
-def _csv_text(columns: Sequence[str], rows: Iterable[Sequence[str | int]]) -> str:
-    """CSV text; text cells a spreadsheet would run are neutralised (numbers cannot be)."""
+# First characters that neutralise() changes (derived from it, so the two cannot drift).
+_RISKY = frozenset(c for c in map(chr, range(128)) if neutralise(c) != c)
+
+
+def _csv_text(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """CSV text; cells a spreadsheet would run are neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(
-        [value if isinstance(value, int) else neutralise(value) for value in row] for row in rows
+        [neutralise(value) if value[:1] in _RISKY else value for value in row] for row in rows
     )
     return buffer.getvalue()
 
@@ -476,14 +520,16 @@ def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
         raise DhpcError(
             f"{display_path(folder)}: cannot create the folder: {exc.strerror}"
         ) from exc
+    clock = _Clock()
     names = mailing.source_names
     write_recipients(folder / RECIPIENTS_FILE, mailing.recipients)
+    clock.lap(RECIPIENTS_FILE)
     atomic_write_text(
         folder / REJECTS_FILE,
         _csv_text(
             REJECT_COLUMNS,
             (
-                (r.source, r.file, r.row, r.reason, r.detail, r.name, r.postal_code, r.email)
+                (r.source, r.file, str(r.row), r.reason, r.detail, r.name, r.postal_code, r.email)
                 for r in mailing.rejects
             ),
         ),
@@ -499,12 +545,12 @@ def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
                     d.outcome,
                     f"{d.score:.1f}",
                     names[d.kept.source],
-                    d.kept.row,
+                    str(d.kept.row),
                     d.kept.display_name,
                     _address(d.kept),
                     d.kept.email,
                     names[d.merged.source],
-                    d.merged.row,
+                    str(d.merged.row),
                     d.merged.display_name,
                     _address(d.merged),
                     d.merged.email,
@@ -519,13 +565,14 @@ def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
         _csv_text(
             PROVENANCE_COLUMNS,
             (
-                (recipient.recipient_id, source, row)
+                (recipient.recipient_id, source, str(row))
                 for recipient in mailing.recipients
                 for source, row in mailing.provenance[recipient.recipient_id]
             ),
         ),
         private=True,
     )
+    clock.lap("rejects, duplicates, provenance")
     atomic_write_text(
         folder / REPORT_FILE,
         json.dumps(mailing.report, ensure_ascii=False, indent=2) + "\n",
