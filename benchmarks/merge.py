@@ -223,9 +223,10 @@ def main() -> None:
                 naive_total = naive * count
                 print(f"(b) dhpc merge, {label}:")
                 print(f"    {run.seconds:.1f} s = {rate:,.0f} letters/s")
+                ratio = naive_total / run.seconds
                 print(
-                    f"    naive extrapolated: {naive_total:,.0f} s; ratio {naive_total / run.seconds:,.0f}x"
-                    f" (against a naive run on 2 cores: {naive_total / 2 / run.seconds:,.0f}x)"
+                    f"    naive extrapolated: {naive_total:,.0f} s; ratio {ratio:,.0f}x"
+                    f" (against a naive run on 2 cores: {ratio / 2:,.0f}x)"
                 )
                 print(
                     f"    peak memory: largest process {run.peak_largest_mb:.0f} MB, "

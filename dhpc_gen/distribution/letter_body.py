@@ -10,22 +10,20 @@ prints into them fails loudly instead of printing under someone's address.
 
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pypdfium2 as pdfium
 from pypdf import PdfReader
 
 from dhpc_gen import __version__
-from dhpc_gen.build import language_hash, template_version
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.window import POINTS_PER_MM, WindowLayout
 from dhpc_gen.errors import ContentError, RenderError
 from dhpc_gen.render.letter import letter_epoch, render_html
-from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +73,25 @@ def merged_html(
     return html.replace(marker, style + marker, 1)
 
 
+def load_layout_engine() -> None:
+    """Import WeasyPrint now: worker processes forked afterwards share it, loaded once."""
+    importlib.import_module("dhpc_gen.render.pdf")
+
+
 def render_body(
     dhpc: Dhpc,
     language: str,
     window: WindowLayout,
     address_sources: Sequence[str] | None = None,
 ) -> LetterBody:
-    """Lay out the merged letter of ``language`` once (WeasyPrint) and check its window."""
+    """Lay out the merged letter of ``language`` once (WeasyPrint) and check its window.
+
+    WeasyPrint is imported here, not with the module, so that reading this module stays
+    cheap for the processes that never lay anything out.
+    """
+    from dhpc_gen.build import language_hash, template_version
+    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+
     problems = consistency_problems(dhpc)
     if problems:
         raise ContentError(problems)
@@ -102,6 +112,8 @@ def render_body(
 
 def check_blank_window(body: LetterBody, window: WindowLayout) -> None:
     """Raise unless page 1 of the body leaves the window and the info block white."""
+    import pypdfium2 as pdfium
+
     document = pdfium.PdfDocument(body.pdf)
     try:
         image = document[0].render(scale=_CHECK_SCALE).to_pil().convert("L")

@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from dhpc_gen.addresses.recipients import Recipient, neutralise, read_recipients
+from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
-from dhpc_gen.distribution.letter_body import LetterBody, render_body
+from dhpc_gen.distribution.letter_body import LetterBody, load_layout_engine, render_body
 from dhpc_gen.distribution.letter_file import LetterFileTemplate, letter_file_template
 from dhpc_gen.distribution.pdf_overlay import (
     EmbeddedFont,
@@ -50,7 +51,7 @@ from dhpc_gen.distribution.pdf_overlay import (
 from dhpc_gen.distribution.print_file import PrintFile
 from dhpc_gen.distribution.recipient_sort import SortedRuns
 from dhpc_gen.distribution.window import DEFAULT_WINDOW, WINDOWS, WindowLayout
-from dhpc_gen.errors import DhpcError, OutputError
+from dhpc_gen.errors import ContentError, DhpcError, OutputError
 from dhpc_gen.fsutil import inside, safe_name
 from dhpc_gen.i18n import long_date
 
@@ -184,10 +185,14 @@ def _merge(
 ) -> MergeResult:
     jobs = jobs or default_jobs()
     out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    problems = consistency_problems(dhpc)
+    if problems:
+        raise ContentError(problems)
     print_dir = out_dir / PRINT_DIR
     print_dir.mkdir(parents=True, exist_ok=True)
     font = load_font()
     work = Path(tempfile.mkdtemp(dir=out_dir, prefix=".merge-"))
+    pool: Pool | None = None
     try:
         runs = SortedRuns(work)
         rejects_tmp = work / REJECTS_FILE
@@ -208,17 +213,34 @@ def _merge(
                 f"{mailing}: no letter to write ({scan.read} recipients read, "
                 f"{scan.rejected} rejected{hint})"
             )
+        # The workers lay out the bodies, then write the per-recipient letters; WeasyPrint
+        # is loaded before they fork, so that it is loaded once.
+        load_layout_engine()
+        pool = _pool(jobs) if jobs > 1 else None
         sources = _used_sources(dhpc, scan.sources)
-        bodies = _render_bodies(dhpc, languages, window, sources, jobs)
+        laid_out = _render_bodies(dhpc, languages, window, sources, pool)
         logger.info("letter bodies laid out: %s", ", ".join(languages))
         embedded = embed_font(font, scan.characters)
         writer = _Writer(
-            dhpc, out_dir, work, font, embedded, window, bodies, per_recipient, jobs, progress
+            dhpc,
+            out_dir,
+            work,
+            font,
+            embedded,
+            window,
+            laid_out,
+            per_recipient,
+            pool,
+            2 * jobs,
+            progress,
         )
         results = writer.write_all(runs, sum(runs.count(lang) for lang in languages))
         for result in results:
             result.without_postal_address = scan.without_postal.get(result.language, 0)
         os.replace(rejects_tmp, rejects_path)
+        if pool is not None:
+            pool.close()
+            pool.join()
         return MergeResult(
             out_dir,
             tuple(results),
@@ -228,6 +250,8 @@ def _merge(
             scan.read,
         )
     finally:
+        if pool is not None:
+            pool.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -337,14 +361,15 @@ def _used_sources(dhpc: Dhpc, used: set[str]) -> list[str] | None:
     return known + sorted(used - set(known))
 
 
-def _render_one(args: tuple[Dhpc, str, WindowLayout, list[str] | None]) -> LetterBody:
-    dhpc, language, window, sources = args
+def _render_one(
+    dhpc: Dhpc, language: str, window: WindowLayout, sources: list[str] | None
+) -> LetterBody:
     return render_body(dhpc, language, window, sources)
 
 
-def _pool(processes: int, **kwargs: Any) -> Pool:
+def _pool(processes: int) -> Pool:
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    return context.Pool(processes, **kwargs)
+    return context.Pool(processes)
 
 
 def _render_bodies(
@@ -352,33 +377,22 @@ def _render_bodies(
     languages: Sequence[str],
     window: WindowLayout,
     sources: list[str] | None,
-    jobs: int,
+    pool: Pool | None,
 ) -> dict[str, LetterBody]:
     """Lay out each language's body once, the languages side by side."""
-    tasks = [(dhpc, language, window, sources) for language in languages]
-    if jobs == 1 or len(tasks) == 1:
-        bodies = [_render_one(task) for task in tasks]
-    else:
-        with _pool(min(jobs, len(tasks))) as pool:
-            bodies = pool.map(_render_one, tasks)
-    return {body.language: body for body in bodies}
+    if pool is None:
+        return {language: _render_one(dhpc, language, window, sources) for language in languages}
+    pending = {
+        language: pool.apply_async(_render_one, (dhpc, language, window, sources))
+        for language in languages
+    }
+    return {language: result.get() for language, result in pending.items()}
 
 
-# Per-recipient letters are written by worker processes; each holds the templates.
-_templates: dict[str, LetterFileTemplate] = {}
-_staging: Path = Path()
-
-
-def _init_worker(templates: dict[str, LetterFileTemplate], staging: Path) -> None:
-    global _templates, _staging
-    _templates = templates
-    _staging = staging
-
-
-def _write_letters(language: str, items: list[tuple[str, bytes]]) -> list[str]:
+def _write_letters(
+    template: LetterFileTemplate, folder: Path, items: list[tuple[str, bytes]]
+) -> list[str]:
     """Write the letters of one batch; returns their SHA-256 in the same order."""
-    template = _templates[language]
-    folder = _staging / language
     digests = []
     for recipient_id, overlay in items:
         data = template.letter(overlay, recipient_id)
@@ -414,7 +428,8 @@ class _Writer:
         window: WindowLayout,
         bodies: dict[str, LetterBody],
         per_recipient: bool,
-        jobs: int,
+        pool: Pool | None,
+        in_flight: int,
         progress: Progress | None,
     ) -> None:
         self.dhpc = dhpc
@@ -425,41 +440,32 @@ class _Writer:
         self.window = window
         self.bodies = bodies
         self.per_recipient = per_recipient
-        self.jobs = jobs
+        self.pool = pool
         self.progress = progress
         self.done = 0
         self.total = 0
         self.staging = work / LETTERS_DIR
+        self.templates: dict[str, LetterFileTemplate] = {}
         self.pending: deque[_Batch] = deque()
-        self.pool: Pool | None = None
+        self.in_flight = in_flight
+        """Batches handed to the workers before the oldest one's result is awaited."""
 
     def write_all(self, runs: SortedRuns, total: int) -> list[LanguageResult]:
         self.total = total
         languages = runs.groups()
-        templates: dict[str, LetterFileTemplate] = {}
         if self.per_recipient:
             for language in languages:
-                templates[language] = letter_file_template(self.bodies[language], self.embedded)
-                (self.staging / language).mkdir(parents=True, mode=0o700)
-            _init_worker(templates, self.staging)
-            if self.jobs > 1:
-                self.pool = _pool(
-                    self.jobs, initializer=_init_worker, initargs=(templates, self.staging)
+                self.templates[language] = letter_file_template(
+                    self.bodies[language], self.embedded
                 )
+                (self.staging / language).mkdir(parents=True, mode=0o700)
         results = []
         manifest_tmp = self.work / MANIFEST_FILE
-        try:
-            with _private_csv(manifest_tmp, MANIFEST_COLUMNS) as manifest:
-                self.manifest = manifest
-                for language in languages:
-                    results.append(self._language(language, runs.read(language)))
-                self._drain(0)
-            if self.pool is not None:
-                self.pool.close()
-                self.pool.join()
-        finally:
-            if self.pool is not None:
-                self.pool.terminate()
+        with _private_csv(manifest_tmp, MANIFEST_COLUMNS) as manifest:
+            self.manifest = manifest
+            for language in languages:
+                results.append(self._language(language, runs.read(language)))
+            self._drain(0)
         logger.info("%d letters written", self.done)
         self._publish(results, manifest_tmp)
         logger.info("outputs moved into place")
@@ -522,12 +528,13 @@ class _Writer:
 
     def _submit(self, batch: _Batch, items: list[tuple[str, bytes]]) -> None:
         if self.per_recipient:
+            task = (self.templates[batch.language], self.staging / batch.language, items)
             if self.pool is not None:
-                batch.result = self.pool.apply_async(_write_letters, (batch.language, items))
+                batch.result = self.pool.apply_async(_write_letters, task)
             else:
-                batch.result = _write_letters(batch.language, items)
+                batch.result = _write_letters(*task)
         self.pending.append(batch)
-        self._drain(2 * self.jobs)
+        self._drain(self.in_flight)
 
     def _drain(self, keep: int) -> None:
         """Write the manifest rows of finished batches, in order, keeping ``keep`` pending."""

@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from fontTools import subset  # type: ignore[import-untyped]
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
 from dhpc_gen.distribution.pdf_objects import pdf_number, stream_object
@@ -196,6 +195,8 @@ class EmbeddedFont:
 
 def embed_font(font: OverlayFont, characters: Iterable[str]) -> EmbeddedFont:
     """Subset the font to ``characters`` (plus the space), keeping the glyph ids."""
+    from fontTools import subset  # type: ignore[import-untyped]  # slow to import, used once
+
     chars = "".join(sorted(set(characters) | {" "}))
     missing = font.unsupported(chars)
     if missing:

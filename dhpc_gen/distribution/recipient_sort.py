@@ -22,7 +22,7 @@ Record = tuple[Any, ...]
 class SortedRuns:
     """Groups of ``(key, record)`` pairs, read back per group in key order."""
 
-    def __init__(self, directory: Path, run_size: int = 20_000) -> None:
+    def __init__(self, directory: Path, run_size: int = 4_000) -> None:
         self._directory = directory
         self._run_size = run_size
         self._buffer: dict[str, list[tuple[SortKey, Record]]] = {}
