@@ -130,14 +130,18 @@ def render_letters(
         pdf = write_pdf(
             html,
             variant=dhpc.meta.pdf_variant,
-            identifier=pdf_identifier(language_hash(dhpc, language), __version__, tversion),
+            identifier=pdf_identifier(
+                language_hash(dhpc, language), __version__, tversion, *(address_sources or ())
+            ),
             epoch=letter_epoch(dhpc.meta.date),
         )
         letters.append(BuiltLetter(language, f"{dhpc.id}_{language}.pdf", pdf, html))
     return letters
 
 
-def make_manifest(dhpc: Dhpc, letters: Sequence[BuiltLetter]) -> dict[str, object]:
+def make_manifest(
+    dhpc: Dhpc, letters: Sequence[BuiltLetter], address_sources: Sequence[str] | None = None
+) -> dict[str, object]:
     """What went in and what came out, with hashes; no clock and no machine paths."""
     languages = [letter.language for letter in letters]
     inputs = [
@@ -159,7 +163,7 @@ def make_manifest(dhpc: Dhpc, letters: Sequence[BuiltLetter]) -> dict[str, objec
         for letter in letters
     ]
     outputs.sort(key=lambda entry: str(entry["path"]))
-    return {
+    manifest: dict[str, object] = {
         "dhpc": dhpc.id,
         "status": dhpc.meta.status,
         "date": dhpc.meta.date.isoformat(),
@@ -170,6 +174,10 @@ def make_manifest(dhpc: Dhpc, letters: Sequence[BuiltLetter]) -> dict[str, objec
         "inputs": inputs,
         "outputs": outputs,
     }
+    if address_sources is not None:
+        # Built for a mailing list: the address-source line names only these.
+        manifest["address_sources"] = list(address_sources)
+    return manifest
 
 
 def manifest_text(manifest: dict[str, object]) -> str:
@@ -192,7 +200,7 @@ def build(
     chosen = selected_languages(dhpc, languages)
     letters = render_letters(dhpc, chosen, address_sources=address_sources, progress=progress)
     out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
-    manifest = make_manifest(dhpc, letters)
+    manifest = make_manifest(dhpc, letters, address_sources)
     manifest = _keep_other_languages(out_dir / MANIFEST, manifest)
     written = []
     for letter in letters:
@@ -216,7 +224,13 @@ def _keep_other_languages(path: Path, manifest: dict[str, object]) -> dict[str, 
         return manifest
     same = all(
         previous.get(key) == manifest.get(key)
-        for key in ("content_sha256", "tool_version", "template_version", "pdf_variant")
+        for key in (
+            "content_sha256",
+            "tool_version",
+            "template_version",
+            "pdf_variant",
+            "address_sources",
+        )
     )
     if not same or not isinstance(previous.get("outputs"), list):
         return manifest
@@ -250,7 +264,7 @@ def check_outputs(
         elif target.read_bytes() != letter.pdf:
             stale.append(f"{target}: differs from what the current inputs produce")
     manifest_path = out_dir / MANIFEST
-    expected = _keep_other_languages(manifest_path, make_manifest(dhpc, letters))
+    expected = _keep_other_languages(manifest_path, make_manifest(dhpc, letters, address_sources))
     if not manifest_path.is_file():
         stale.append(f"{manifest_path}: missing")
     elif manifest_path.read_text(encoding="utf-8") != manifest_text(expected):

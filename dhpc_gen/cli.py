@@ -75,16 +75,31 @@ def main(verbose: bool) -> None:
     is_flag=True,
     help="Write nothing; exit 1 and name the files in --out that the current inputs would change.",
 )
+@click.option(
+    "--mailing",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="A mailing-list folder: the address-source line names only the sources it used.",
+)
 @reports_errors
-def build(directory: Path, languages: tuple[str, ...], out: Path, html: bool, check: bool) -> None:
+def build(
+    directory: Path,
+    languages: tuple[str, ...],
+    out: Path,
+    html: bool,
+    check: bool,
+    mailing: Path | None,
+) -> None:
     """Build one PDF per language of the DHPC in DIR, and a manifest of hashes."""
+    from dhpc_gen.addresses.mailing import sources_used
     from dhpc_gen.build import build as build_letters
     from dhpc_gen.build import check_outputs
     from dhpc_gen.content import load_dhpc
 
     dhpc = load_dhpc(directory)
+    sources = sources_used(mailing) if mailing is not None else None
     if check:
-        stale = check_outputs(dhpc, out, languages=languages)
+        stale = check_outputs(dhpc, out, languages=languages, address_sources=sources)
         if stale:
             click.echo("Outputs are not what the current inputs produce:", err=True)
             for line in stale:
@@ -98,6 +113,7 @@ def build(directory: Path, languages: tuple[str, ...], out: Path, html: bool, ch
         out,
         languages=languages,
         html=html,
+        address_sources=sources,
         progress=lambda lang: click.echo(f"  {lang} …", err=True),
     )
     for letter in result.letters:

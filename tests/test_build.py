@@ -267,3 +267,34 @@ def test_pdf_ua_variant_can_be_chosen(example_dir: Path, tmp_path: Path) -> None
     xmp = catalog["/Metadata"].get_object().get_data().decode("utf-8")
     assert re.search(r"pdfuaid:part=\"1\"|<pdfuaid:part>1</pdfuaid:part>", xmp)
     assert "/StructTreeRoot" in catalog
+
+
+def test_mailing_list_limits_the_address_source_line(example_dir: Path, tmp_path: Path) -> None:
+    mailing = tmp_path / "mailing"
+    mailing.mkdir()
+    (mailing / "report.json").write_text(
+        json.dumps({"sources_used": ["Suomen MS-hoitajat ry"]}), encoding="utf-8"
+    )
+    fi = example_dir / "fi.yaml"
+    fi.write_text(
+        fi.read_text(encoding="utf-8")
+        + "address_sources: [Lääketietokeskus Oy, Suomen Lääkäriliitto, MS-hoitajat]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["build", str(example_dir), "--out", str(out), "--mailing", str(mailing)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    sv = pdftotext(out / "lemtrada-2019" / "lemtrada-2019_sv.pdf")
+    fi_text = pdftotext(out / "lemtrada-2019" / "lemtrada-2019_fi.pdf")
+    assert "Adresskälla: Suomen MS-hoitajat ry" in sv
+    assert "Lääketietokeskus" not in sv
+    assert "Osoitelähde: MS-hoitajat\n" in fi_text
+    manifest = json.loads((out / "lemtrada-2019" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["address_sources"] == ["Suomen MS-hoitajat ry"]
+    assert CliRunner().invoke(main, [*args, "--check"]).exit_code == 0
+    # Without the mailing list the same outputs are stale: the line would name all three.
+    assert CliRunner().invoke(main, [*args[:4], "--check"]).exit_code == 1
+    result = CliRunner().invoke(main, [*args[:4], "--mailing", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "run dhpc mailing-list first" in result.output
