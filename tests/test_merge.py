@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from faker import Faker
 from pypdf import PdfReader
 
-from dhpc_gen.addresses.recipients import Recipient, write_recipients
+from dhpc_gen.addresses.recipients import COLUMNS, Recipient, write_recipients
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
 from dhpc_gen.content.model import Dhpc
@@ -634,5 +634,15 @@ def test_cli_reports_rejects_and_bad_options(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     bad = runner.invoke(main, ["merge", str(EXAMPLE), "--window", "nowhere"])
     assert bad.exit_code == 2
-    missing = runner.invoke(main, ["merge", str(EXAMPLE), "--mailing", str(tmp_path / "none.csv")])
+    out = ["--out", str(tmp_path / "o")]
+    missing = runner.invoke(
+        main, ["merge", str(EXAMPLE), "--mailing", str(tmp_path / "none.csv"), *out]
+    )
     assert missing.exit_code == 1 and "cannot read the mailing list" in missing.output
+    latin = tmp_path / "latin" / "recipients.csv"
+    latin.parent.mkdir()
+    latin.write_bytes(
+        ",".join(COLUMNS).encode() + b"\nX-1,fi,,J\xe4rvinen,A,,,,Tie 1,00100,Espoo,FI,,\n"
+    )
+    garbled = runner.invoke(main, ["merge", str(EXAMPLE), "--mailing", str(latin.parent), *out])
+    assert garbled.exit_code == 1 and "not UTF-8" in garbled.output, garbled.output

@@ -35,7 +35,12 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import IO, Any
 
-from dhpc_gen.addresses.recipients import Recipient, neutralise, read_recipients
+from dhpc_gen.addresses.recipients import (
+    RECIPIENTS_FILE,
+    Recipient,
+    neutralise,
+    read_recipients,
+)
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
@@ -185,6 +190,9 @@ def _merge(
 ) -> MergeResult:
     jobs = jobs or default_jobs()
     out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    source = mailing / RECIPIENTS_FILE if mailing.is_dir() else mailing
+    if not source.is_file():
+        raise DhpcError(f"{source}: cannot read the mailing list: no such file")
     problems = consistency_problems(dhpc)
     if problems:
         raise ContentError(problems)
