@@ -9,7 +9,7 @@ import pytest
 
 from dhpc_gen.addresses import normalise
 from dhpc_gen.addresses.audience import Audience
-from dhpc_gen.addresses.dedupe import cluster, find_matches, pair_score
+from dhpc_gen.addresses.dedupe import cluster, find_matches, pair_score, shared_emails
 from dhpc_gen.addresses.language import LanguagePolicy
 from dhpc_gen.addresses.readers import RawRow
 from dhpc_gen.addresses.records import PersonRow, Reject, RowNormaliser
@@ -194,3 +194,21 @@ def test_one_register_giving_two_ids_lowers_the_score() -> None:
     b = replace(person(first_name="Matti", last_name="Virtanen", id="2"), row=3)
     assert pair_score(a, b) == 90.0
     assert find_matches([a, b], 95) == []
+
+
+def test_an_office_email_on_many_rows_says_nothing_about_who_is_who() -> None:
+    office = "neurologia@hus.example"
+    rows = [
+        replace(person(first_name="Anna", last_name=f"Sukunimi{n}", email=office),
+                postal_code=f"{n:05d}", row=n)
+        for n in range(3000)
+    ]  # fmt: skip
+    twin = replace(rows[0], last_name="Sukunimi0", row=4000)
+    assert shared_emails(rows) == {office}
+    # 3000 rows in one e-mail block would be 4.5 million comparisons: the block is skipped,
+    # and the office address is no evidence (a same-named colleague still matches by name).
+    assert [(m.a, m.b, m.score) for m in find_matches([*rows, twin], 90)] == [(0, 3000, 100.0)]
+    lisa = replace(rows[1], first_name="Lisa", first_keys=("lisa",), postal_code="00000")
+    liisa = replace(rows[0], first_name="Liisa", first_keys=("liisa",))
+    assert pair_score(liisa, lisa, {office}) == 0.0  # no first-name typo allowed on it
+    assert pair_score(replace(liisa, last_keys=lisa.last_keys), lisa) > 90

@@ -19,8 +19,10 @@ Matches are joined best first (union-find); every join is a :class:`Merge` with 
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -33,6 +35,12 @@ EVIDENCE = 10.0
 TOKEN_AGREEMENT = 80.0
 """Similarity two name tokens need to count as the same name (one typo passes)."""
 STREET_AGREEMENT = 85.0
+SHARED_EMAIL = 10
+"""Rows one e-mail address may have before it counts as an office's, not a person's."""
+MAX_BLOCK = 1000
+"""Rows sharing a postal code and a name beyond which that pair of keys is not compared."""
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,7 @@ def _same_name(left: Sequence[str], right: Sequence[str]) -> bool:
     return False
 
 
-def names_agree(a: PersonRow, b: PersonRow) -> bool:
+def names_agree(a: PersonRow, b: PersonRow, same_email: bool | None = None) -> bool:
     """First names and last names agree, in the same or in swapped order.
 
     Last names may differ by a typo; first names must share a name ("Anna" and "Sanna"
@@ -69,7 +77,8 @@ def names_agree(a: PersonRow, b: PersonRow) -> bool:
     """
     if not (a.first_keys and a.last_keys and b.first_keys and b.last_keys):
         return a.name_key == b.name_key and bool(a.name_key)
-    same_email = bool(a.email_key) and a.email_key == b.email_key
+    if same_email is None:
+        same_email = bool(a.email_key) and a.email_key == b.email_key
     first = _agree if same_email else _same_name
     if first(a.first_keys, b.first_keys) and _agree(a.last_keys, b.last_keys):
         return True
@@ -95,13 +104,18 @@ def name_similarity(a: PersonRow, b: PersonRow) -> float:
     return total / weight if weight else 0.0
 
 
-def pair_score(a: PersonRow, b: PersonRow) -> float:
-    """How sure we are that ``a`` and ``b`` are one person (0-100); 0 if names disagree."""
-    if not names_agree(a, b):
+def pair_score(a: PersonRow, b: PersonRow, shared_emails: AbstractSet[str] = frozenset()) -> float:
+    """How sure we are that ``a`` and ``b`` are one person (0-100); 0 if names disagree.
+
+    An address in ``shared_emails`` (an office's) says nothing about who a row is.
+    """
+    email_a = "" if a.email_key in shared_emails else a.email_key
+    email_b = "" if b.email_key in shared_emails else b.email_key
+    if not names_agree(a, b, bool(email_a) and email_a == email_b):
         return 0.0
     score = name_similarity(a, b)
-    if a.email_key and b.email_key:
-        score += EVIDENCE if a.email_key == b.email_key else -EVIDENCE
+    if email_a and email_b:
+        score += EVIDENCE if email_a == email_b else -EVIDENCE
     elif (
         a.street_key
         and b.street_key
@@ -114,15 +128,30 @@ def pair_score(a: PersonRow, b: PersonRow) -> float:
     return round(min(100.0, max(0.0, score)), 1)
 
 
-def _blocks(rows: Sequence[PersonRow]) -> dict[tuple[str, ...], list[int]]:
+def shared_emails(rows: Iterable[PersonRow]) -> set[str]:
+    """E-mail addresses on more rows than one person plausibly has: an office's."""
+    counts = Counter(row.email_key for row in rows if row.email_key)
+    return {email for email, count in counts.items() if count > SHARED_EMAIL}
+
+
+def _blocks(rows: Sequence[PersonRow], shared: AbstractSet[str]) -> list[list[int]]:
     blocks: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
         if row.postal_code:
             for token in set(row.first_keys + row.last_keys):
                 blocks[(row.country, row.postal_code, token)].append(index)
-        if row.email_key:
+        if row.email_key and row.email_key not in shared:
             blocks[("@", row.email_key)].append(index)
-    return blocks
+    kept = [members for members in blocks.values() if 1 < len(members) <= MAX_BLOCK]
+    dropped = sum(1 for members in blocks.values() if len(members) > MAX_BLOCK)
+    if dropped:
+        logger.warning(
+            "%d groups of more than %d rows share a postal code and a name: rows are "
+            "compared within them only through their other names and e-mail",
+            dropped,
+            MAX_BLOCK,
+        )
+    return kept
 
 
 def find_matches(
@@ -134,7 +163,10 @@ def find_matches(
 
     ``progress(done, total)`` is called now and then with rows of blocks compared.
     """
-    blocks = [members for members in _blocks(rows).values() if len(members) > 1]
+    shared = shared_emails(rows)
+    if shared:
+        logger.info("%d e-mail addresses are shared by several people", len(shared))
+    blocks = _blocks(rows, shared)
     total = sum(len(members) for members in blocks)
     step = max(1, total // 100)
     done = reported = 0
@@ -148,7 +180,7 @@ def find_matches(
                 if pair in compared:
                     continue
                 compared.add(pair)
-                score = pair_score(row, rows[j])
+                score = pair_score(row, rows[j], shared)
                 if score >= threshold:
                     matches.append(Merge(pair[0], pair[1], score))
         done += len(members)
