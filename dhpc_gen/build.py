@@ -19,7 +19,6 @@ from dhpc_gen.fsutil import atomic_write_bytes, atomic_write_text, inside, safe_
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.letter import letter_epoch, render_html, standalone_html
-from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
@@ -116,6 +115,9 @@ def render_letters(
     progress: Callable[[str], None] | None = None,
 ) -> list[BuiltLetter]:
     """Render each language to PDF in memory; nothing is written."""
+    # WeasyPrint takes a second to import: only commands that render pay for it.
+    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+
     problems = consistency_problems(dhpc)
     if problems:
         raise ContentError(problems)

@@ -80,7 +80,7 @@ def exported(example_dir: Path, name: str = "fi.xlf") -> Path:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
 
 
 # --- export ----------------------------------------------------------------------------
