@@ -24,8 +24,10 @@ import csv
 import datetime as dt
 import io
 import random
+import re
 import sys
 import unicodedata
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -576,7 +578,6 @@ def _write_csv(
 def _write_xlsx(path: Path, headers: Iterable[str], rows: Iterable[list[object]]) -> None:
     from openpyxl import Workbook
 
-    # Not write-only: like Excel, the normal mode stores text as shared strings.
     workbook = Workbook()
     workbook.properties.creator = "tests/mailing_helpers.py"
     stamp = dt.datetime(2019, 4, 24)
@@ -588,6 +589,50 @@ def _write_xlsx(path: Path, headers: Iterable[str], rows: Iterable[list[object]]
     for row in rows:
         sheet.append(row)
     workbook.save(path)
+    _share_strings(path)
+
+
+_INLINE = re.compile(
+    r'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t( xml:space="preserve")?>(.*?)</t></is></c>'
+)
+
+
+def _share_strings(path: Path) -> None:
+    """Store text as Excel does, in a shared-string table (openpyxl writes it inline)."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    strings: dict[str, int] = {}
+
+    def shared(match: re.Match[str]) -> str:
+        text = match.group(3)
+        index = strings.setdefault(text, len(strings))
+        return f'<c r="{match.group(1)}" t="s"><v>{index}</v></c>'
+
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = _INLINE.sub(shared, parts[sheet].decode("utf-8")).encode("utf-8")
+    items = "".join(f'<si><t xml:space="preserve">{text}</t></si>' for text in strings)
+    parts["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>'
+    ).encode()
+    types = parts["[Content_Types].xml"].decode("utf-8")
+    parts["[Content_Types].xml"] = types.replace(
+        "</Types>",
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    ).encode("utf-8")
+    rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace(
+        "</Relationships>",
+        '<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+        "</Relationships>",
+    ).encode("utf-8")
+    stamp = (2019, 4, 24, 0, 0, 0)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(zipfile.ZipInfo(name, stamp), data, zipfile.ZIP_DEFLATED)
 
 
 def write_example(content_dir: Path) -> Generated:

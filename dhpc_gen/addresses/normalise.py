@@ -34,6 +34,17 @@ _DIRTY = re.compile(
 )
 
 
+# The same for a whole CSV line, leaving out what trimming each cell takes care of.
+_DIRTY_LINE = re.compile(
+    "[\x00-\x1f\x7f-\xa0\u1680\u2000-\u200b\u2028-\u202f\u205f\u3000\ufeff]|  |[ÃÂ]"
+)
+
+
+def line_is_clean(line: str) -> bool:
+    """Whether trimming each cell of ``line`` does all that :func:`clean` would."""
+    return _DIRTY_LINE.search(line) is None
+
+
 def clean(value: str) -> str:
     """Trim, collapse white space, drop control characters, repair UTF-8 read as cp1252."""
     return value if _DIRTY.search(value) is None else _clean(value)

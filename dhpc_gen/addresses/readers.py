@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from dhpc_gen.addresses.normalise import clean
+from dhpc_gen.addresses.normalise import clean, line_is_clean
 from dhpc_gen.addresses.sources import AddressSource
 from dhpc_gen.errors import DhpcError
 
@@ -111,8 +111,13 @@ class ColumnMap:
         # Several headers mapped to one field (e.g. two address lines): joined with a space.
         self.joined = tuple((field, tuple(ix)) for field, ix in by_field.items() if len(ix) > 1)
 
-    def map(self, cells: Sequence[str]) -> tuple[dict[str, str], str | None]:
-        """Canonical fields of one row; an error when it has extra non-empty cells."""
+    def map(
+        self, cells: Sequence[str], tidy: Callable[[str], str] = clean
+    ) -> tuple[dict[str, str], str | None]:
+        """Canonical fields of one row; an error when it has extra non-empty cells.
+
+        ``tidy`` cleans one cell (:func:`clean`; ``str.strip`` where that is enough).
+        """
         if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
             return {}, (
                 f"the row has {len(cells)} cells but the header has {self.width} "
@@ -122,10 +127,10 @@ class ColumnMap:
         out = {
             field: value
             for index, field in self.single
-            if index < count and (value := clean(cells[index]))
+            if index < count and (value := tidy(cells[index]))
         }
         for field, indexes in self.joined:
-            parts = [value for i in indexes if i < count and (value := clean(cells[i]))]
+            parts = [value for i in indexes if i < count and (value := tidy(cells[i]))]
             if parts:
                 out[field] = " ".join(parts)
         return out, None
@@ -323,7 +328,11 @@ def _csv_rows(
             if not any(cell.strip() for cell in cells):
                 info.blank_rows += 1
                 continue
-            mapped, problem = columns.map(cells)
+            # Most lines need no more than trimming each cell: check the line once.
+            line = record.rstrip("\r\n")
+            if delimiter == "\t":
+                line = line.replace("\t", ";")
+            mapped, problem = columns.map(cells, str.strip if line_is_clean(line) else clean)
             yield RawRow(number, mapped, problem)
         if columns is None:
             raise DhpcError(
