@@ -10,7 +10,6 @@ prints into them fails loudly instead of printing under someone's address.
 
 from __future__ import annotations
 
-import importlib
 import io
 import logging
 from collections.abc import Sequence
@@ -71,11 +70,6 @@ def merged_html(
         raise RenderError(f"template letter.html: no {marker} to add the merge style to")
     style = f'<style media="print">\n{merge_css(window)}</style>\n'
     return html.replace(marker, style + marker, 1)
-
-
-def load_layout_engine() -> None:
-    """Import WeasyPrint now: worker processes forked afterwards share it, loaded once."""
-    importlib.import_module("dhpc_gen.render.pdf")
 
 
 def render_body(

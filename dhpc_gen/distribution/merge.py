@@ -44,7 +44,7 @@ from dhpc_gen.addresses.recipients import (
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
-from dhpc_gen.distribution.letter_body import LetterBody, load_layout_engine, render_body
+from dhpc_gen.distribution.letter_body import LetterBody, render_body
 from dhpc_gen.distribution.letter_file import LetterFileTemplate, letter_file_template
 from dhpc_gen.distribution.pdf_overlay import (
     EmbeddedFont,
@@ -221,12 +221,8 @@ def _merge(
                 f"{mailing}: no letter to write ({scan.read} recipients read, "
                 f"{scan.rejected} rejected{hint})"
             )
-        # The workers lay out the bodies, then write the per-recipient letters; WeasyPrint
-        # is loaded before they fork, so that it is loaded once.
-        load_layout_engine()
-        pool = _pool(jobs) if jobs > 1 else None
         sources = _used_sources(dhpc, scan.sources)
-        laid_out = _render_bodies(dhpc, languages, window, sources, pool)
+        laid_out, pool = _render_bodies(dhpc, languages, window, sources, jobs)
         logger.info("letter bodies laid out: %s", ", ".join(languages))
         embedded = embed_font(font, scan.characters)
         writer = _Writer(
@@ -246,9 +242,6 @@ def _merge(
         for result in results:
             result.without_postal_address = scan.without_postal.get(result.language, 0)
         os.replace(rejects_tmp, rejects_path)
-        if pool is not None:
-            pool.close()
-            pool.join()
         return MergeResult(
             out_dir,
             tuple(results),
@@ -259,7 +252,7 @@ def _merge(
         )
     finally:
         if pool is not None:
-            pool.terminate()
+            pool.terminate()  # every task's result has been collected (or the run failed)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -385,16 +378,23 @@ def _render_bodies(
     languages: Sequence[str],
     window: WindowLayout,
     sources: list[str] | None,
-    pool: Pool | None,
-) -> dict[str, LetterBody]:
-    """Lay out each language's body once, the languages side by side."""
-    if pool is None:
-        return {language: _render_one(dhpc, language, window, sources) for language in languages}
-    pending = {
-        language: pool.apply_async(_render_one, (dhpc, language, window, sources))
-        for language in languages
-    }
-    return {language: result.get() for language, result in pending.items()}
+    jobs: int,
+) -> tuple[dict[str, LetterBody], Pool | None]:
+    """Lay out each language's body once; returns them and the worker pool (jobs > 1).
+
+    The first language is laid out here: that loads fonts and styles (half the time of
+    a layout), and workers forked afterwards inherit them warm. They lay out the other
+    languages side by side, then write the per-recipient letters.
+    """
+    first, *others = languages
+    bodies = {first: _render_one(dhpc, first, window, sources)}
+    pool = _pool(jobs) if jobs > 1 else None
+    if pool is None or len(others) < 2:
+        bodies.update({lang: _render_one(dhpc, lang, window, sources) for lang in others})
+        return bodies, pool
+    pending = [pool.apply_async(_render_one, (dhpc, lang, window, sources)) for lang in others]
+    bodies.update({result.get().language: result.get() for result in pending})
+    return bodies, pool
 
 
 def _write_letters(
