@@ -210,7 +210,9 @@ def _merge(
         if scan.rejected and not leave_out_rejects:
             os.replace(rejects_tmp, rejects_path)
             raise RejectedRecipients(scan.rejected, rejects_path, scan.reject_examples)
-        languages = runs.groups()
+        # The language with the most letters first: its body is laid out here while the
+        # workers lay out the others, which are needed only once its letters are written.
+        languages = sorted(runs.groups(), key=lambda lang: (-runs.count(lang), lang))
         if not languages:
             hint = (
                 ""
@@ -223,7 +225,7 @@ def _merge(
             )
         sources = _used_sources(dhpc, scan.sources)
         laid_out, pool = _render_bodies(dhpc, languages, window, sources, jobs)
-        logger.info("letter bodies laid out: %s", ", ".join(languages))
+        logger.info("letter body of %s laid out", languages[0])
         embedded = embed_font(font, scan.characters)
         writer = _Writer(
             dhpc,
@@ -373,27 +375,32 @@ def _pool(processes: int) -> Pool:
     return context.Pool(processes)
 
 
+_Body = LetterBody | AsyncResult[LetterBody]
+"""A body laid out, or being laid out by a worker."""
+
+
 def _render_bodies(
     dhpc: Dhpc,
     languages: Sequence[str],
     window: WindowLayout,
     sources: list[str] | None,
     jobs: int,
-) -> tuple[dict[str, LetterBody], Pool | None]:
+) -> tuple[dict[str, _Body], Pool | None]:
     """Lay out each language's body once; returns them and the worker pool (jobs > 1).
 
     The first language is laid out here: that loads fonts and styles (half the time of
-    a layout), and workers forked afterwards inherit them warm. They lay out the other
-    languages side by side, then write the per-recipient letters.
+    a layout), and the workers forked afterwards inherit them warm. They lay out the
+    other languages while this process writes the first language's letters, then write
+    the per-recipient letters.
     """
     first, *others = languages
-    bodies = {first: _render_one(dhpc, first, window, sources)}
+    bodies: dict[str, _Body] = {first: _render_one(dhpc, first, window, sources)}
     pool = _pool(jobs) if jobs > 1 else None
-    if pool is None or len(others) < 2:
-        bodies.update({lang: _render_one(dhpc, lang, window, sources) for lang in others})
-        return bodies, pool
-    pending = [pool.apply_async(_render_one, (dhpc, lang, window, sources)) for lang in others]
-    bodies.update({result.get().language: result.get() for result in pending})
+    for language in others:
+        if pool is None:
+            bodies[language] = _render_one(dhpc, language, window, sources)
+        else:
+            bodies[language] = pool.apply_async(_render_one, (dhpc, language, window, sources))
     return bodies, pool
 
 
@@ -434,7 +441,7 @@ class _Writer:
         font: OverlayFont,
         embedded: EmbeddedFont,
         window: WindowLayout,
-        bodies: dict[str, LetterBody],
+        bodies: dict[str, _Body],
         per_recipient: bool,
         pool: Pool | None,
         in_flight: int,
@@ -460,18 +467,11 @@ class _Writer:
 
     def write_all(self, runs: SortedRuns, total: int) -> list[LanguageResult]:
         self.total = total
-        languages = runs.groups()
-        if self.per_recipient:
-            for language in languages:
-                self.templates[language] = letter_file_template(
-                    self.bodies[language], self.embedded
-                )
-                (self.staging / language).mkdir(parents=True, mode=0o700)
         results = []
         manifest_tmp = self.work / MANIFEST_FILE
         with _private_csv(manifest_tmp, MANIFEST_COLUMNS) as manifest:
             self.manifest = manifest
-            for language in languages:
+            for language in self.bodies:
                 results.append(self._language(language, runs.read(language)))
             self._drain(0)
         logger.info("%d letters written", self.done)
@@ -481,7 +481,11 @@ class _Writer:
 
     def _language(self, language: str, letters: Iterator[tuple[Any, ...]]) -> LanguageResult:
         result = LanguageResult(language)
-        body = self.bodies[language]
+        laid_out = self.bodies[language]
+        body = laid_out if isinstance(laid_out, LetterBody) else laid_out.get()
+        if self.per_recipient:
+            self.templates[language] = letter_file_template(body, self.embedded)
+            (self.staging / language).mkdir(parents=True, mode=0o700)
         name = f"{self.dhpc.id}_{language}_print.pdf"
         relative = f"{PRINT_DIR}/{name}"
         tmp = self.work / name
