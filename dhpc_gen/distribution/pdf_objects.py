@@ -78,21 +78,11 @@ class PdfFileWriter:
     depend on what the objects hold.
     """
 
-    def __init__(self, handle: BinaryIO, *, start: int = 0) -> None:
+    def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
-        self._start = start
         self._offsets = array("Q")
-        self._position = start
+        self._position = 0
         self._emit(HEADER)
-
-    @property
-    def position(self) -> int:
-        return self._position
-
-    @property
-    def offsets(self) -> list[int]:
-        """Where each object starts (0: reserved, not written yet)."""
-        return list(self._offsets)
 
     def _emit(self, data: bytes) -> None:
         self._handle.write(data)
@@ -106,7 +96,7 @@ class PdfFileWriter:
     def write(self, number: int, body: bytes) -> None:
         if self._offsets[number - 1]:
             raise RenderError(f"internal: PDF object {number} written twice")
-        self._offsets[number - 1] = self._position - self._start
+        self._offsets[number - 1] = self._position
         self._emit(b"%d 0 obj\n" % number + body + b"\nendobj\n")
 
     def add(self, body: bytes) -> int:
@@ -119,7 +109,7 @@ class PdfFileWriter:
         missing = [n + 1 for n, offset in enumerate(self._offsets) if not offset]
         if missing:
             raise RenderError(f"internal: PDF objects reserved but never written: {missing[:5]}")
-        xref_at = self._position - self._start
+        xref_at = self._position
         self._emit(xref_table(self._offsets))
         self._emit(
             b"trailer\n<</Size %d " % (len(self._offsets) + 1)
@@ -149,11 +139,6 @@ class ObjectSet:
         if number in self.bodies:
             raise RenderError(f"internal: PDF object {number} written twice")
         self.bodies[number] = body
-
-    @property
-    def size(self) -> int:
-        """One more than the highest object number."""
-        return self._next + 1
 
 
 def is_stream(body: bytes) -> bool:

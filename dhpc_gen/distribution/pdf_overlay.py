@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -236,7 +236,3 @@ def _to_unicode_cmap(glyphs: dict[int, str]) -> bytes:
         + "\n".join(blocks)
         + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
     ).encode("ascii")
-
-
-def characters_of(lines: Sequence[str]) -> set[str]:
-    return {char for line in lines for char in line}

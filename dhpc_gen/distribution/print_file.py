@@ -142,14 +142,6 @@ class PrintFile:
         self.pages = 0
         self.letters = 0
 
-    @property
-    def pages_per_letter(self) -> int:
-        return len(self._page_tails) + (1 if self._pad else 0)
-
-    @property
-    def bytes_written(self) -> int:
-        return self._writer.position
-
     def add_letter(self, overlay: bytes) -> tuple[int, int]:
         """Add one letter whose first page also shows ``overlay`` (a content stream).
 
