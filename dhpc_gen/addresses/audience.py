@@ -48,8 +48,9 @@ class Audience:
             groups[key].append(rest)
         return cls(_folded(groups["profession"]), _folded(groups["specialty"]), _folded(groups[""]))
 
-    def admits(self, profession_key: str, specialty_key: str) -> bool:
-        """Whether a row with these (folded) values is in the audience."""
+    def admits(self, profession: str, specialty: str) -> bool:
+        """Whether a row with this profession and specialty is in the audience."""
+        profession_key, specialty_key = fold(profession), fold(specialty)
         if self.professions and profession_key not in self.professions:
             return False
         if self.specialties and specialty_key not in self.specialties:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
+from dhpc_gen.addresses.normalise import fold
 from dhpc_gen.addresses.records import PersonRow
 
 DEFAULT_THRESHOLD = 90.0
@@ -117,10 +118,10 @@ def pair_score(a: PersonRow, b: PersonRow, shared_emails: AbstractSet[str] = fro
     if email_a and email_b:
         score += EVIDENCE if email_a == email_b else -EVIDENCE
     elif (
-        a.street_key
-        and b.street_key
+        a.street
+        and b.street
         and a.postal_code == b.postal_code
-        and fuzz.token_set_ratio(a.street_key, b.street_key) < STREET_AGREEMENT
+        and fuzz.token_set_ratio(fold(a.street), fold(b.street)) < STREET_AGREEMENT
     ):
         score -= EVIDENCE
     if a.source == b.source and a.source_id and b.source_id and a.source_id != b.source_id:
@@ -135,15 +136,23 @@ def shared_emails(rows: Iterable[PersonRow]) -> set[str]:
 
 
 def _blocks(rows: Sequence[PersonRow], shared: AbstractSet[str]) -> list[list[int]]:
-    blocks: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    places: dict[tuple[str, str], dict[str, list[int]]] = {}
+    emails: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
         if row.postal_code:
+            place = places.setdefault((row.country, row.postal_code), {})
             for token in set(row.first_keys + row.last_keys):
-                blocks[(row.country, row.postal_code, token)].append(index)
+                members = place.get(token)
+                if members is None:
+                    place[token] = [index]
+                else:
+                    members.append(index)
         if row.email_key and row.email_key not in shared:
-            blocks[("@", row.email_key)].append(index)
-    kept = [members for members in blocks.values() if 1 < len(members) <= MAX_BLOCK]
-    dropped = sum(1 for members in blocks.values() if len(members) > MAX_BLOCK)
+            emails.setdefault(row.email_key, []).append(index)
+    blocks = [members for place in places.values() for members in place.values()]
+    blocks += emails.values()
+    kept = [members for members in blocks if 1 < len(members) <= MAX_BLOCK]
+    dropped = sum(1 for members in blocks if len(members) > MAX_BLOCK)
     if dropped:
         logger.warning(
             "%d groups of more than %d rows share a postal code and a name: rows are "

@@ -18,10 +18,10 @@ import itertools
 import warnings
 import zipfile
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from dhpc_gen.addresses.normalise import clean, line_is_clean
 from dhpc_gen.addresses.sources import AddressSource
@@ -39,13 +39,15 @@ Progress = Callable[[int], None]
 """Called with the number of bytes (or byte-equivalents) read since the last call."""
 
 
-@dataclass(frozen=True, slots=True)
-class RawRow:
-    """One data row: canonical field → text (trimmed, see :func:`clean`), or why not."""
+class RawRow(NamedTuple):
+    """One data row: canonical field → text (trimmed, see :func:`clean`), or why not.
+
+    ``number`` is the line in a CSV file where the row starts, or the row number in an
+    XLSX sheet (a tuple: there are one of these per row read).
+    """
 
     number: int
-    """The line in a CSV file where the row starts, the row number in an XLSX sheet."""
-    cells: Mapping[str, str]
+    cells: dict[str, str]
     error: str | None = None
 
 

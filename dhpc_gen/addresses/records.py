@@ -49,10 +49,7 @@ class PersonRow:
     last_keys: tuple[str, ...]
     name_key: str
     """Folded name tokens, sorted: order, case and accents do not matter."""
-    street_key: str
     email_key: str
-    profession_key: str
-    specialty_key: str
 
     @property
     def has_postal_address(self) -> bool:
@@ -114,7 +111,7 @@ class RowNormaliser:
         )
 
     def _values(self, raw: RawRow) -> dict[str, str]:
-        values = dict(raw.cells)
+        values = raw.cells  # the reader's own dict, made for this row
         for field, mapping in self.source.values.items():
             value = values.get(field)
             if value:
@@ -222,8 +219,5 @@ class RowNormaliser:
             first_keys=first_keys,
             last_keys=last_keys,
             name_key=" ".join(sorted(first_keys + last_keys)),
-            street_key=normalise.fold(street),
             email_key=address.casefold(),
-            profession_key=normalise.fold(profession),
-            specialty_key=normalise.fold(specialty),
         )

@@ -49,8 +49,7 @@ def _entry(first: str, last: str, postal: str, country: str) -> PersonRow:
         profession="", specialty="", organisation="", street="", postal_code=postal, city="",
         country=country, email="", language="", language_how="", language_given=False,
         source_id="", first_keys=first_keys, last_keys=last_keys,
-        name_key=" ".join(sorted(first_keys + last_keys)), street_key="", email_key="",
-        profession_key="", specialty_key="",
+        name_key=" ".join(sorted(first_keys + last_keys)), email_key="",
     )  # fmt: skip
 
 
