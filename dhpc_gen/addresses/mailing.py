@@ -206,15 +206,13 @@ def _collector_paused() -> Iterator[None]:
 
     A run keeps ~20 objects per row alive until it ends and makes no reference cycles:
     the collector would only scan them again and again (half the time of a run of
-    100,000 rows). At the end they are moved out of its sight (``gc.freeze``) rather than
-    scanned once more; reference counting still frees them when they are dropped.
+    100,000 rows). Reference counting still frees whatever is dropped.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if enabled:
             gc.enable()
 
