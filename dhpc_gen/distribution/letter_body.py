@@ -1,9 +1,9 @@
 """The body of a merged letter: laid out once per language, with room for the address.
 
 The letter template puts the date and the title where a window envelope shows the
-address. For merged letters the body is rendered with a blank block at the top of the
-first page, down to below the window, and without the template's own date line (the
-date stands beside the address instead). The first page is then rasterised and the
+address. For merged letters the template is asked for a blank block at the top of the
+first page, down to below the window, and leaves out its own date line (the date stands
+beside the address instead). The first page is then rasterised and the
 window and the information block are checked to be blank, so a template change that
 prints into them fails loudly instead of printing under someone's address.
 """
@@ -48,13 +48,9 @@ class LetterBody:
     """Of the first page, in points."""
 
 
-def merge_css(window: WindowLayout) -> str:
-    """The style added to the letter for merging: room for the window, no date line."""
-    space = max(0.0, window.bottom + GAP_BELOW_WINDOW_MM - BODY_TOP_MARGIN_MM)
-    return (
-        f'body::before {{ content: ""; display: block; height: {space:.2f}mm; }}\n'
-        ".date { display: none; }\n"
-    )
+def window_space_mm(window: WindowLayout) -> float:
+    """How far below the top margin the body must start to clear the window."""
+    return max(0.0, window.bottom + GAP_BELOW_WINDOW_MM - BODY_TOP_MARGIN_MM)
 
 
 def merged_html(
@@ -63,13 +59,10 @@ def merged_html(
     window: WindowLayout,
     address_sources: Sequence[str] | None = None,
 ) -> str:
-    """The letter's HTML with the merge style added."""
-    html = render_html(dhpc, language, address_sources=address_sources)
-    marker = "</head>"
-    if marker not in html:
-        raise RenderError(f"template letter.html: no {marker} to add the merge style to")
-    style = f'<style media="print">\n{merge_css(window)}</style>\n'
-    return html.replace(marker, style + marker, 1)
+    """The letter's HTML with room for the window and without the date line."""
+    return render_html(
+        dhpc, language, address_sources=address_sources, window_space_mm=window_space_mm(window)
+    )
 
 
 def render_body(

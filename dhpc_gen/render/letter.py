@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ class LetterView:
     signatories: tuple[PersonView, ...]
     address_sources: tuple[str, ...]
     tool_version: str
+    window_space_mm: float | None = None
+    """Merged letters: blank space at the top of page 1 for the envelope window (no date)."""
 
 
 def compose_title(dhpc: Dhpc, text: LanguageText) -> str:
@@ -173,15 +176,22 @@ def render_html(
     language: str,
     *,
     address_sources: Sequence[str] | None = None,
+    window_space_mm: float | None = None,
     environment: jinja2.Environment | None = None,
 ) -> str:
-    """The letter of ``language`` as HTML, ready for WeasyPrint."""
+    """The letter of ``language`` as HTML, ready for WeasyPrint.
+
+    ``window_space_mm`` leaves that much blank at the top of page 1 and drops the date
+    line: a merged letter prints the address and date there for a window envelope.
+    """
     gettext = Boilerplate(language, translations(language), dict(dhpc.text(language).boilerplate))
     env = environment or make_environment()
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext.gettext, gettext.ngettext, newstyle=True
     )
     view = letter_view(dhpc, language, gettext, address_sources)
+    if window_space_mm is not None:
+        view = dataclasses.replace(view, window_space_mm=window_space_mm)
     try:
         html = env.get_template(LETTER_TEMPLATE).render(letter=view)
     except jinja2.TemplateError as exc:
