@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import shutil
 import stat
@@ -496,3 +497,23 @@ def test_the_bundled_example_is_what_the_generator_makes(tmp_path: Path) -> None
     wanted = {p for p in generated.true_pairs() if all(generated.truth[k] in listed for k in p)}
     assert predicted_pairs(triples) == wanted
     assert mailing.report["sources_used"] == [LTK, LIITTO, MS]
+
+
+def test_progress_is_reported_per_stage_up_to_the_total(tmp_path: Path) -> None:
+    content = make_content(tmp_path)
+    dhpc = load_dhpc(content)
+    calls: list[tuple[str, int, int]] = []
+    make_mailing_list(
+        dhpc,
+        load_sources(content / "sources.yaml"),
+        audience=None,
+        progress=lambda stage, done, total: calls.append((stage, done, total)),
+    )
+    stages = [stage for stage, _, _ in calls]
+    assert stages == sorted(stages, key=["read", "match"].index)
+    for stage in ("read", "match"):
+        mine = [(done, total) for s, done, total in calls if s == stage]
+        assert mine[-1][0] == mine[-1][1] > 0
+        assert all(a[0] <= b[0] for a, b in itertools.pairwise(mine))
+    total_bytes = sum(p.stat().st_size for p in (content / "registers").glob("[lm]*.*"))
+    assert calls[0][2] == total_bytes
