@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dhpc_gen.errors import DhpcError
@@ -68,10 +69,10 @@ def restore(value: str) -> str:
 def recipients_csv(recipients: Iterable[Recipient]) -> str:
     """The CSV text of a mailing list."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for recipient in recipients:
-        writer.writerow({key: neutralise(value) for key, value in asdict(recipient).items()})
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    values = operator.attrgetter(*COLUMNS)
+    writer.writerows([neutralise(value) for value in values(r)] for r in recipients)
     return buffer.getvalue()
 
 
