@@ -47,6 +47,17 @@ def out_option(func: F) -> F:
     )(func)
 
 
+def mailing_option(
+    help: str = "The mailing list: a recipients.csv or its folder. [default: OUT/<id>/mailing]",
+) -> Callable[[F], F]:
+    """``--mailing``: where ``dhpc mailing-list`` wrote its output."""
+
+    def decorate(func: F) -> F:
+        return click.option("--mailing", type=click.Path(path_type=Path), help=help)(func)
+
+    return decorate
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dhpc")
 @click.option("-v", "--verbose", is_flag=True, help="Show progress messages.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, out_option, reports_errors
+from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
 from dhpc_gen.errors import display_path
 
 if TYPE_CHECKING:
@@ -22,11 +22,7 @@ def register(group: click.Group) -> None:
 
 @click.command("merge")
 @content_dir_argument
-@click.option(
-    "--mailing",
-    type=click.Path(path_type=Path),
-    help="The mailing list: a recipients.csv or its folder. [default: OUT/<id>/mailing]",
-)
+@mailing_option()
 @click.option(
     "--per-recipient",
     is_flag=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, out_option, reports_errors
+from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
 from dhpc_gen.errors import UsageError, display_path
 
 
@@ -69,11 +69,7 @@ def register(group: click.Group) -> None:
     @group.command()
     @content_dir_argument
     @out_option
-    @click.option(
-        "--mailing",
-        type=click.Path(path_type=Path),
-        help="The mailing list: a recipients.csv or its folder. [default: OUT/<id>/mailing]",
-    )
+    @mailing_option()
     @click.option(
         "--smtp-config",
         type=click.Path(path_type=Path, dir_okay=False),
@@ -163,11 +159,7 @@ def register(group: click.Group) -> None:
     @group.command()
     @content_dir_argument
     @out_option
-    @click.option(
-        "--mailing",
-        type=click.Path(path_type=Path),
-        help="The mailing list, for names and postal addresses. [default: OUT/<id>/mailing]",
-    )
+    @mailing_option("The mailing list, for names and postal addresses. [default: OUT/<id>/mailing]")
     @click.option(
         "--format",
         "fmt",
