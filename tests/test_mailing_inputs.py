@@ -327,3 +327,30 @@ def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path: Path) -> None:
     sources = one_source(tmp_path, data, name="rekisteri.xlsx", extra="    sheet: Jäsenet\n")
     with pytest.raises(DhpcError, match="no sheet 'Jäsenet'; the sheets are: Taul1"):
         rows_of(sources)
+
+
+def test_a_given_utf16_encoding_on_a_file_without_bom_is_a_message(tmp_path: Path) -> None:
+    text = "\n".join([HEADER, *ROWS]) + "\n"
+    sources = one_source(tmp_path, text.encode("utf-16-le"), extra="    encoding: utf-16\n")
+    with pytest.raises(DhpcError, match=r"^rekisteri\.csv: not valid utf-16 text"):
+        rows_of(sources)
+
+
+def test_utf16_without_bom_is_named_as_such(tmp_path: Path) -> None:
+    text = "\n".join([HEADER, *ROWS]) + "\n"
+    sources = one_source(tmp_path, text.encode("utf-16-le"))
+    with pytest.raises(DhpcError, match=r"UTF-16 without a byte-order mark.*encoding: utf-16-le"):
+        rows_of(sources)
+    # and with the encoding it names, the file reads
+    fixed = one_source(
+        tmp_path / "fixed", text.encode("utf-16-le"), extra="    encoding: utf-16-le\n"
+    )
+    assert [r.cells["last_name"] for r in rows_of(fixed)[0]] == ["Virtanen", "Öhman"]
+
+
+def test_a_title_row_above_the_headers_points_to_header_row(tmp_path: Path) -> None:
+    text = "Jäsenrekisteri 2019;;;;;\n" + HEADER + "\n" + ROWS[0] + "\n"
+    with pytest.raises(DhpcError, match=r"header_row: N"):
+        rows_of(one_source(tmp_path, text.encode()))
+    fixed = one_source(tmp_path / "fixed", text.encode(), extra="    header_row: 2\n")
+    assert [r.cells["last_name"] for r in rows_of(fixed)[0]] == ["Virtanen"]

@@ -105,6 +105,12 @@ class ColumnMap:
                 f"{where}: header row has no column {', '.join(repr(m) for m in missing)} "
                 f"(mapped under columns in sources.yaml for {source.name!r}). "
                 f"The headers in the file are: {shown}"
+                + (
+                    ""
+                    if source.header_row
+                    else ". If the headers are not in the first non-empty row, "
+                    "set header_row: N (the row number of the headers)"
+                )
             )
         by_field: dict[str, list[int]] = {}
         for index, field in sorted(pairs):
@@ -184,6 +190,12 @@ def detect_encoding(path: Path, where: str) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in head:
+        utf16 = _utf16_without_bom(head)
+        if utf16:
+            raise DhpcError(
+                f"{where}: looks like UTF-16 without a byte-order mark: set encoding: "
+                f"{utf16} in sources.yaml, or export the register as UTF-8 CSV"
+            )
         raise DhpcError(
             f"{where}: not a text file (it contains binary data): export the register as "
             "CSV, or set format: xlsx for an Excel workbook"
@@ -193,6 +205,18 @@ def detect_encoding(path: Path, where: str) -> str:
     if _decodes_as(path, "cp1252"):
         return "cp1252"
     return "latin-1"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when text looks like that (every other byte 0)."""
+    even, odd = head[0::2], head[1::2]
+    if len(head) < 4:
+        return None
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.1 * len(odd):
+        return "utf-16-be"
+    return None
 
 
 def _check_not_binary(head: bytes, where: str) -> None:
@@ -217,10 +241,15 @@ def _physical_lines(handle: IO[str], where: str, encoding: str) -> Iterator[str 
     while True:
         try:
             line = handle.readline(MAX_LINE + 1)
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
+            # UnicodeDecodeError for a bad byte; a plain UnicodeError from the UTF-16
+            # codec when a file given as utf-16 has no byte-order mark.
+            near = (
+                f" near byte {exc.start} of a line" if isinstance(exc, UnicodeDecodeError) else ""
+            )
             raise DhpcError(
-                f"{where}: not valid {encoding} text near byte {exc.start} of a line: "
-                "set encoding in sources.yaml (e.g. utf-8, cp1252)"
+                f"{where}: not valid {encoding} text{near}: "
+                "set encoding in sources.yaml (e.g. utf-8, cp1252, utf-16-le)"
             ) from exc
         if not line:
             return
