@@ -348,6 +348,19 @@ def test_utf16_without_bom_is_named_as_such(tmp_path: Path) -> None:
     assert [r.cells["last_name"] for r in rows_of(fixed)[0]] == ["Virtanen", "Öhman"]
 
 
+def test_two_headers_mapped_to_one_field_is_a_problem_of_sources_yaml(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - name: Rekisteri\n    path: r.csv\n" + COLUMNS + "      Lähiosoite: street\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "r.csv").write_text(HEADER + ";Lähiosoite\n", encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_sources(tmp_path / "sources.yaml")
+    message = str(caught.value)
+    assert "sources[0].columns" in message
+    assert "'Katuosoite' and 'Lähiosoite' both map to street" in message
+
+
 def test_a_title_row_above_the_headers_points_to_header_row(tmp_path: Path) -> None:
     text = "Jäsenrekisteri 2019;;;;;\n" + HEADER + "\n" + ROWS[0] + "\n"
     with pytest.raises(DhpcError, match=r"header_row: N"):

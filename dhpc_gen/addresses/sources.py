@@ -293,6 +293,21 @@ def _column_problems(entry: _SourceEntry, shown: str, where: str, at: Any) -> li
     """The column mapping must be able to give a name and a way to reach the person."""
     problems = []
     mapped = set(entry.columns.values())
+    headers_of: dict[str, list[str]] = {}
+    for header, target in entry.columns.items():
+        headers_of.setdefault(target, []).append(header)
+    for mapped_to, headers in headers_of.items():
+        if len(headers) > 1:
+            # One cell would silently overwrite the other (a city read as the street).
+            problems.append(
+                Problem(
+                    shown,
+                    f"{where}.columns",
+                    f"{' and '.join(repr(h) for h in headers)} both map to {mapped_to}: "
+                    "map only one of them",
+                    at("columns", headers[-1]),
+                )
+            )
     if "name" in mapped and mapped & {"first_name", "last_name"}:
         problems.append(
             Problem(
