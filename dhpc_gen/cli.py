@@ -27,6 +27,16 @@ def reports_errors(func: F) -> F:
         except DhpcError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            # A file the library did not expect to fail (a full disk, a folder that is
+            # a file, no permission): a message naming the file, never a traceback.
+            where = display_path(Path(exc.filename)) if isinstance(exc.filename, str) else "a file"
+            reason = exc.strerror or str(exc)
+            click.echo(
+                f"Error: {where}: {reason} (check the path, its permissions and free space)",
+                err=True,
+            )
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 

@@ -11,7 +11,7 @@ import click
 from click.testing import CliRunner
 
 from dhpc_gen import __version__
-from dhpc_gen.cli import main
+from dhpc_gen.cli import main, reports_errors
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -93,3 +93,37 @@ def test_regulators_unknown_country() -> None:
     assert result.exit_code == 1
     assert "unknown country 'XX'" in result.output
     assert "FI" in result.output
+
+
+def test_output_that_cannot_be_written_is_a_message_not_a_traceback(
+    example_dir: Path, tmp_path: Path
+) -> None:
+    """An --out or -o below a regular file: exit 1, the file named, no traceback."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    runner = CliRunner()
+    calls = [
+        ["build", str(example_dir), "--lang", "fi", "--out", str(blocker / "out")],
+        ["review", str(example_dir), "--no-thumbnails", "-o", str(blocker / "review.html")],
+        ["xliff", "export", str(example_dir), "--target", "fi", "-o", str(blocker / "fi.xlf")],
+    ]
+    for args in calls:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert not isinstance(result.exception, OSError), args
+        assert "cannot write" in result.output and str(blocker) in result.output, result.output
+    assert blocker.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_any_unexpected_os_error_reaching_the_cli_is_a_message() -> None:
+    """The last line of defence: an OSError no library code wrapped still names its file."""
+
+    @click.command()
+    @reports_errors
+    def failing() -> None:
+        raise PermissionError(13, "Permission denied", "/somewhere/locked.pdf")
+
+    result = CliRunner().invoke(failing, [])
+    assert result.exit_code == 1
+    assert "/somewhere/locked.pdf: Permission denied" in result.output
+    assert not isinstance(result.exception, OSError)
