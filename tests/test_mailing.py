@@ -40,6 +40,7 @@ from dhpc_gen.addresses import (
     sources_used,
     write_mailing_list,
 )
+from dhpc_gen.addresses.recipients import COLUMNS as COLUMNS_OF_RECIPIENTS
 from dhpc_gen.addresses.recipients import read_recipients
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
@@ -517,3 +518,45 @@ def test_progress_is_reported_per_stage_up_to_the_total(tmp_path: Path) -> None:
         assert all(a[0] <= b[0] for a, b in itertools.pairwise(mine))
     total_bytes = sum(p.stat().st_size for p in (content / "registers").glob("[lm]*.*"))
     assert calls[0][2] == total_bytes
+
+
+def test_a_mailing_list_saved_again_by_a_spreadsheet_reads_or_gives_a_message(
+    tmp_path: Path,
+) -> None:
+    """Excel saves UTF-8 with a BOM, or cp1252: the first reads, the second is a message."""
+    text = (
+        ",".join(COLUMNS_OF_RECIPIENTS)
+        + "\nr-1,fi,,Åsa,Öhman,,,,Katu 1,00100,Helsinki,FI,,Rekisteri\n"
+    )
+    (tmp_path / "bom.csv").write_bytes(text.encode("utf-8-sig"))
+    assert [r.last_name for r in read_recipients(tmp_path / "bom.csv")] == ["Öhman"]
+    (tmp_path / "ansi.csv").write_bytes(text.encode("cp1252"))
+    with pytest.raises(DhpcError, match=r"ansi\.csv: not UTF-8 at byte \d+: .*save it as UTF-8"):
+        list(read_recipients(tmp_path / "ansi.csv"))
+    (tmp_path / "huge.csv").write_text(text + 'r-2,fi,"' + "x" * 200_000 + '"\n')
+    with pytest.raises(DhpcError, match=r"huge\.csv: not a readable CSV file"):
+        list(read_recipients(tmp_path / "huge.csv"))
+    with pytest.raises(DhpcError, match=r"no such file; make it with dhpc mailing-list DIR"):
+        list(read_recipients(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("command", ["send", "report"])
+def test_send_and_report_on_a_cp1252_mailing_list_give_a_message(
+    tmp_path: Path, command: str
+) -> None:
+    text = (
+        ",".join(COLUMNS_OF_RECIPIENTS)
+        + "\nr-1,fi,,Åsa,Öhman,,,,Katu 1,00100,Helsinki,FI,a@example.fi,Rekisteri\n"
+    )
+    (tmp_path / "recipients.csv").write_bytes(text.encode("cp1252"))
+    out = tmp_path / "out"
+    (out / "lemtrada-2019").mkdir(parents=True)
+    (out / "lemtrada-2019" / "print").mkdir()
+    (out / "lemtrada-2019" / "print" / "print-manifest.csv").write_text(
+        "recipient_id,language,print_file,first_page,last_page,letter_file,letter_sha256\n"
+    )
+    args = [command, str(EXAMPLE), "--out", str(out), "--mailing", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "not UTF-8 at byte" in result.output

@@ -82,19 +82,39 @@ def write_recipients(path: Path, recipients: Iterable[Recipient]) -> None:
 
 
 def read_recipients(path: Path) -> Iterator[Recipient]:
-    """Stream the rows of a ``recipients.csv`` (a folder means its ``recipients.csv``)."""
+    """Stream the rows of a ``recipients.csv`` (a folder means its ``recipients.csv``).
+
+    A list saved again by a spreadsheet (UTF-8 with a BOM) reads as well; one that is
+    not UTF-8 or not CSV any more is a :class:`DhpcError`, never a traceback.
+    """
     if path.is_dir():
         path = path / RECIPIENTS_FILE
     try:
-        handle = path.open(encoding="utf-8", newline="")
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise DhpcError(
+            f"{path}: cannot read the mailing list: no such file; make it with "
+            "dhpc mailing-list DIR, or name it with --mailing"
+        ) from None
     except OSError as exc:
         raise DhpcError(f"{path}: cannot read the mailing list: {exc.strerror}") from exc
     with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise DhpcError(f"{path}: not a mailing list, columns missing: {', '.join(missing)}")
-        for number, row in enumerate(reader, start=2):
-            if not row.get("recipient_id") or not row.get("language"):
-                raise DhpcError(f"{path}:{number}: recipient_id and language are required")
-            yield Recipient(**{key: restore(row.get(key) or "") for key in COLUMNS})
+        try:
+            yield from _rows(path, csv.DictReader(handle))
+        except UnicodeDecodeError as exc:
+            raise DhpcError(
+                f"{path}: not UTF-8 at byte {exc.start}: write the mailing list with "
+                "dhpc mailing-list, or save it as UTF-8 CSV"
+            ) from None
+        except csv.Error as exc:
+            raise DhpcError(f"{path}: not a readable CSV file: {exc}") from None
+
+
+def _rows(path: Path, reader: csv.DictReader[str]) -> Iterator[Recipient]:
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise DhpcError(f"{path}: not a mailing list, columns missing: {', '.join(missing)}")
+    for number, row in enumerate(reader, start=2):
+        if not row.get("recipient_id") or not row.get("language"):
+            raise DhpcError(f"{path}:{number}: recipient_id and language are required")
+        yield Recipient(**{key: restore(row.get(key) or "") for key in COLUMNS})
