@@ -298,3 +298,83 @@ def test_mailing_list_limits_the_address_source_line(example_dir: Path, tmp_path
     result = CliRunner().invoke(main, [*args[:4], "--mailing", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "run dhpc mailing-list first" in result.output
+
+
+CLASS_WIDE_META = """\
+id: fluoroquinolones-2026
+country: SE
+languages: [sv]
+source_language: sv
+date: 2026-03-05
+status: draft
+pdf_variant: pdf/ua-1
+products:
+  - name: Ciproxin
+    additional_monitoring: true
+  - name: Tavanic
+mahs:
+  - {name: Bayer AB, email: info@bayer.se, phone: +46 8 580 223 00}
+  - {name: Sanofi AB, email: info@sanofi.se, phone: "08-634 50 00"}
+authorities: [EMA, Läkemedelsverket]
+signatories:
+  - {name: Åsa Ström, title: Medicinsk chef, company: Bayer AB}
+  - {name: Jöns Ødegård, title: Medical Director, company: Sanofi AB}
+"""
+
+CLASS_WIDE_SV = """\
+language: sv
+active_substances: [ciprofloxacin, levofloxacin]
+key_message: Risk för **aortaaneurysm** och [dissektion](https://www.ema.europa.eu)
+opening: Bayer och Sanofi vill informera om följande.
+summary:
+  - Ökad risk hos **1-3 %** av patienterna.
+  - Grekiska αβγδ Ωμέγα och bulgariska Български език.
+background:
+  - |
+    En lista:
+
+    - första *punkten*
+    - andra punkten
+"""
+
+
+@pytest.fixture(scope="module")
+def class_wide(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A class-wide draft letter (two products, two MAHs, two signatories) rendered once."""
+    folder = tmp_path_factory.mktemp("content") / "fluoroquinolones-2026"
+    folder.mkdir()
+    (folder / "dhpc.yaml").write_text(CLASS_WIDE_META, encoding="utf-8")
+    (folder / "sv.yaml").write_text(CLASS_WIDE_SV, encoding="utf-8")
+    out = tmp_path_factory.mktemp("out")
+    build(load_dhpc(folder), out)
+    return out / "fluoroquinolones-2026" / "fluoroquinolones-2026_sv.pdf"
+
+
+def test_class_wide_letter_metadata_is_plain_text(class_wide: Path) -> None:
+    info = PdfReader(class_wide).metadata
+    assert info is not None
+    title = "Ciprofloxacin (CIPROXIN▼), levofloxacin (TAVANIC): Risk för aortaaneurysm och"
+    assert info.title is not None and info.title.startswith(title), info.title
+    assert "*" not in info.title and "](" not in info.title
+    assert info.subject is not None and "*" not in info.subject
+    assert info.author == "Bayer AB, Sanofi AB"
+
+
+def test_class_wide_letter_prints_every_product_mah_and_signatory(class_wide: Path) -> None:
+    text = " ".join(pdftotext(class_wide).split())
+    for expected in (
+        "CIPROXIN▼",
+        "TAVANIC)",
+        "▼ Detta läkemedel är föremål för utökad övervakning",
+        "Bayer AB, info@bayer.se",
+        "Sanofi AB, info@sanofi.se",
+        "Åsa Ström",
+        "Jöns Ødegård",
+        "αβγδ Ωμέγα",
+        "Български език",
+    ):
+        assert expected in text, expected
+    assert "**" not in text
+    assert all("UTKAST" in page for page in page_texts(class_wide))
+    for row in font_rows(class_wide):
+        assert row[0].split("+")[-1].startswith("Letter-Sans"), row

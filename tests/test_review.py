@@ -23,6 +23,7 @@ from review_helpers import (
     dropped_bullet,
     edit_yaml,
     make_workspace,
+    set_text,
     wrong_product_name,
 )
 
@@ -406,3 +407,19 @@ def test_command_refuses_pdf_as_output(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["review", str(EXAMPLE), "-o", str(tmp_path / "r.pdf")])
     assert result.exit_code == 2
     assert "name the HTML file" in result.stderr
+
+
+def test_title_with_markup_is_shown_as_plain_text(tmp_path: Path) -> None:
+    """The key message may use **bold**; the review's heading shows the words, not stars."""
+    ws = make_workspace(tmp_path)
+    set_text(
+        ws,
+        "sv",
+        ("key_message",),
+        "Begränsad **användning** på grund av [allvarliga biverkningar](https://www.ema.europa.eu)",
+    )
+    result = build_review(load_dhpc(ws.content), ReviewInputs(thumbnails=False))
+    heading = re.search(r"<h1>(.*?)</h1>", result.html, re.S)
+    assert heading is not None
+    assert "Begränsad användning på grund av allvarliga biverkningar" in heading.group(1)
+    assert "**" not in heading.group(1) and "](" not in heading.group(1)

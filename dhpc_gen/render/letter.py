@@ -11,7 +11,7 @@ import jinja2
 from markupsafe import Markup
 
 from dhpc_gen import __version__
-from dhpc_gen.content.markup import render_block, render_inline
+from dhpc_gen.content.markup import plain_text, render_block, render_inline
 from dhpc_gen.content.model import Dhpc, LanguageText
 from dhpc_gen.errors import RenderError
 from dhpc_gen.i18n import Boilerplate, long_date, translations
@@ -144,7 +144,8 @@ def letter_view(
     title = compose_title(dhpc, text)
     return LetterView(
         language=language,
-        title=title,
+        # The PDF's /Title and the HTML <title> are plain text: no "**" of the markup.
+        title=" ".join(plain_text(title).split()),
         title_html=render_inline(title),
         date=long_date(meta.date, language),
         timestamp=letter_timestamp(meta.date),
