@@ -46,7 +46,14 @@ from ruamel.yaml.scalarstring import (
 
 from dhpc_gen import __version__
 from dhpc_gen.content.fields import TextField, text_fields
-from dhpc_gen.content.loader import META_FILE, format_loc, line_of, load_dhpc, read_yaml
+from dhpc_gen.content.loader import (
+    META_FILE,
+    format_loc,
+    line_of,
+    link_outside_problem,
+    load_dhpc,
+    read_yaml,
+)
 from dhpc_gen.content.markup import plain_text
 from dhpc_gen.content.model import ContactPoint, DhpcMeta, LanguageText, Section
 from dhpc_gen.errors import (
@@ -738,6 +745,9 @@ def import_xliff(
 
     target_path = directory / f"{language}.yaml"
     shown_target = display_path(target_path)
+    outside = link_outside_problem(target_path, shown_target)
+    if outside is not None:
+        raise ContentError([outside])
     original = target_path.read_bytes() if target_path.is_file() else None
     exported_target = doc.properties.get("target-sha256")
     if exported_target and (original is None or sha256_bytes(original) != exported_target):

@@ -169,3 +169,19 @@ def test_text_fields_name_every_text(example_dir: Path) -> None:
     assert fields["summary[2]"] == "Leverfunktion ska utvärderas före och under behandling."
     assert fields["sections[2].heading"] == "Hemofagocytisk lymfohistiocytos (HLH)"
     assert "contact_points[0].department" in fields
+
+
+def test_link_to_a_file_outside_the_folder_is_refused(example_dir: Path, tmp_path: Path) -> None:
+    """``fi.yaml -> elsewhere`` is not read, even when the other file is valid content."""
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_bytes((example_dir / "fi.yaml").read_bytes())
+    (example_dir / "fi.yaml").unlink()
+    (example_dir / "fi.yaml").symlink_to(elsewhere)
+    (example_dir / "terms.yaml").unlink()
+    (example_dir / "terms.yaml").symlink_to("/etc/passwd")
+    joined = "\n".join(problems_of(example_dir))
+    assert "fi.yaml: is a link to a file outside its folder" in joined
+    (example_dir / "fi.yaml").unlink()
+    (example_dir / "fi.yaml").symlink_to("sv.yaml")  # a link inside the folder is fine
+    with pytest.raises(ContentError, match=r"fi\.yaml:\d+ language: says 'sv'"):
+        load_dhpc(example_dir)

@@ -635,3 +635,18 @@ def vendor_letter(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_imported_translation_is_printed_in_the_letter(vendor_letter: Path) -> None:
     text = pdftotext(vendor_letter)
     assert "Maksan toiminta tarkistetaan Zebrakokeella." in " ".join(text.split())
+
+
+def test_import_into_a_link_outside_the_folder_is_refused(
+    example_dir: Path, tmp_path: Path
+) -> None:
+    """A ``fi.yaml`` linked elsewhere is neither read, nor copied into the folder."""
+    xlf = exported(example_dir)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password: hunter2\n", encoding="utf-8")
+    (example_dir / "fi.yaml").unlink()
+    (example_dir / "fi.yaml").symlink_to(secret)
+    with pytest.raises(DhpcError, match=r"fi\.yaml: is a link to a file outside its folder"):
+        import_xliff(example_dir, xlf)
+    assert (example_dir / "fi.yaml").is_symlink()
+    assert secret.read_text(encoding="utf-8") == "password: hunter2\n"

@@ -82,8 +82,27 @@ def _count_nodes(data: Any) -> int:
     return count
 
 
+def link_outside_problem(path: Path, shown: str) -> Problem | None:
+    """A problem if ``path`` is a symbolic link to a file outside its own folder.
+
+    Content is read, shown in reports and written back (XLIFF import): a link such as
+    ``fi.yaml -> /etc/passwd`` must not make any of that reach another file.
+    """
+    if not path.is_symlink():
+        return None
+    folder = path.parent.resolve()
+    if folder in path.resolve().parents:
+        return None
+    return Problem(
+        shown, "", "is a link to a file outside its folder: put the file itself in the folder"
+    )
+
+
 def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML file; return (data, problems)."""
+    outside = link_outside_problem(path, shown)
+    if outside is not None:
+        return None, [outside]
     try:
         raw = path.read_bytes()
     except OSError as exc:
