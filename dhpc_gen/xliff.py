@@ -49,10 +49,10 @@ from dhpc_gen.content.fields import TextField, text_fields
 from dhpc_gen.content.loader import (
     META_FILE,
     format_loc,
-    line_of,
     link_outside_problem,
     load_dhpc,
     read_yaml,
+    validate_model,
 )
 from dhpc_gen.content.markup import plain_text
 from dhpc_gen.content.model import ContactPoint, DhpcMeta, LanguageText, Section
@@ -107,17 +107,10 @@ def _validated(model: type[M], path: Path) -> M:
     data, problems = read_yaml(path, shown)
     if data is None:
         raise ContentError(problems)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ContentError(
-            [
-                Problem(
-                    shown, format_loc(tuple(e["loc"])), e["msg"], line_of(data, tuple(e["loc"]))
-                )
-                for e in exc.errors(include_url=False)
-            ]
-        ) from None
+    valid, problems = validate_model(model, data, shown)
+    if valid is None:
+        raise ContentError(problems)
+    return valid
 
 
 def _read_folder(directory: Path) -> _Folder:

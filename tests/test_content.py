@@ -185,3 +185,24 @@ def test_link_to_a_file_outside_the_folder_is_refused(example_dir: Path, tmp_pat
     (example_dir / "fi.yaml").symlink_to("sv.yaml")  # a link inside the folder is fine
     with pytest.raises(ContentError, match=r"fi\.yaml:\d+ language: says 'sv'"):
         load_dhpc(example_dir)
+
+
+def test_codes_and_ids_are_explained_in_words(example_dir: Path) -> None:
+    meta = example_dir / "dhpc.yaml"
+    replace_in(meta, "id: lemtrada-2019", "id: lemtrada..2019")
+    replace_in(meta, "country: FI", "country: fi")
+    replace_in(meta, "languages: [sv, fi]", "languages: [sv, FI]")
+    replace_in(meta, "email: pharmacovigilance.finland@sanofi.com", "email: nope")
+    problems = problems_of(example_dir)
+    assert [p.split(": ", 1)[0].split(" ", 1)[1] for p in problems] == [
+        "id",
+        "country",
+        "languages[1]",
+        "mahs[0].email",
+    ], problems
+    joined = "\n".join(problems)
+    assert "'lemtrada..2019' contains '..'" in joined
+    assert "'fi' is not valid: a two-letter country code in capitals" in joined
+    assert "'FI' is not valid: a language code in lower case" in joined
+    assert "mahs[0].email: not an e-mail address: 'nope'" in joined
+    assert "pattern" not in joined and "Value error" not in joined and "Tuple" not in joined

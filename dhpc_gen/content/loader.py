@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -130,19 +130,47 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
     return data, []
 
 
-def _validate(model: type[M], data: Any, shown: str) -> tuple[M | None, list[Problem]]:
+_PATTERN_HINTS = {
+    "id": "use lower-case letters, digits, '.', '_' and '-' (at most 64; it names the files)",
+    "country": "a two-letter country code in capitals, such as 'FI' or 'BE'",
+    "languages": "a language code in lower case, such as 'sv' or 'fi'",
+    "source_language": "a language code in lower case, such as 'sv' or 'fi'",
+    "language": "a language code in lower case, such as 'sv' or 'fi'",
+}
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    """pydantic's message in words an author can act on."""
+    kind, loc = err["type"], err["loc"]
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        field = next((part for part in reversed(loc) if isinstance(part, str)), "")
+        hint = _PATTERN_HINTS.get(field)
+        if hint:
+            return f"{err['input']!r} is not valid: {hint}"
+    return str(err["msg"])
+
+
+def validate_model(model: type[M], data: Any, shown: str) -> tuple[M | None, list[Problem]]:
+    """Validate ``data`` into ``model``; problems with field path, line and plain words."""
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        deeper = {tuple(err["loc"][:n]) for err in errors for n in range(len(err["loc"]))}
         problems = []
-        for err in exc.errors(include_url=False):
+        for err in errors:
             loc: Loc = tuple(err["loc"])
-            message = err["msg"]
-            if err["type"] == "extra_forbidden":
-                message = "unknown field (check the spelling)"
-            elif err["type"] == "missing":
-                message = "required field is missing"
-            problems.append(Problem(shown, format_loc(loc), message, line_of(data, loc)))
+            if err["type"] == "too_short" and loc in deeper:
+                # "at least 1 item" only because an item was invalid: that item is reported.
+                continue
+            problems.append(Problem(shown, format_loc(loc), _message(err), line_of(data, loc)))
+        problems.sort(key=lambda p: p.line or 0)
         return None, problems
 
 
@@ -174,7 +202,7 @@ def load_dhpc(
     problems += found
     meta: DhpcMeta | None = None
     if meta_data is not None:
-        meta, found = _validate(DhpcMeta, meta_data, shown_meta)
+        meta, found = validate_model(DhpcMeta, meta_data, shown_meta)
         problems += found
     if meta is None:
         raise ContentError(problems)
@@ -237,7 +265,7 @@ def load_dhpc(
         problems += found
         if data is None:
             continue
-        text, found = _validate(LanguageText, data, shown)
+        text, found = validate_model(LanguageText, data, shown)
         problems += found
         if text is None:
             continue

@@ -41,6 +41,12 @@ def _phone(value: str) -> str:
     return value
 
 
+def _dhpc_id(value: str) -> str:
+    if ".." in value:
+        raise ValueError(f"{value!r} contains '..': the id names the output folder and files")
+    return value
+
+
 Email = Annotated[str, AfterValidator(_email)]
 Phone = Annotated[str, AfterValidator(_phone)]
 
@@ -84,7 +90,9 @@ class Audience(_Model):
 class DhpcMeta(_Model):
     """The language-independent facts of one DHPC (``dhpc.yaml``)."""
 
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+    id: Annotated[
+        str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$"), AfterValidator(_dhpc_id)
+    ]
     country: CountryCode
     languages: tuple[LanguageCode, ...] = Field(min_length=1)
     source_language: LanguageCode
