@@ -21,6 +21,7 @@ from faker import Faker
 from pypdf import PdfReader
 
 from dhpc_gen.addresses.recipients import COLUMNS, Recipient, write_recipients
+from dhpc_gen.build import content_hash
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
 from dhpc_gen.content.model import Dhpc
@@ -216,6 +217,11 @@ def test_print_files_letters_and_manifest(merged: MergeResult, people: list[Reci
         assert letter.stat().st_mode & 0o777 == 0o600
     for path in [*(out / "print").iterdir()]:
         assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def test_manifest_names_the_content_version_merged(merged: MergeResult, dhpc: Dhpc) -> None:
+    """send and report must tell letters of an older text from those of the current one."""
+    assert {row["content_sha256"] for row in manifest(merged)} == {content_hash(dhpc)}
 
 
 def test_pages_are_contiguous_and_each_letter_even(merged: MergeResult) -> None:

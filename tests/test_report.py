@@ -134,3 +134,20 @@ def test_nothing_distributed_yet_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(CONTENT), "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "nothing distributed yet" in result.output and "Traceback" not in result.output
+
+
+def test_post_rows_carry_the_version_that_was_merged(tmp_path: Path) -> None:
+    """Letters printed before the text changed are recorded as the old version."""
+    manifest = tmp_path / "out" / DHPC_ID / "print" / "print-manifest.csv"
+    manifest.parent.mkdir(parents=True)
+    older = "a" * 64
+    manifest.write_text(
+        MANIFEST_HEADER.replace("\n", ",content_sha256\n")
+        + f"r-1,fi,print/{DHPC_ID}_fi_print.pdf,1,4,,,{older}\n"
+    )
+    result = CliRunner().invoke(main, ["report", str(CONTENT), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    record = tmp_path / "out" / DHPC_ID / "distribution-record.csv"
+    rows = list(csv.DictReader(io.StringIO(record.read_text(encoding="utf-8"))))
+    assert [(r["channel"], r["content_hash"]) for r in rows] == [("post", older)]
+    assert content_hash(load_dhpc(CONTENT)) != older

@@ -564,20 +564,30 @@ def test_personalised_letter_is_attached_and_checked(built: Path, tmp_path: Path
     manifest = out_dir / "print" / "print-manifest.csv"
     manifest.parent.mkdir()
     letter_file = personal.relative_to(out_dir).as_posix()
-    manifest.write_text(
-        "recipient_id,language,print_file,first_page,last_page,letter_file,letter_sha256\n"
-        f"{people[1].recipient_id},fi,print/fi.pdf,1,2,{letter_file},{'0' * 64}\n"
+    columns = (
+        "recipient_id,language,print_file,first_page,last_page,letter_file,letter_sha256,"
+        "content_sha256\n"
     )
+    version = content_hash(load_dhpc(CONTENT))
+    row = f"{people[1].recipient_id},fi,print/fi.pdf,1,2,{letter_file}"
+    manifest.write_text(f"{columns}{row},{'0' * 64},{version}\n")
     handler = FaultyHandler()
     with smtp_server(handler) as server:
         settings = settings_for(server.port)
         with pytest.raises(DhpcError, match="not the letter listed"):
             run_send(out_root, settings)
-        manifest.write_text(
-            "recipient_id,language,print_file,first_page,last_page,letter_file,letter_sha256\n"
-            f"{people[1].recipient_id},fi,print/fi.pdf,1,2,{letter_file},"
-            f"{sha256_bytes(personal.read_bytes())}\n"
-        )
+        digest = sha256_bytes(personal.read_bytes())
+        received = len(handler.received)
+        # A letter merged from another version of the text is never attached.
+        manifest.write_text(f"{columns}{row},{digest},{'1' * 64}\n")
+        with pytest.raises(DhpcError, match="merged from another version of the content"):
+            run_send(out_root, settings)
+        # A manifest that does not say which version it was merged from cannot prove it.
+        manifest.write_text(columns.replace(",content_sha256", "") + f"{row},{digest}\n")
+        with pytest.raises(DhpcError, match=r"does not say which version.*run dhpc merge .* again"):
+            run_send(out_root, settings)
+        assert len(handler.received) == received  # refused before anything was sent
+        manifest.write_text(f"{columns}{row},{digest},{version}\n")
         run_send(out_root, settings)
     by_address = {r.recipients[0]: r.message for r in handler.received}
     name, payload = attachment_of(by_address[people[1].email])

@@ -41,6 +41,7 @@ from dhpc_gen.addresses.recipients import (
     neutralise,
     read_recipients,
 )
+from dhpc_gen.build import content_hash
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
@@ -74,7 +75,10 @@ MANIFEST_COLUMNS = (
     "last_page",
     "letter_file",
     "letter_sha256",
+    "content_sha256",
 )
+"""``content_sha256`` names the version of the text merged, so that ``send`` never
+attaches, and ``report`` never records, a letter of an older text as the current one."""
 REJECT_COLUMNS = ("recipient_id", "language", "reason")
 BATCH = 200
 """Per-recipient letters handed to a worker at a time."""
@@ -448,6 +452,7 @@ class _Writer:
         progress: Progress | None,
     ) -> None:
         self.dhpc = dhpc
+        self.content_sha256 = content_hash(dhpc)
         self.out_dir = out_dir
         self.work = work
         self.font = font
@@ -570,6 +575,7 @@ class _Writer:
                     last or "",
                     letter,
                     digest,
+                    self.content_sha256,
                 )
             self.done += len(batch.rows)
             if self.progress:

@@ -128,6 +128,7 @@ class LetterFiles:
     def personal_path(self, recipient: Recipient) -> Path | None:
         entry = self._printed.get(recipient.recipient_id)
         if entry is not None:
+            self._check_version(entry)
             path = inside(self.out_dir, *Path(entry.letter_file).parts)
             if not path.is_file():
                 raise DhpcError(
@@ -137,6 +138,21 @@ class LetterFiles:
             return path
         path = self.out_dir / LETTERS / recipient.language / f"{recipient.recipient_id}.pdf"
         return path if path.is_file() else None
+
+    def _check_version(self, entry: PrintEntry) -> None:
+        """The letter must be of the text being sent: the journal records that version."""
+        manifest = self.out_dir / PRINT_MANIFEST
+        merge_again = f"run dhpc merge {self.dhpc.directory} --per-recipient again"
+        if not entry.content_sha256:
+            raise DhpcError(
+                f"{manifest} does not say which version of the content its letters were "
+                f"merged from; {merge_again}"
+            )
+        if entry.content_sha256 != self.content_hash:
+            raise DhpcError(
+                f"{manifest}: the letters were merged from another version of the content "
+                f"({entry.content_sha256[:12]}, now {self.content_hash[:12]}); {merge_again}"
+            )
 
     def check(self, recipients: Sequence[Recipient]) -> None:
         """Fail before anything is sent if a needed PDF is missing or of another version."""
