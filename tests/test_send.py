@@ -746,3 +746,16 @@ def test_recipients_in_a_language_the_dhpc_lacks_are_named(built: Path, tmp_path
     write_recipients(out_root / DHPC_ID / "mailing" / "recipients.csv", people)
     with pytest.raises(DhpcError, match=r"recipients\.csv:3: language 'de'"):
         run_send(out_root, settings_for(25))
+
+
+def test_a_real_send_without_a_server_says_so_first(built: Path, tmp_path: Path) -> None:
+    out_root = output_with_mailing(tmp_path / "out", built, make_recipients(2))
+    result = CliRunner().invoke(
+        main,
+        ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run"],
+        env={"DHPC_SMTP_HOST": None, "DHPC_SMTP_USER": "u", "DHPC_SMTP_PASSWORD": None},
+    )
+    assert result.exit_code == 1
+    assert "no SMTP server: set DHPC_SMTP_HOST" in result.output
+    assert "Sending through" not in result.output  # not announced before the refusal
+    assert not (out_root / DHPC_ID / JOURNAL_FILE).exists()

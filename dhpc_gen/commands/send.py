@@ -126,7 +126,7 @@ def register(group: click.Group) -> None:
         """
         from dhpc_gen.content import load_dhpc
         from dhpc_gen.distribution.send import SendOptions, parse_rate, send_dhpc
-        from dhpc_gen.distribution.smtp import Secret, load_settings
+        from dhpc_gen.distribution.smtp import Secret, load_settings, require_server
 
         if limit is not None and no_limit:
             raise UsageError("--limit and --no-limit cannot be used together")
@@ -140,6 +140,8 @@ def register(group: click.Group) -> None:
         )
         dhpc = load_dhpc(directory)
         settings = load_settings(smtp_config)
+        if not dry_run:
+            require_server(settings)  # before a password prompt or "Sending through"
         if not dry_run and settings.user and settings.password is None and sys.stdin.isatty():
             password = click.prompt(f"SMTP password for {settings.user}", hide_input=True, err=True)
             settings = dataclasses.replace(settings, password=Secret(password))
