@@ -225,7 +225,7 @@ def test_id_cannot_escape_the_output_folder(example_dir: Path, tmp_path: Path) -
     )
     result = CliRunner().invoke(main, ["build", str(example_dir), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert "dhpc.yaml:3 id: String should match pattern" in result.output
+    assert "dhpc.yaml:3 id: '../../evil' is not valid: use lower-case letters" in result.output
     assert not (tmp_path / "evil").exists()
     assert not list(tmp_path.rglob("*.pdf"))
 
