@@ -17,6 +17,7 @@ from dhpc_gen.build import build, check_outputs, render_letters
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
 from dhpc_gen.fsutil import sha256_file
+from dhpc_gen.render.letter import render_html
 from tests.conftest import EXAMPLE
 from tests.pdf_helpers import font_rows, page_texts, pdftotext
 
@@ -378,3 +379,33 @@ def test_class_wide_letter_prints_every_product_mah_and_signatory(class_wide: Pa
     assert all("UTKAST" in page for page in page_texts(class_wide))
     for row in font_rows(class_wide):
         assert row[0].split("+")[-1].startswith("Letter-Sans"), row
+
+
+def test_belgian_letter_in_dutch_french_and_german(tmp_path: Path) -> None:
+    """Belgium sends in three languages: each has a complete catalog and its FAMHP block."""
+    folder = tmp_path / "fluoroquinolones-2026"
+    folder.mkdir()
+    meta = CLASS_WIDE_META.replace("country: SE", "country: BE")
+    meta = meta.replace("languages: [sv]", "languages: [nl, fr, de]")
+    (folder / "dhpc.yaml").write_text(
+        meta.replace("source_language: sv", "source_language: nl"), encoding="utf-8"
+    )
+    for language in ("nl", "fr", "de"):
+        text = CLASS_WIDE_SV.replace("language: sv", f"language: {language}")
+        (folder / f"{language}.yaml").write_text(text, encoding="utf-8")
+    dhpc = load_dhpc(folder)
+    expected = {
+        "nl": ("Samenvatting", "ONTWERP", "5 maart 2026", "aanvullende monitoring", "www.fagg.be"),
+        "fr": ("Résumé", "PROJET", "5 mars 2026", "surveillance supplémentaire", "www.afmps.be"),
+        "de": (
+            "Zusammenfassung",
+            "ENTWURF",
+            "5. März 2026",
+            "zusätzlichen Überwachung",
+            "Föderalagentur",
+        ),
+    }
+    for language, words in expected.items():
+        html = render_html(dhpc, language)
+        for word in words:
+            assert word in html, (language, word)
