@@ -206,3 +206,12 @@ def test_codes_and_ids_are_explained_in_words(example_dir: Path) -> None:
     assert "'FI' is not valid: a language code in lower case" in joined
     assert "mahs[0].email: not an e-mail address: 'nope'" in joined
     assert "pattern" not in joined and "Value error" not in joined and "Tuple" not in joined
+
+
+def test_duplicate_key_is_named_in_one_short_line(example_dir: Path) -> None:
+    fi = example_dir / "fi.yaml"
+    fi.write_text(fi.read_text(encoding="utf-8") + "summary: []\n", encoding="utf-8")
+    (problem,) = problems_of(example_dir)
+    assert "fi.yaml:" in problem and 'duplicate key "summary"' in problem
+    reason = problem.split("invalid YAML: ", 1)[1]
+    assert "\n" not in reason and len(reason) <= 200, reason

@@ -98,6 +98,12 @@ def link_outside_problem(path: Path, shown: str) -> Problem | None:
     )
 
 
+def _short(reason: str, limit: int = 200) -> str:
+    """One line of at most ``limit`` characters: a duplicate key quotes both whole values."""
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
+
+
 def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML file; return (data, problems)."""
     outside = link_outside_problem(path, shown)
@@ -120,9 +126,9 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         reason = exc.problem or exc.context or "invalid YAML"
-        return None, [Problem(shown, "", f"invalid YAML: {reason}", line)]
+        return None, [Problem(shown, "", f"invalid YAML: {_short(reason)}", line)]
     except YAMLError as exc:
-        return None, [Problem(shown, "", f"invalid YAML: {exc}")]
+        return None, [Problem(shown, "", f"invalid YAML: {_short(str(exc))}")]
     if not isinstance(data, CommentedMap):
         return None, [Problem(shown, "", "expected a mapping of fields at the top level", 1)]
     if _count_nodes(data) > MAX_NODES:
