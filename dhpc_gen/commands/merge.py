@@ -95,7 +95,8 @@ def merge_command(
     click.echo(display_path(result.manifest))
     if result.rejected:
         click.echo(
-            f"{result.rejected} recipients left out, their addresses cannot be printed: "
+            f"{result.rejected} recipient{'' if result.rejected == 1 else 's'} left out, "
+            f"the address cannot be printed: "
             f"{display_path(result.rejects)}",
             err=True,
         )
