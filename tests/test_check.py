@@ -188,6 +188,22 @@ def test_invalid_termbase_names_file_and_line(ws: Workspace) -> None:
     )
 
 
+def test_termbase_linked_outside_the_folder_only_when_named(ws: Workspace, tmp_path: Path) -> None:
+    """DIR/terms.yaml may not lead out of the folder; a --terms file the user names may."""
+    shared = tmp_path / "shared" / "terms.yaml"
+    shared.parent.mkdir()
+    shared.write_text("must_not_translate: [Fimea]\n", encoding="utf-8")
+    link = tmp_path / "mine" / "terms.yaml"
+    link.parent.mkdir()
+    link.symlink_to(shared)
+    dhpc = load_dhpc(ws.content)
+    assert "Fimea" in termbase_for(dhpc, [link]).must_not_translate
+    (ws.content / TERMS_FILE).unlink()
+    (ws.content / TERMS_FILE).symlink_to(shared)
+    with pytest.raises(ContentError, match=r"terms\.yaml: is a link to a file outside its folder"):
+        termbase_for(dhpc)
+
+
 # --- catalogs -------------------------------------------------------------------------------
 
 

@@ -104,9 +104,13 @@ def _short(reason: str, limit: int = 200) -> str:
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
-def read_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
-    """Parse one YAML file; return (data, problems)."""
-    outside = link_outside_problem(path, shown)
+def read_yaml(path: Path, shown: str, *, follow_links: bool = False) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file; return (data, problems).
+
+    A link to a file outside its folder is refused unless ``follow_links`` (a file the
+    user named on the command line, not one found in a content folder).
+    """
+    outside = None if follow_links else link_outside_problem(path, shown)
     if outside is not None:
         return None, [outside]
     try:

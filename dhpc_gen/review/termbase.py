@@ -80,10 +80,13 @@ class Termbase:
         return sorted(set(found), key=lambda t: (-len(t), t))
 
 
-def load_termbase(path: Path) -> Termbase:
-    """Read one termbase file; raise :class:`ContentError` naming every problem."""
+def load_termbase(path: Path, *, follow_links: bool = False) -> Termbase:
+    """Read one termbase file; raise :class:`ContentError` naming every problem.
+
+    ``follow_links``: the user named this file (``--terms``), so a link is theirs to make.
+    """
     shown = display_path(path)
-    data, problems = read_yaml(path, shown)
+    data, problems = read_yaml(path, shown, follow_links=follow_links)
     if data is None:
         raise ContentError(problems)
     try:
@@ -148,11 +151,11 @@ def load_termbase(path: Path) -> Termbase:
     return Termbase(tuple(terms), tuple(parsed.must_not_translate), (path,))
 
 
-def load_termbases(paths: Iterable[Path]) -> Termbase:
+def load_termbases(paths: Iterable[Path], *, follow_links: bool = False) -> Termbase:
     """Several termbase files merged, in the order given."""
     combined = Termbase()
     for path in paths:
-        combined = combined.merged(load_termbase(path))
+        combined = combined.merged(load_termbase(path, follow_links=follow_links))
     return combined
 
 
@@ -179,7 +182,8 @@ def dhpc_terms(dhpc: Dhpc) -> Termbase:
 def termbase_for(dhpc: Dhpc, extra: Iterable[Path] = ()) -> Termbase:
     """The DHPC's own names, the given termbases, and ``terms.yaml`` of its folder if any."""
     paths = list(extra)
+    termbase = dhpc_terms(dhpc).merged(load_termbases(paths, follow_links=True))
     own = dhpc.directory / TERMS_FILE
-    if own.is_file() and all(own.resolve() != p.resolve() for p in paths):
-        paths.append(own)
-    return dhpc_terms(dhpc).merged(load_termbases(paths))
+    if (own.is_file() or own.is_symlink()) and all(own.resolve() != p.resolve() for p in paths):
+        termbase = termbase.merged(load_termbase(own))
+    return termbase
