@@ -12,7 +12,7 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from dhpc_gen import __version__
-from dhpc_gen.content.loader import consistency_problems
+from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, OutputError, UsageError, display_path
 from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
@@ -118,7 +118,7 @@ def render_letters(
     # WeasyPrint takes a second to import: only commands that render pay for it.
     from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 
-    problems = consistency_problems(dhpc)
+    problems = consistency_problems(dhpc) + registry_problems(dhpc)
     if problems:
         raise ContentError(problems)
     safe_name(dhpc.id, "DHPC id")

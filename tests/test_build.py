@@ -409,3 +409,18 @@ def test_belgian_letter_in_dutch_french_and_german(tmp_path: Path) -> None:
         html = render_html(dhpc, language)
         for word in words:
             assert word in html, (language, word)
+
+
+def test_language_without_a_reporting_block_names_the_line(example_dir: Path) -> None:
+    meta = example_dir / "dhpc.yaml"
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace("country: FI", "country: SE"), encoding="utf-8"
+    )
+    result = CliRunner().invoke(main, ["build", str(example_dir), "--out", str(example_dir)])
+    assert result.exit_code == 1
+    assert re.search(
+        r"dhpc\.yaml:\d+ languages\[1\]: the regulator registry has no 'fi' reporting block "
+        r"for SE \(it has sv\): add one to dhpc_gen/regulators/data/SE\.yaml",
+        result.output,
+    ), result.output
+    assert not list(example_dir.rglob("*.pdf"))

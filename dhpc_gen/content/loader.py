@@ -366,6 +366,32 @@ def consistency_problems(dhpc: Dhpc) -> list[Problem]:
     return problems
 
 
+def registry_problems(dhpc: Dhpc) -> list[Problem]:
+    """Languages the DHPC is sent in that its country's reporting block lacks.
+
+    Loading allows them so that ``dhpc check`` can report them with the other findings;
+    the build refuses them, naming the line in ``dhpc.yaml``.
+    """
+    from dhpc_gen.regulators import registry
+
+    reporting = registry.languages(dhpc.meta.country)
+    meta_path = dhpc.files[0]
+    shown = display_path(meta_path)
+    data, _ = read_yaml(meta_path, shown)
+    return [
+        Problem(
+            shown,
+            f"languages[{index}]",
+            f"the regulator registry has no {language!r} reporting block for "
+            f"{dhpc.meta.country} (it has {', '.join(reporting)}): add one to "
+            f"{display_path(registry.file_for(dhpc.meta.country))}",
+            line_of(data, ("languages", index)),
+        )
+        for index, language in enumerate(dhpc.meta.languages)
+        if language not in reporting
+    ]
+
+
 def structure_counts(source: LanguageText, target: LanguageText) -> list[tuple[str, int, int]]:
     """(field, count in target, count in source) for every list whose length must match."""
     rows = [
