@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from dhpc_gen import __version__
 from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.errors import ContentError, OutputError, UsageError, display_path
+from dhpc_gen.errors import ContentError, UsageError
 from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
@@ -186,17 +186,6 @@ def manifest_text(manifest: dict[str, object]) -> str:
     return json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
-def write_output(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write one output atomically; a failure names the file instead of a traceback."""
-    try:
-        atomic_write_bytes(path, data, private=private)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {display_path(path)}: {exc.strerror or exc} "
-            "(check that the folder exists or can be created and is writable)"
-        ) from None
-
-
 def build(
     dhpc: Dhpc,
     out_root: Path,
@@ -218,13 +207,13 @@ def build(
     written = []
     for letter in letters:
         target = inside(out_dir, letter.filename)
-        write_output(target, letter.pdf)
+        atomic_write_bytes(target, letter.pdf)
         written.append(target)
         if html:
             target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
-            write_output(target, standalone_html(letter.html).encode("utf-8"))
+            atomic_write_bytes(target, standalone_html(letter.html).encode("utf-8"))
             written.append(target)
-    write_output(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
+    atomic_write_bytes(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
     written.append(out_dir / MANIFEST)
     return BuildResult(out_dir, tuple(letters), manifest, tuple(written))
 

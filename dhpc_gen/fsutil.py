@@ -8,7 +8,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from dhpc_gen.errors import OutputError
+from dhpc_gen.errors import OutputError, display_path
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -33,7 +33,21 @@ def inside(root: Path, *parts: str) -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    A failure (no such folder, a folder that is a file, no permission, a full disk) is an
+    :class:`OutputError` naming the file; the previous file, if any, is left as it was.
+    """
+    try:
+        _atomic_write(path, data, private=private)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {display_path(path)}: {exc.strerror or exc} "
+            "(check that the folder exists or can be created and is writable)"
+        ) from None
+
+
+def _atomic_write(path: Path, data: bytes, *, private: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

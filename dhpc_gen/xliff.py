@@ -59,7 +59,6 @@ from dhpc_gen.content.model import ContactPoint, DhpcMeta, LanguageText, Section
 from dhpc_gen.errors import (
     ContentError,
     DhpcError,
-    OutputError,
     Problem,
     UsageError,
     display_path,
@@ -334,17 +333,6 @@ def _xml_text(value: str, where: str) -> str:
     return value
 
 
-def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write atomically; a failure names the file (the CLI shows it without a traceback)."""
-    try:
-        atomic_write_bytes(path, data, private=private)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {display_path(path)}: {exc.strerror or exc} "
-            "(check that its folder exists and is writable)"
-        ) from None
-
-
 def export_xliff(directory: Path, out: Path, *, target: str | None = None) -> ExportResult:
     """Write the XLIFF 1.2 file for translating the DHPC in ``directory`` into ``target``."""
     folder = _read_folder(directory)
@@ -359,7 +347,7 @@ def export_xliff(directory: Path, out: Path, *, target: str | None = None) -> Ex
         current,
         target_sha256=sha256_bytes(target_path.read_bytes()) if target_path.is_file() else None,
     )
-    _write(out, data)
+    atomic_write_bytes(out, data)
     translated = sum(1 for item in source_fields if item.path in current)
     logger.info("%s: %d units, %d translated", out, len(source_fields), translated)
     return ExportResult(out, language, len(source_fields), translated, tuple(warnings))
@@ -760,7 +748,7 @@ def import_xliff(
     written = False
     if not dry_run and new_bytes != original:
         private = original is not None and target_path.stat().st_mode & 0o077 == 0
-        _write(target_path, new_bytes, private=private)
+        atomic_write_bytes(target_path, new_bytes, private=private)
         written = True
         logger.info(
             "%s: %d changed, %d added", shown_target, len(outcome.changed), len(outcome.added)
@@ -812,7 +800,7 @@ def _validate_or_restore(
             target_path.unlink(missing_ok=True)
         else:
             private = target_path.stat().st_mode & 0o077 == 0
-            _write(target_path, original, private=private)
+            atomic_write_bytes(target_path, original, private=private)
         raise DhpcError(
             "\n".join(
                 [

@@ -156,9 +156,8 @@ def review(
     the languages with findings highlighted, page thumbnails of the letters, the
     hashes of the reviewed version and a sign-off block per language.
     """
-    from dhpc_gen.build import write_output
     from dhpc_gen.content import load_dhpc
-    from dhpc_gen.fsutil import safe_name
+    from dhpc_gen.fsutil import atomic_write_bytes, safe_name
     from dhpc_gen.review.report import ReviewInputs, build_review, review_pdf
     from dhpc_gen.review.termbase import termbase_for
 
@@ -178,10 +177,10 @@ def review(
     )
     written = [output]
     pdf_bytes = review_pdf(result, dhpc) if pdf else None
-    write_output(output, result.html.encode("utf-8"))
+    atomic_write_bytes(output, result.html.encode("utf-8"))
     if pdf_bytes is not None:
         pdf_path = output.with_suffix(".pdf")
-        write_output(pdf_path, pdf_bytes)
+        atomic_write_bytes(pdf_path, pdf_bytes)
         written.append(pdf_path)
     for path in written:
         click.echo(display_path(path))
