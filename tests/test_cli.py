@@ -127,3 +127,17 @@ def test_any_unexpected_os_error_reaching_the_cli_is_a_message() -> None:
     assert result.exit_code == 1
     assert "/somewhere/locked.pdf: Permission denied" in result.output
     assert not isinstance(result.exception, OSError)
+
+
+def test_readme_shows_every_command() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    for path in all_commands(main):
+        command = main
+        for name in path:
+            assert isinstance(command, click.Group)
+            command = command.commands[name]
+        if isinstance(command, click.Group):
+            continue
+        assert f"dhpc {' '.join(path)} " in readme, (
+            f"README has no example of dhpc {' '.join(path)}"
+        )
