@@ -15,6 +15,17 @@ from dhpc_gen.review.findings import CHECK_IDS, Finding
 _TERMS_HELP = "Also use this termbase (repeatable); DIR/terms.yaml is always used when present."
 
 
+terms_option = click.option(
+    "--terms",
+    "terms",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="FILE",
+    help=_TERMS_HELP,
+)
+"""``--terms``: further termbases, shared by ``check`` and ``review``."""
+
+
 def register(group: click.Group) -> None:
     """Add this feature's commands to the ``dhpc`` group."""
     group.add_command(check)
@@ -68,14 +79,7 @@ def _show(finding: Finding, source_language: str) -> None:
     type=click.Choice(CHECK_IDS),
     help="Run only this check (repeatable).",
 )
-@click.option(
-    "--terms",
-    "terms",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    metavar="FILE",
-    help=_TERMS_HELP,
-)
+@terms_option
 @reports_errors
 def check(
     directory: Path, fmt: str, strict: bool, only: tuple[str, ...], terms: tuple[Path, ...]
@@ -134,14 +138,7 @@ def check(
     is_flag=True,
     help="Leave out the page thumbnails (no letters are built; faster).",
 )
-@click.option(
-    "--terms",
-    "terms",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    metavar="FILE",
-    help=_TERMS_HELP,
-)
+@terms_option
 @reports_errors
 def review(
     directory: Path,
