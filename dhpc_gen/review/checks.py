@@ -140,6 +140,28 @@ def _around(text: str, token: Token) -> str:
     return excerpt(text, token.start, token.end)
 
 
+def _extra_in_target(
+    lp: LanguagePair,
+    check: tuple[str, Severity],
+    pair: FieldPair,
+    message: str,
+    token: Token,
+    texts: tuple[str, str],
+) -> Finding:
+    """A finding for something the translation has and the source has not."""
+    source_text, target_text = texts
+    return lp.finding(
+        check[0],
+        check[1],
+        pair.path,
+        message,
+        target_path=_target_path(pair),
+        source=shorten(source_text),
+        target=_around(target_text, token),
+        target_mark=token.text,
+    )
+
+
 # --- structure ----------------------------------------------------------------------------
 
 
@@ -272,20 +294,18 @@ def check_numbers(lp: LanguagePair) -> list[Finding]:
                     source_mark=token.text,
                 )
             )
-        for token in extra:
-            found.append(
-                lp.finding(
-                    "numbers",
-                    "warning",
-                    pair.path,
-                    f"{lp.target_language} has {_kind(token)} {token.text!r}, which the "
-                    "source does not",
-                    target_path=_target_path(pair),
-                    source=shorten(source_text),
-                    target=_around(target_text, token),
-                    target_mark=token.text,
-                )
+        found += [
+            _extra_in_target(
+                lp,
+                ("numbers", "warning"),
+                pair,
+                f"{lp.target_language} has {_kind(token)} {token.text!r}, which the "
+                "source does not",
+                token,
+                (source_text, target_text),
             )
+            for token in extra
+        ]
     return found
 
 
@@ -442,20 +462,17 @@ def check_contacts(lp: LanguagePair) -> list[Finding]:
                     target_mark=now.text if now else "",
                 )
             )
-        for now in extra:
-            found.append(
-                lp.finding(
-                    "contacts",
-                    "error",
-                    pair.path,
-                    f"{lp.target_language} has {_CONTACT[now.kind]} {now.text!r}, the source "
-                    "does not",
-                    target_path=_target_path(pair),
-                    source=shorten(source_text),
-                    target=_around(target_text, now),
-                    target_mark=now.text,
-                )
+        found += [
+            _extra_in_target(
+                lp,
+                ("contacts", "error"),
+                pair,
+                f"{lp.target_language} has {_CONTACT[now.kind]} {now.text!r}, the source does not",
+                now,
+                (source_text, target_text),
             )
+            for now in extra
+        ]
     return found
 
 
