@@ -38,6 +38,8 @@ class BuiltLetter:
     filename: str
     pdf: bytes
     html: str
+    pages: int | None = None
+    """Counted where the letter was rendered (a worker process), for the manifest."""
 
 
 @dataclass(frozen=True)
@@ -80,20 +82,24 @@ def template_version() -> str:
     return f"{TEMPLATE_VERSION}+{digest[:12]}"
 
 
-def content_hash(dhpc: Dhpc) -> str:
-    """SHA-256 over the DHPC's own files, by name: names one exact version of the text."""
+def _files_hash(dhpc: Dhpc, files: Sequence[Path]) -> str:
     return sha256_bytes(
-        b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in dhpc.files)
+        b"".join(dhpc.relative(p).encode() + b"\0" + p.read_bytes() + b"\0" for p in files)
     )
 
 
-def language_hash(dhpc: Dhpc, language: str) -> str:
-    """SHA-256 over ``dhpc.yaml`` and one language file: what one language's PDF depends on.
+def content_hash(dhpc: Dhpc) -> str:
+    """SHA-256 over the DHPC's own files, by name: names one exact version of the text."""
+    return _files_hash(dhpc, dhpc.files)
 
-    Editing the Finnish text changes the Finnish PDF only, so ``--check`` names just it.
+
+def language_hash(dhpc: Dhpc, language: str) -> str:
+    """SHA-256 over ``dhpc.yaml``, the country's file and one language file.
+
+    That is what one language's PDF depends on: editing the Finnish text changes the
+    Finnish PDF only, so ``--check`` names just it.
     """
-    files = [dhpc.files[0], dhpc.directory / f"{language}.yaml"]
-    return sha256_bytes(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files))
+    return _files_hash(dhpc, dhpc.inputs_of(language))
 
 
 def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
@@ -115,30 +121,52 @@ def render_letters(
     progress: Callable[[str], None] | None = None,
 ) -> list[BuiltLetter]:
     """Render each language to PDF in memory; nothing is written."""
-    # WeasyPrint takes a second to import: only commands that render pay for it.
-    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+    refuse_unprintable(dhpc)
+    tversion = template_version()
+    letters = []
+    for language in languages:
+        if progress:
+            progress(language)
+        letters.append(
+            render_letter(dhpc, language, address_sources=address_sources, tversion=tversion)
+        )
+    return letters
 
+
+def refuse_unprintable(dhpc: Dhpc) -> None:
+    """Raise :class:`ContentError` if a language's structure or reporting block is wrong."""
     problems = consistency_problems(dhpc) + registry_problems(dhpc)
     if problems:
         raise ContentError(problems)
     safe_name(dhpc.id, "DHPC id")
-    tversion = template_version()
-    letters = []
-    for language in languages:
-        safe_name(language, "language")
-        if progress:
-            progress(language)
-        html = render_html(dhpc, language, address_sources=address_sources)
-        pdf = write_pdf(
-            html,
-            variant=dhpc.meta.pdf_variant,
-            identifier=pdf_identifier(
-                language_hash(dhpc, language), __version__, tversion, *(address_sources or ())
-            ),
-            epoch=letter_epoch(dhpc.meta.date),
-        )
-        letters.append(BuiltLetter(language, f"{dhpc.id}_{language}.pdf", pdf, html))
-    return letters
+
+
+def render_letter(
+    dhpc: Dhpc,
+    language: str,
+    *,
+    address_sources: Sequence[str] | None = None,
+    tversion: str | None = None,
+) -> BuiltLetter:
+    """Render one language's letter (after :func:`refuse_unprintable`); nothing is written."""
+    # WeasyPrint takes a second to import: only commands that render pay for it.
+    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+
+    safe_name(language, "language")
+    html = render_html(dhpc, language, address_sources=address_sources)
+    pdf = write_pdf(
+        html,
+        variant=dhpc.meta.pdf_variant,
+        identifier=pdf_identifier(
+            language_hash(dhpc, language),
+            __version__,
+            tversion or template_version(),
+            *(address_sources or ()),
+        ),
+        epoch=letter_epoch(dhpc.meta.date),
+    )
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    return BuiltLetter(language, f"{dhpc.file_stem}_{language}.pdf", pdf, html, pages)
 
 
 def make_manifest(
@@ -147,7 +175,11 @@ def make_manifest(
     """What went in and what came out, with hashes; no clock and no machine paths."""
     languages = [letter.language for letter in letters]
     inputs = [
-        {"path": f"{dhpc.id}/{p.name}", "role": "content", "sha256": sha256_bytes(p.read_bytes())}
+        {
+            "path": f"{dhpc.id}/{dhpc.relative(p)}",
+            "role": "content",
+            "sha256": sha256_bytes(p.read_bytes()),
+        }
         for p in dhpc.files
     ]
     inputs += [
@@ -160,13 +192,17 @@ def make_manifest(
             "language": letter.language,
             "sha256": sha256_bytes(letter.pdf),
             "bytes": len(letter.pdf),
-            "pages": len(PdfReader(io.BytesIO(letter.pdf)).pages),
+            "pages": letter.pages
+            if letter.pages is not None
+            else len(PdfReader(io.BytesIO(letter.pdf)).pages),
         }
         for letter in letters
     ]
     outputs.sort(key=lambda entry: str(entry["path"]))
-    manifest: dict[str, object] = {
-        "dhpc": dhpc.id,
+    manifest: dict[str, object] = {"dhpc": dhpc.id}
+    if dhpc.in_campaign:
+        manifest["country"] = dhpc.meta.country
+    manifest |= {
         "status": dhpc.meta.status,
         "date": dhpc.meta.date.isoformat(),
         "content_sha256": content_hash(dhpc),
@@ -201,7 +237,19 @@ def build(
     """
     chosen = selected_languages(dhpc, languages)
     letters = render_letters(dhpc, chosen, address_sources=address_sources, progress=progress)
-    out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    return write_letters(dhpc, out_root, letters, html=html, address_sources=address_sources)
+
+
+def write_letters(
+    dhpc: Dhpc,
+    out_root: Path,
+    letters: Sequence[BuiltLetter],
+    *,
+    html: bool = False,
+    address_sources: Sequence[str] | None = None,
+) -> BuildResult:
+    """Write rendered letters and their manifest to ``dhpc.output_dir(out_root)``."""
+    out_dir = dhpc.output_dir(out_root)
     manifest = make_manifest(dhpc, letters, address_sources)
     manifest = _keep_other_languages(out_dir / MANIFEST, manifest)
     written = []
@@ -210,7 +258,7 @@ def build(
         atomic_write_bytes(target, letter.pdf)
         written.append(target)
         if html:
-            target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
+            target = inside(out_dir, f"{dhpc.file_stem}_{letter.language}.html")
             atomic_write_bytes(target, standalone_html(letter.html).encode("utf-8"))
             written.append(target)
     atomic_write_bytes(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
@@ -257,7 +305,17 @@ def check_outputs(
     """Files in ``out_root`` that are not what the current inputs produce (empty: all fresh)."""
     chosen = selected_languages(dhpc, languages)
     letters = render_letters(dhpc, chosen, address_sources=address_sources)
-    out_dir = out_root / dhpc.id
+    return stale_outputs(dhpc, out_root, letters, address_sources)
+
+
+def stale_outputs(
+    dhpc: Dhpc,
+    out_root: Path,
+    letters: Sequence[BuiltLetter],
+    address_sources: Sequence[str] | None = None,
+) -> list[str]:
+    """The files of ``letters`` and the manifest that differ from those in ``out_root``."""
+    out_dir = dhpc.output_dir(out_root)
     stale = []
     for letter in letters:
         target = out_dir / letter.filename

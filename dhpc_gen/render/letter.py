@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -186,7 +187,7 @@ def render_html(
     line: a merged letter prints the address and date there for a window envelope.
     """
     gettext = Boilerplate(language, translations(language), dict(dhpc.text(language).boilerplate))
-    env = environment or make_environment()
+    env = environment or _letter_environment()
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext.gettext, gettext.ngettext, newstyle=True
     )
@@ -203,6 +204,16 @@ def render_html(
             + "; ".join(sorted(repr(m) for m in gettext.missing))
         )
     return html
+
+
+@functools.lru_cache(maxsize=1)
+def _letter_environment() -> jinja2.Environment:
+    """One environment per process: the letter template is compiled once, not per letter.
+
+    Each render installs its own gettext before rendering; letters are rendered one at a
+    time in a process (several processes render in parallel).
+    """
+    return make_environment()
 
 
 def standalone_html(html: str) -> str:
