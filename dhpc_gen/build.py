@@ -251,7 +251,7 @@ def write_letters(
     """Write rendered letters and their manifest to ``dhpc.output_dir(out_root)``."""
     out_dir = dhpc.output_dir(out_root)
     manifest = make_manifest(dhpc, letters, address_sources)
-    manifest = _keep_other_languages(out_dir / MANIFEST, manifest)
+    manifest = keep_other_languages(out_dir / MANIFEST, manifest)
     written = []
     for letter in letters:
         target = inside(out_dir, letter.filename)
@@ -266,7 +266,7 @@ def write_letters(
     return BuildResult(out_dir, tuple(letters), manifest, tuple(written))
 
 
-def _keep_other_languages(path: Path, manifest: dict[str, object]) -> dict[str, object]:
+def keep_other_languages(path: Path, manifest: dict[str, object]) -> dict[str, object]:
     """With ``--lang``, keep the other languages' entries if they are of the same version."""
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
@@ -324,7 +324,7 @@ def stale_outputs(
         elif target.read_bytes() != letter.pdf:
             stale.append(f"{target}: differs from what the current inputs produce")
     manifest_path = out_dir / MANIFEST
-    expected = _keep_other_languages(manifest_path, make_manifest(dhpc, letters, address_sources))
+    expected = keep_other_languages(manifest_path, make_manifest(dhpc, letters, address_sources))
     if not manifest_path.is_file():
         stale.append(f"{manifest_path}: missing")
     elif manifest_path.read_text(encoding="utf-8") != manifest_text(expected):

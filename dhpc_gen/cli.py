@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from dhpc_gen import __version__
-from dhpc_gen.errors import DhpcError, display_path
+from dhpc_gen.errors import DhpcError, UsageError, display_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,8 +82,34 @@ def main(verbose: bool) -> None:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
+def country_option(func: F) -> F:
+    """``--country``: one country of a campaign (repeatable where several make sense)."""
+    return click.option(
+        "--country",
+        "country",
+        metavar="CC",
+        help="The country of a campaign to work on (ISO code, e.g. BE); needed when the "
+        "DHPC has several.",
+    )(func)
+
+
+def jobs_option(func: F) -> F:
+    return click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        help="Processes to use. [default: the number of CPUs]",
+    )(func)
+
+
 @main.command()
 @content_dir_argument
+@click.option(
+    "--country",
+    "countries",
+    multiple=True,
+    metavar="CC",
+    help="Build only this country of a campaign (repeatable).",
+)
 @click.option(
     "--lang", "languages", multiple=True, metavar="L", help="Build only this language (repeatable)."
 )
@@ -102,44 +128,71 @@ def main(verbose: bool) -> None:
     metavar="DIR",
     help="A mailing-list folder: the address-source line names only the sources it used.",
 )
+@jobs_option
 @reports_errors
 def build(
     directory: Path,
+    countries: tuple[str, ...],
     languages: tuple[str, ...],
     out: Path,
     html: bool,
     check: bool,
     mailing: Path | None,
+    jobs: int | None,
 ) -> None:
-    """Build one PDF per language of the DHPC in DIR, and a manifest of hashes."""
-    from dhpc_gen.addresses.mailing import sources_used
-    from dhpc_gen.build import build as build_letters
-    from dhpc_gen.build import check_outputs
-    from dhpc_gen.content import load_dhpc
+    """Build one PDF per country and language of the DHPC in DIR, and manifests of hashes.
 
-    dhpc = load_dhpc(directory)
-    sources = sources_used(mailing) if mailing is not None else None
+    A campaign's letters are rendered in parallel (--jobs) and go to OUT/<id>/<CC>/; a
+    folder of one country writes OUT/<id>/ as before.
+    """
+    from dhpc_gen.addresses.mailing import sources_used
+    from dhpc_gen.campaign_build import build_campaign, check_campaign
+    from dhpc_gen.content.campaign import load_campaign
+
+    campaign = load_campaign(directory)
+    sources = None
+    if mailing is not None:
+        if not campaign.single and len(countries) != 1:
+            raise UsageError("--mailing is one country's mailing list: name it with --country")
+        sources = sources_used(mailing)
     if check:
-        stale = check_outputs(dhpc, out, languages=languages, address_sources=sources)
+        stale = check_campaign(
+            campaign,
+            out,
+            countries=countries,
+            languages=languages,
+            address_sources=sources,
+            jobs=jobs,
+        )
         if stale:
             click.echo("Outputs are not what the current inputs produce:", err=True)
             for line in stale:
                 click.echo(f"  {line}", err=True)
             click.echo(f"Run: dhpc build {directory} --out {out}", err=True)
             sys.exit(1)
-        click.echo(f"{dhpc.id}: outputs in {out} are up to date.")
+        click.echo(f"{campaign.id}: outputs in {out} are up to date.")
         return
-    result = build_letters(
-        dhpc,
+
+    def progress(country: str, language: str) -> None:
+        label = language if campaign.single else f"{country} {language}"
+        click.echo(f"  {label} …", err=True)
+
+    result = build_campaign(
+        campaign,
         out,
+        countries=countries,
         languages=languages,
         html=html,
         address_sources=sources,
-        progress=lambda lang: click.echo(f"  {lang} …", err=True),
+        jobs=jobs,
+        progress=progress,
     )
-    for letter in result.letters:
-        click.echo(f"{display_path(result.out_dir / letter.filename)}")
-    click.echo(f"{display_path(result.out_dir / 'manifest.json')}")
+    for country in result.countries:
+        for letter in country.letters:
+            click.echo(f"{display_path(country.out_dir / letter.filename)}")
+        click.echo(f"{display_path(country.out_dir / 'manifest.json')}")
+    if result.manifest is not None:
+        click.echo(f"{display_path(result.out_dir / 'manifest.json')}")
 
 
 @main.command()

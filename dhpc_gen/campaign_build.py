@@ -1,0 +1,298 @@
+"""``dhpc build`` of a campaign: every country × language, in parallel, one manifest per country.
+
+Outputs of a campaign of several countries::
+
+    <out>/<id>/manifest.json                 the campaign: each country's manifest, hashed
+    <out>/<id>/<CC>/<id>_<CC>_<lang>.pdf     one letter per country and language
+    <out>/<id>/<CC>/manifest.json            inputs and outputs of that country
+
+A campaign of one (a folder of the single-country format) keeps ``<out>/<id>/``
+exactly as :func:`dhpc_gen.build.build` writes it.
+
+The first letter is rendered in this process; the others in worker processes forked
+from it after that, so they start with WeasyPrint, its fonts, the catalogs, locale data,
+the compiled template and the parsed content already loaded. Rendering is
+deterministic, so the bytes are those of a build one letter after another. Every
+letter is rendered before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dhpc_gen.build import (
+    MANIFEST,
+    BuildResult,
+    BuiltLetter,
+    keep_other_languages,
+    make_manifest,
+    manifest_text,
+    refuse_unprintable,
+    render_letter,
+    selected_languages,
+    stale_outputs,
+    template_version,
+    write_letters,
+)
+from dhpc_gen.content.campaign import Campaign
+from dhpc_gen.content.model import Dhpc
+from dhpc_gen.errors import ContentError, UsageError
+from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, str], None]
+"""Called with (country, language) as each letter is done."""
+
+
+@dataclass(frozen=True)
+class CountryPlan:
+    """One national version and the languages of it to build."""
+
+    dhpc: Dhpc
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CampaignBuild:
+    out_dir: Path
+    """``<out>/<id>``."""
+    countries: tuple[BuildResult, ...]
+    manifest: dict[str, object] | None
+    """The campaign manifest (``None`` for a campaign of one)."""
+    written: tuple[Path, ...]
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_build(
+    campaign: Campaign, countries: Sequence[str] = (), languages: Sequence[str] = ()
+) -> list[CountryPlan]:
+    """The letters ``--country`` and ``--lang`` select, refusing names the campaign lacks."""
+    chosen = campaign.select(countries)
+    if campaign.single:
+        return [CountryPlan(dhpc, tuple(selected_languages(dhpc, languages))) for dhpc in chosen]
+    wanted = list(dict.fromkeys(languages))
+    sent = {lang for dhpc in chosen for lang in dhpc.meta.languages}
+    unknown = [lang for lang in wanted if lang not in sent]
+    if unknown:
+        where = ", ".join(dhpc.meta.country for dhpc in chosen)
+        raise UsageError(
+            f"--lang {', '.join(unknown)}: {campaign.id} is not sent in it in {where} "
+            f"(languages: {', '.join(sorted(sent))})"
+        )
+    plans = []
+    for dhpc in chosen:
+        mine = tuple(lang for lang in dhpc.meta.languages if not wanted or lang in wanted)
+        if mine:
+            plans.append(CountryPlan(dhpc, mine))
+    return plans
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+_Task = tuple[str, str]
+"""(country, language): the unit of work a worker renders."""
+
+_shared: _Work | None = None
+"""What forked workers render from: set before the pool is made, inherited, never pickled."""
+
+
+@dataclass(frozen=True)
+class _Work:
+    nationals: dict[str, Dhpc]
+    address_sources: tuple[str, ...] | None
+    tversion: str
+
+
+def _render_task(task: _Task) -> tuple[_Task, BuiltLetter]:
+    assert _shared is not None, "the worker was not forked from a campaign build"
+    country, language = task
+    letter = render_letter(
+        _shared.nationals[country],
+        language,
+        address_sources=_shared.address_sources,
+        tversion=_shared.tversion,
+    )
+    return task, letter
+
+
+def render_campaign(
+    plans: Sequence[CountryPlan],
+    *,
+    address_sources: Sequence[str] | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, list[BuiltLetter]]:
+    """Render every planned letter in memory (country → letters, in plan order).
+
+    Every national version is checked first, so a content problem anywhere stops the
+    build before a letter is laid out and is reported with all the others.
+    """
+    problems = []
+    for plan in plans:
+        try:
+            refuse_unprintable(plan.dhpc)
+        except ContentError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+    if problems:
+        raise ContentError(problems)
+    tasks = [(plan.dhpc.meta.country, lang) for plan in plans for lang in plan.languages]
+    work = _Work(
+        {plan.dhpc.meta.country: plan.dhpc for plan in plans},
+        tuple(address_sources) if address_sources is not None else None,
+        template_version(),
+    )
+    jobs = min(jobs or default_jobs(), len(tasks))
+    done: dict[_Task, BuiltLetter] = {}
+    for task, letter in _rendered(work, tasks, jobs):
+        done[task] = letter
+        if progress:
+            progress(*task)
+    return {
+        plan.dhpc.meta.country: [done[(plan.dhpc.meta.country, lang)] for lang in plan.languages]
+        for plan in plans
+    }
+
+
+def _rendered(work: _Work, tasks: list[_Task], jobs: int) -> Iterator[tuple[_Task, BuiltLetter]]:
+    global _shared
+    _shared = work
+    try:
+        if jobs <= 1 or os.name != "posix":
+            yield from map(_render_task, tasks)
+            return
+        # The first letter is rendered here: it loads WeasyPrint's fonts and styles, the
+        # catalogs and locale data, and the workers forked afterwards inherit them warm.
+        first, *rest = tasks
+        yield _render_task(first)
+        context = multiprocessing.get_context("fork")
+        with context.Pool(min(jobs, len(rest))) as pool:
+            yield from pool.imap_unordered(_render_task, rest)
+    finally:
+        _shared = None
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def build_campaign(
+    campaign: Campaign,
+    out_root: Path,
+    *,
+    countries: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    html: bool = False,
+    address_sources: Sequence[str] | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> CampaignBuild:
+    """Render the selected letters, then write them, each country's manifest and the campaign's.
+
+    Nothing is written unless every letter renders.
+    """
+    plans = plan_build(campaign, countries, languages)
+    rendered = render_campaign(plans, address_sources=address_sources, jobs=jobs, progress=progress)
+    results = [
+        write_letters(
+            plan.dhpc,
+            out_root,
+            rendered[plan.dhpc.meta.country],
+            html=html,
+            address_sources=address_sources,
+        )
+        for plan in plans
+    ]
+    written = [path for result in results for path in result.written]
+    out_dir = inside(out_root, safe_name(campaign.id, "DHPC id"))
+    manifest = None
+    if not campaign.single:
+        manifest = campaign_manifest(campaign, out_dir)
+        atomic_write_bytes(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
+        written.append(out_dir / MANIFEST)
+    return CampaignBuild(out_dir, tuple(results), manifest, tuple(written))
+
+
+def campaign_manifest(
+    campaign: Campaign, out_dir: Path, expected: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The countries' manifests with their SHA-256: one file names the whole campaign's build.
+
+    ``expected`` (country → manifest text) stands in for the files on disk (``--check``).
+    Countries not built yet are left out.
+    """
+    entries = []
+    for country in campaign.countries:
+        text = (expected or {}).get(country)
+        if text is None:
+            path = out_dir / country / MANIFEST
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+        entries.append(
+            {
+                "country": country,
+                "languages": list(campaign.countries[country]),
+                "manifest": f"{country}/{MANIFEST}",
+                "sha256": sha256_bytes(text.encode("utf-8")),
+            }
+        )
+    return {
+        "dhpc": campaign.id,
+        "source_language": campaign.source_language,
+        "countries": entries,
+    }
+
+
+def check_campaign(
+    campaign: Campaign,
+    out_root: Path,
+    *,
+    countries: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    address_sources: Sequence[str] | None = None,
+    jobs: int | None = None,
+) -> list[str]:
+    """Files in ``out_root`` that are not what the current inputs produce; writes nothing."""
+    plans = plan_build(campaign, countries, languages)
+    rendered = render_campaign(plans, address_sources=address_sources, jobs=jobs)
+    stale = []
+    expected: dict[str, str] = {}
+    for plan in plans:
+        letters = rendered[plan.dhpc.meta.country]
+        stale += stale_outputs(plan.dhpc, out_root, letters, address_sources)
+        out_dir = plan.dhpc.output_dir(out_root)
+        manifest = keep_other_languages(
+            out_dir / MANIFEST, make_manifest(plan.dhpc, letters, address_sources)
+        )
+        expected[plan.dhpc.meta.country] = manifest_text(manifest)
+    if not campaign.single:
+        out_dir = out_root / campaign.id
+        path = out_dir / MANIFEST
+        want = manifest_text(campaign_manifest(campaign, out_dir, expected))
+        if not path.is_file():
+            stale.append(f"{path}: missing")
+        elif path.read_text(encoding="utf-8") != want:
+            stale.append(f"{path}: differs from what the current inputs produce")
+    return stale
+
+
+def read_manifest(path: Path) -> dict[str, object] | None:
+    """A manifest written by a build, or ``None`` if there is none (or it is unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
