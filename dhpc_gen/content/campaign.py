@@ -187,7 +187,8 @@ class Campaign:
     nationals: Mapping[str, Dhpc]
     shared: Dhpc
     """Every language's text as written (no deviation, placeholders unfilled), for the
-    checks that compare languages. Its national facts are the first country's."""
+    checks that compare languages. Its national facts are the first country's; its
+    files are every file of the campaign (its content hash names the whole campaign)."""
     single: bool
     """A folder of the single-country format: outputs stay at ``<out>/<id>/``."""
 
@@ -319,7 +320,11 @@ class _Loader:
             directory=self.directory,
             meta=first.meta.model_copy(update={"languages": all_languages}),
             texts=texts,
-            files=(self.meta_path, *(self.directory / f"{lang}.yaml" for lang in all_languages)),
+            files=(
+                self.meta_path,
+                *(self.directory / f"{lang}.yaml" for lang in all_languages),
+                *(d.country_file for d in nationals.values() if d.country_file is not None),
+            ),
         )
         return Campaign(
             directory=self.directory,

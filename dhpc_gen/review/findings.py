@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]
+"""``note``: worth knowing, never wrong (a national deviation the authority asked for)."""
 
 CHECK_IDS = (
     "structure",
@@ -19,10 +20,16 @@ CHECK_IDS = (
     "length",
     "catalog",
     "regulator",
+    "deviation",
 )
 """Every check, in the order the report lists them."""
 
-SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
+
+CHECK_SEVERITIES: dict[str, tuple[Severity, ...]] = {
+    check: ("note",) if check == "deviation" else ("error", "warning") for check in CHECK_IDS
+}
+"""What each check can find: a deviation is always a note, the others errors or warnings."""
 
 JSON_FORMAT_VERSION = 1
 
@@ -47,6 +54,9 @@ class Finding:
     target_mark: str = ""
     file: str = ""
     line: int | None = None
+    country: str = ""
+    """In a campaign: the country the finding is about (regulator, deviation); ``""`` when
+    it is about a language text shared by every country that sends in it."""
 
     def __post_init__(self) -> None:
         if self.check not in CHECK_IDS:
@@ -57,6 +67,10 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == "warning"
 
     def where(self) -> str:
         """``fi.yaml:42 summary[3]``: the place to fix, as the loader names places."""
@@ -72,11 +86,15 @@ class Finding:
         return f"{name}:{self.line}" if name and self.line is not None else name
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.country:
+            del data["country"]
+        return data
 
     def sort_key(self) -> tuple[object, ...]:
         return (
             self.language,
+            self.country,
             self.file,
             self.line or 0,
             field_sort_key(self.field),
@@ -102,9 +120,12 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def count_by_check(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
-    """``{check: {"error": n, "warning": m}}`` for every check id, zeros included."""
+    """``{check: {"error": n, "warning": m}}`` for every check id, zeros included.
+
+    ``deviation`` counts notes: ``{"note": n}``.
+    """
     counts: dict[str, dict[str, int]] = {
-        check: {severity: 0 for severity in SEVERITIES} for check in CHECK_IDS
+        check: {severity: 0 for severity in CHECK_SEVERITIES[check]} for check in CHECK_IDS
     }
     for finding in findings:
         counts[finding.check][finding.severity] += 1
@@ -118,10 +139,14 @@ def findings_json(
     source_language: str,
     languages: Sequence[str],
     checks: Sequence[str] = CHECK_IDS,
+    countries: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
-    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state."""
+    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state.
+
+    ``countries`` (a campaign): country → its languages.
+    """
     ordered = sort_findings(findings)
-    document = {
+    document: dict[str, object] = {
         "format": JSON_FORMAT_VERSION,
         "dhpc": dhpc_id,
         "source_language": source_language,
@@ -129,11 +154,14 @@ def findings_json(
         "checks": list(checks),
         "counts": {
             "error": sum(f.is_error for f in ordered),
-            "warning": sum(not f.is_error for f in ordered),
+            "warning": sum(f.is_warning for f in ordered),
+            "note": sum(f.severity == "note" for f in ordered),
             "by_check": count_by_check(ordered),
         },
         "findings": [f.to_dict() for f in ordered],
     }
+    if countries is not None:
+        document["countries"] = {code: list(langs) for code, langs in countries.items()}
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
