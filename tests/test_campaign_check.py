@@ -1,4 +1,4 @@
-"""``dhpc check`` and ``dhpc review`` of a campaign: shared texts once, national facts per country."""
+"""``dhpc check`` and ``dhpc review`` of a campaign: shared texts once, national facts apart."""
 
 from __future__ import annotations
 
