@@ -25,6 +25,13 @@ from dhpc_gen.resources import LOCALES_DIR
 SOURCE_LANGUAGE = "en"
 """The language of the msgids; its catalog may leave msgstr empty."""
 
+UNREVIEWED_FLAG = "unreviewed"
+"""The flag (``#, unreviewed``) of a catalog entry no native speaker has reviewed yet.
+
+gettext ignores flags it does not know, so the entry is printed as usual; ``pybabel
+update`` keeps it; ``dhpc check`` lists it as a note. A reviewer removes it.
+"""
+
 
 def catalog_path(language: str, locales_dir: Path = LOCALES_DIR) -> Path:
     return locales_dir / language / "LC_MESSAGES" / "messages.po"
