@@ -292,7 +292,7 @@ def _scan(
     scan = _Scan()
     home = dhpc.meta.country
     languages = tuple(dhpc.meta.languages)
-    dates = {language: long_date(dhpc.meta.date, language) for language in languages}
+    dates = {language: long_date(dhpc.meta.date, language, home) for language in languages}
     seen: set[str] = set()
 
     def reject(recipient: Recipient, reason: str) -> None:
@@ -494,7 +494,7 @@ class _Writer:
         name = f"{self.dhpc.id}_{language}_print.pdf"
         relative = f"{PRINT_DIR}/{name}"
         tmp = self.work / name
-        date = long_date(self.dhpc.meta.date, language)
+        date = long_date(self.dhpc.meta.date, language, self.dhpc.meta.country)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             print_file: PrintFile | None = None
