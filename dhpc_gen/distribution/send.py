@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,8 +42,8 @@ from dhpc_gen.distribution.smtp import (
     SmtpSettings,
     require_server,
 )
-from dhpc_gen.errors import DhpcError, UsageError
-from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+from dhpc_gen.errors import DhpcError, UsageError, display_path
+from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -424,21 +423,20 @@ class _Run:
         summary.invalid_addresses = len(invalid)
         self.letters.check([item.recipient for item in todo])
         outbox = self.out_dir / OUTBOX
-        outbox.mkdir(parents=True, exist_ok=True)
-        os.chmod(outbox, 0o700)
-        for stale in outbox.glob("*.eml"):
-            stale.unlink()  # the outbox shows this run only
-        summary.outbox = outbox
         when = dt.datetime.now(dt.UTC)
-        for index, item in enumerate(todo, start=1):
-            attachment = self.letters.for_recipient(item.recipient)
-            composed = self.composer.compose(item.recipient, attachment, when=when)
-            target = inside(outbox, f"{item.key.recipient_id}.eml")
-            atomic_write_bytes(target, composed.data, private=True)
-            summary.written += 1
-            if self.progress:
-                self.progress(index, len(todo))
-        logger.info("dry run: %d message(s) written to %s", summary.written, outbox)
+        # The outbox shows this run only, and only a run that finished: it is written as a
+        # new folder that replaces the old one at the end.
+        with OutputSet(self.out_dir, private=True) as outputs:
+            staged = outputs.stage_folder(outbox)
+            for index, item in enumerate(todo, start=1):
+                attachment = self.letters.for_recipient(item.recipient)
+                composed = self.composer.compose(item.recipient, attachment, when=when)
+                staged.write_file(f"{item.key.recipient_id}.eml", composed.data)
+                summary.written += 1
+                if self.progress:
+                    self.progress(index, len(todo))
+        summary.outbox = outbox
+        logger.info("dry run: %d message(s) written to %s", summary.written, display_path(outbox))
 
     # -- real run --------------------------------------------------------------------------
 
