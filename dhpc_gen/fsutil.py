@@ -53,12 +53,16 @@ def safe_name(value: str, what: str) -> str:
 
 
 def inside(root: Path, *parts: str) -> Path:
-    """Join ``parts`` below ``root`` and refuse any result outside it."""
+    """Join ``parts`` below ``root`` and refuse any result outside it.
+
+    The path is returned as ``root`` was given (relative stays relative), so messages
+    show it the way the user typed it.
+    """
     base = root.resolve()
     target = base.joinpath(*parts).resolve()
     if target != base and base not in target.parents:
         raise OutputError(f"refusing to write outside {root}: {'/'.join(parts)}")
-    return target
+    return root.joinpath(*parts)
 
 
 def write_to_disk(fd: int, data: ReadableBuffer) -> int:
