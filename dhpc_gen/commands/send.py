@@ -152,8 +152,17 @@ def register(group: click.Group) -> None:
             if done == total or done % 25 == 0:
                 click.echo(f"  {done}/{total}", err=True)
 
+        def notify(notice: object) -> None:
+            click.echo(f"  {notice}", err=True)
+
         summary = send_dhpc(
-            dhpc, out, mailing=mailing, settings=settings, options=options, progress=progress
+            dhpc,
+            out,
+            mailing=mailing,
+            settings=settings,
+            options=options,
+            progress=progress,
+            notify=notify,
         )
         for line in _send_summary_lines(summary):
             click.echo(line)

@@ -39,6 +39,7 @@ from dhpc_gen.distribution.report import PRINT_MANIFEST, PrintEntry, read_print_
 from dhpc_gen.distribution.smtp import (
     ConnectionDropped,
     OutcomeUnknown,
+    SmtpConfigError,
     SmtpConnection,
     SmtpSettings,
     require_server,
@@ -90,6 +91,32 @@ class SendSummary:
     outbox: Path | None = None
     journal: Path | None = None
     attempted: int = field(default=0)
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A run waits before it tries again (given to the caller's ``notify``, for the terminal)."""
+
+    reason: str
+    """What happened, in a few words and without personal data."""
+    delay: float
+    """Seconds the run now waits."""
+    attempt: int
+    """The try that comes after the wait (the first try is 1)."""
+    attempts: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reason}; retrying in {self.delay:.3g} s "
+            f"(attempt {self.attempt} of {self.attempts})"
+        )
+
+
+Notify = Callable[[RetryNotice], None]
+
+
+class SmtpConnectError(SmtpConfigError):
+    """The mail server could not be reached (or refused the session) before anything was sent."""
 
 
 def parse_rate(text: str) -> float:
@@ -267,10 +294,15 @@ def send_dhpc(
     settings: SmtpSettings,
     options: SendOptions = SendOptions(),
     progress: Callable[[int, int], None] | None = None,
+    notify: Notify | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> SendSummary:
-    """Send (or, in a dry run, write) the e-mails of ``dhpc``; return the counts."""
+    """Send (or, in a dry run, write) the e-mails of ``dhpc``; return the counts.
+
+    ``progress`` is called with (messages done, messages in this run); ``notify`` with a
+    :class:`RetryNotice` before each wait for a retry.
+    """
     out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
     mailing = mailing if mailing is not None else out_dir / "mailing"
     chash = content_hash(dhpc)
@@ -294,6 +326,7 @@ def send_dhpc(
     letters = LetterFiles(dhpc, out_dir, chash)
     run = _Run(dhpc, chash, out_dir, settings, options, composer, letters, summary)
     run.progress = progress
+    run.notify = notify
     run.throttle = _Throttle(options.rate_per_minute, sleep, clock)
     run.sleep = sleep
     if options.dry_run:
@@ -352,6 +385,7 @@ class _Run:
         self.letters = letters
         self.summary = summary
         self.progress: Callable[[int, int], None] | None = None
+        self.notify: Notify | None = None
         self.throttle = _Throttle(None, time.sleep, time.monotonic)
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -470,6 +504,8 @@ class _Run:
                 summary.invalid_addresses += 1
             self.letters.check([item.recipient for item in todo])
             connection = SmtpConnection(self.settings)
+            if todo:
+                _connect_first(connection)
             try:
                 for index, item in enumerate(todo, start=1):
                     outcome = self._deliver(journal, connection, item)
@@ -505,7 +541,7 @@ class _Run:
                         "Run the same command again later to go on."
                     ) from None
                 logger.warning("%s; trying again", exc)
-                self.sleep(policy.backoff(failures))
+                self._wait(exc.reason, failures, attempt + 1)
                 continue
             composed = self.composer.compose(
                 item.recipient, attachment, when=dt.datetime.now(dt.UTC)
@@ -521,7 +557,7 @@ class _Run:
                 failures += 1
                 logger.warning("a message was not taken (%s); trying again", exc)
                 if not last:
-                    self.sleep(policy.backoff(failures))
+                    self._wait(exc.reason, failures, attempt + 1)
                 continue
             except OutcomeUnknown as exc:
                 journal.mark_unknown(item.key, str(exc))
@@ -545,5 +581,29 @@ class _Run:
             failures += 1
             logger.info("a message was deferred by the server: %s", reply.code)
             if not last:
-                self.sleep(policy.backoff(failures))
+                self._wait(f"the server deferred a message ({reply.code})", failures, attempt + 1)
         return "deferred"
+
+    def _wait(self, reason: str, failures: int, attempt: int) -> None:
+        """Back off before the next try, and say so."""
+        policy = self.settings.retry
+        delay = policy.backoff(failures)
+        if self.notify:
+            self.notify(RetryNotice(reason, delay, attempt, policy.attempts))
+        self.sleep(delay)
+
+
+def _connect_first(connection: SmtpConnection) -> None:
+    """Connect before the first message: a server that cannot be reached is said at once.
+
+    Retries are for a server lost in the middle of a run; one that refuses, stays silent or
+    speaks another security mode from the start will not change its mind in a minute.
+    """
+    try:
+        connection.open()
+    except ConnectionDropped as exc:
+        raise SmtpConnectError(
+            f"{exc}. Nothing was sent; run the same command again once the server can be reached."
+        ) from None
+    except SmtpConfigError as exc:
+        raise SmtpConnectError(f"{exc}. Nothing was sent.") from None
