@@ -418,11 +418,12 @@ class SendJournal:
         return int(row[0])
 
 
-def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) -> sqlite3.Connection:
     try:
         if read_only:
+            flags = "mode=ro&immutable=1" if immutable else "mode=ro"
             connection = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=10
+                f"{path.resolve().as_uri()}?{flags}", uri=True, isolation_level=None, timeout=10
             )
         else:
             connection = sqlite3.connect(path, isolation_level=None, timeout=10)
@@ -653,14 +654,18 @@ def read_snapshot(path: Path) -> JournalSnapshot | None:
     """
     if not path.exists():
         return None
-    connection = _connect(path, read_only=True)
+    # A journal closed cleanly has no -wal file: read it as it lies, without creating the
+    # -wal and -shm files a reader of a live journal needs (a check changes nothing).
+    running = is_running(path)
+    quiet = not running and not path.with_name(path.name + "-wal").exists()
+    connection = _connect(path, read_only=True, immutable=quiet)
     try:
         taken = _snapshot(path, connection)
     except sqlite3.DatabaseError as exc:
         raise JournalError(f"{path}: not a readable send journal: {exc}") from exc
     finally:
         connection.close()
-    if not is_running(path):
+    if not running:
         taken = replace(
             taken,
             entries=tuple(_as_unknown(e) if e.state == "sending" else e for e in taken.entries),
