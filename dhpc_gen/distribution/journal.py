@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from dhpc_gen.errors import DhpcError
+from dhpc_gen.errors import DhpcError, display_path
 
 JOURNAL_FILE = "journal.sqlite"
 SCHEMA_VERSION = 2
@@ -206,8 +206,8 @@ class SendJournal:
         except BlockingIOError:
             os.close(lock_fd)
             raise JournalError(
-                f"{path}: another 'dhpc send' is using this journal right now; wait for it to "
-                "finish (two runs at once could send the same letter twice)"
+                f"{display_path(path)}: another 'dhpc send' is using this journal right now; "
+                "wait for it to finish (two runs at once could send the same letter twice)"
             ) from None
         try:
             os.ftruncate(lock_fd, 0)
@@ -260,8 +260,9 @@ class SendJournal:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise JournalError(
-                f"{self.path}: cannot write the send journal ({exc}); it keeps its last "
-                "committed state: run the same command again once the disk or file is fixed"
+                f"{display_path(self.path)}: cannot write the send journal ({exc}); it keeps "
+                "its last committed state: run the same command again once the disk or file is "
+                "fixed"
             ) from exc
 
     # -- what a run does at its start ------------------------------------------------------
@@ -392,7 +393,7 @@ class SendJournal:
             )
             if cursor.rowcount != 1:
                 raise JournalError(
-                    f"{self.path}: recipient {key.recipient_id} is not in state "
+                    f"{display_path(self.path)}: recipient {key.recipient_id} is not in state "
                     f"{' or '.join(from_states)}; was the journal changed by another program?"
                 )
 
@@ -429,22 +430,24 @@ def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) ->
             connection = sqlite3.connect(path, isolation_level=None, timeout=10)
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
-                raise JournalError(f"{path}: cannot switch the journal to WAL mode ({mode})")
+                raise JournalError(
+                    f"{display_path(path)}: cannot switch the journal to WAL mode ({mode})"
+                )
             connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA busy_timeout = 10000")
         connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         if "readonly" in str(exc) or "unable to open" in str(exc):
             raise _unwritable(path, exc) from exc
-        raise JournalError(f"{path}: not a readable send journal: {exc}") from exc
+        raise JournalError(f"{display_path(path)}: not a readable send journal: {exc}") from exc
     return connection
 
 
 def _unwritable(path: Path, exc: OSError | sqlite3.Error) -> JournalError:
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return JournalError(
-        f"{path}: cannot write the send journal ({reason}). A real send records every "
-        "message before it goes out: run it where the output folder can be written "
+        f"{display_path(path)}: cannot write the send journal ({reason}). A real send records "
+        "every message before it goes out: run it where the output folder can be written "
         "(nothing was sent)"
     )
 
@@ -453,7 +456,8 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
     version = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise JournalError(
-            f"{path}: written by a newer dhpc_gen (journal format {version}); update dhpc_gen"
+            f"{display_path(path)}: written by a newer dhpc_gen (journal format {version}); "
+            "update dhpc_gen"
         )
     if version < SCHEMA_VERSION:
         try:
@@ -487,7 +491,9 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
         except sqlite3.Error as exc:
             if "readonly" in str(exc):
                 raise _unwritable(path, exc) from exc
-            raise JournalError(f"{path}: cannot prepare the send journal: {exc}") from exc
+            raise JournalError(
+                f"{display_path(path)}: cannot prepare the send journal: {exc}"
+            ) from exc
     for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if companion.exists():
             os.chmod(companion, 0o600)
@@ -497,7 +503,7 @@ def _claim(path: Path, connection: sqlite3.Connection, dhpc_id: str) -> None:
     """Make the journal ``dhpc_id``'s, or refuse it if it is another DHPC's."""
     owners = _owners(connection)
     if owners - {dhpc_id}:
-        raise JournalError(_foreign(path, owners, dhpc_id))
+        raise JournalError(foreign_journal(path, owners, dhpc_id))
     if "dhpc_id" not in _meta(connection):
         connection.execute("BEGIN IMMEDIATE")
         connection.execute(
@@ -506,11 +512,12 @@ def _claim(path: Path, connection: sqlite3.Connection, dhpc_id: str) -> None:
         connection.execute("COMMIT")
 
 
-def _foreign(path: Path, owners: set[str], dhpc_id: str) -> str:
+def foreign_journal(path: Path, owners: set[str], dhpc_id: str) -> str:
+    """The message that refuses a journal of another DHPC."""
     return (
-        f"{path} is the send journal of {', '.join(sorted(owners))}, not of {dhpc_id}: it was "
-        f"copied or moved here. Put {dhpc_id}'s own journal back (move this one to the output "
-        "folder of its DHPC); nothing was sent or changed"
+        f"{display_path(path)} is the send journal of {', '.join(sorted(owners))}, not of "
+        f"{dhpc_id}: it was copied or moved here. Put {dhpc_id}'s own journal back (move "
+        "this one to the output folder of its DHPC); nothing was sent or changed"
     )
 
 
@@ -605,7 +612,8 @@ def _snapshot(path: Path, connection: sqlite3.Connection) -> JournalSnapshot:
         return JournalSnapshot(path, size, frozenset(), "", (), (), ())
     if version > SCHEMA_VERSION:
         raise JournalError(
-            f"{path}: written by a newer dhpc_gen (journal format {version}); update dhpc_gen"
+            f"{display_path(path)}: written by a newer dhpc_gen (journal format {version}); "
+            "update dhpc_gen"
         )
     owners = _owners(connection)
     entries: list[JournalEntry] = []
@@ -662,7 +670,7 @@ def read_snapshot(path: Path) -> JournalSnapshot | None:
     try:
         taken = _snapshot(path, connection)
     except sqlite3.DatabaseError as exc:
-        raise JournalError(f"{path}: not a readable send journal: {exc}") from exc
+        raise JournalError(f"{display_path(path)}: not a readable send journal: {exc}") from exc
     finally:
         connection.close()
     if not running:
@@ -682,7 +690,7 @@ def read_journal(path: Path, dhpc_id: str, content_hash: str | None = None) -> l
     if taken is None:
         return []
     if taken.owners - {dhpc_id}:
-        raise JournalError(_foreign(path, set(taken.owners), dhpc_id))
+        raise JournalError(foreign_journal(path, set(taken.owners), dhpc_id))
     return [
         e
         for e in taken.entries

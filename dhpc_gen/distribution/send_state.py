@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Literal
 
 from dhpc_gen.addresses.recipients import restore
-from dhpc_gen.distribution.journal import JOURNAL_FILE, WENT, JournalError, JournalSnapshot
+from dhpc_gen.distribution.journal import (
+    JOURNAL_FILE,
+    WENT,
+    JournalError,
+    JournalSnapshot,
+    foreign_journal,
+)
 from dhpc_gen.errors import DhpcError, display_path
 from dhpc_gen.fsutil import atomic_write_text
 
@@ -159,12 +165,7 @@ def check_journal(
     """Refuse a journal that the output folder shows is not the one that sent before."""
     path = display_path(out_dir / JOURNAL_FILE)
     if journal is not None and journal.owners - {dhpc_id}:
-        others = ", ".join(sorted(journal.owners - {dhpc_id}))
-        raise JournalError(
-            f"{path} is the send journal of {others}, not of {dhpc_id}: it was copied or moved "
-            f"here. Put {dhpc_id}'s own journal back (and this one in the output folder of "
-            "its DHPC); nothing was sent or changed"
-        )
+        raise JournalError(foreign_journal(journal.path, set(journal.owners), dhpc_id))
     state = read_send_state(out_dir)
     state_path = display_path(out_dir / SEND_STATE_FILE)
     if state is not None and state.dhpc_id != dhpc_id:
