@@ -147,7 +147,7 @@ def letter_view(
         # The PDF's /Title and the HTML <title> are plain text: no "**" of the markup.
         title=" ".join(plain_text(title).split()),
         title_html=render_inline(title),
-        date=long_date(meta.date, language),
+        date=long_date(meta.date, language, meta.country),
         timestamp=letter_timestamp(meta.date),
         draft=meta.status == "draft",
         mahs=meta.mahs,
