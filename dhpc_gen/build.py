@@ -23,7 +23,7 @@ from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 """Raised by hand when the letter layout changes on purpose."""
 
 MANIFEST = "manifest.json"

@@ -18,6 +18,7 @@ from dhpc_gen.i18n import Boilerplate, long_date, translations
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
 from dhpc_gen.render.environment import make_environment
+from dhpc_gen.render.typography import letter_typesetter, typeset_html
 from dhpc_gen.resources import ASSETS_DIR, TEMPLATES_DIR
 
 LETTER_TEMPLATE = "letter.html"
@@ -202,7 +203,7 @@ def render_html(
             f"locales/{language}/LC_MESSAGES/messages.po has no translation for: "
             + "; ".join(sorted(repr(m) for m in gettext.missing))
         )
-    return html
+    return typeset_html(html, letter_typesetter(dhpc, language))
 
 
 def standalone_html(html: str) -> str:
