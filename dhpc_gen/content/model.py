@@ -87,6 +87,28 @@ class Audience(_Model):
     specialties: tuple[Text, ...] = ()
 
 
+LetterheadLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=90)
+]
+"""A line of the letterhead or its footer: never wrapped, so of a length that fits."""
+
+
+class LetterheadSpec(_Model):
+    """The sender's letterhead: a logo and address lines at the top, a footer below."""
+
+    logo: Text | None = None
+    """An SVG or PNG file in the content folder (in the letterhead's own folder for a
+    shared letterhead)."""
+    lines: tuple[LetterheadLine, ...] = Field(default=(), max_length=5)
+    """Address lines beside the logo."""
+    footer: tuple[LetterheadLine, ...] = Field(default=(), max_length=3)
+    """Lines at the foot of every page (registration details)."""
+
+
+LetterheadName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+"""A shared letterhead: ``letterheads/<name>/letterhead.yaml`` in the project."""
+
+
 class DhpcMeta(_Model):
     """The language-independent facts of one DHPC (``dhpc.yaml``)."""
 
@@ -105,6 +127,7 @@ class DhpcMeta(_Model):
     address_sources: tuple[Text, ...] = ()
     audience: Audience | None = None
     pdf_variant: Literal["pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1"] = "pdf/a-3u"
+    letterhead: LetterheadName | LetterheadSpec | None = None
 
 
 class Section(_Model):
@@ -151,6 +174,26 @@ class LanguageText(_Model):
 
 
 @dataclass(frozen=True)
+class Logo:
+    """A letterhead's picture, read and checked when the content is loaded."""
+
+    path: Path
+    media_type: str
+    """``image/svg+xml`` or ``image/png``."""
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The letterhead as printed, with every file it was read from."""
+
+    logo: Logo | None
+    lines: tuple[str, ...]
+    footer: tuple[str, ...]
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
 class Dhpc:
     """One DHPC: its facts, its text per language, and where it was read from."""
 
@@ -158,7 +201,9 @@ class Dhpc:
     meta: DhpcMeta
     texts: Mapping[str, LanguageText]
     files: tuple[Path, ...]
-    """Every file read, in a stable order (for the manifest and content hashes)."""
+    """Every file of the content folder read, in a stable order (for the manifest and
+    content hashes)."""
+    letterhead: Letterhead | None = None
 
     @property
     def id(self) -> str:
