@@ -31,15 +31,16 @@ Line = Callable[[tuple[int | str, ...]], int | None]
 
 
 def resolve_letterhead(
-    value: str | LetterheadSpec,
+    spec: LetterheadSpec,
     directory: Path,
     shown: str,
     line: Line,
     letterheads_dir: Path,
 ) -> tuple[Letterhead | None, list[Problem]]:
     """The letterhead named by ``dhpc.yaml``'s ``letterhead`` (read from ``shown``)."""
-    if isinstance(value, LetterheadSpec):
-        return _letterhead(value, directory, shown, line, ())
+    if spec.shared is None:
+        return _letterhead(spec, directory, shown, line, ())
+    value = spec.shared
     # Late import: the loader imports this module.
     from dhpc_gen.content.loader import line_of, read_yaml, validate_model
 
@@ -62,10 +63,12 @@ def resolve_letterhead(
     data, problems = read_yaml(path, shared_shown)
     if data is None:
         return None, problems
-    spec, problems = validate_model(LetterheadSpec, data, shared_shown)
-    if spec is None:
+    shared, problems = validate_model(LetterheadSpec, data, shared_shown)
+    if shared is None:
         return None, problems
-    return _letterhead(spec, folder, shared_shown, lambda loc: line_of(data, loc), (path,))
+    if shared.shared is not None:
+        return None, [Problem(shared_shown, "shared", "a shared letterhead names no other")]
+    return _letterhead(shared, folder, shared_shown, lambda loc: line_of(data, loc), (path,))
 
 
 def _letterhead(

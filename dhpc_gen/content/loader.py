@@ -297,7 +297,7 @@ def load_dhpc(
             meta.letterhead, directory, shown_meta, at, letterheads_dir or LETTERHEADS_DIR
         )
         problems += found
-        if letterhead is not None and not isinstance(meta.letterhead, str):
+        if letterhead is not None and meta.letterhead.shared is None:
             files += letterhead.files  # its logo is a file of the content folder
 
     if problems:

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/-]{3,24}$")
@@ -93,9 +100,17 @@ LetterheadLine = Annotated[
 """A line of the letterhead or its footer: never wrapped, so of a length that fits."""
 
 
-class LetterheadSpec(_Model):
-    """The sender's letterhead: a logo and address lines at the top, a footer below."""
+LetterheadName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+"""A shared letterhead: ``letterheads/<name>/letterhead.yaml`` in the project."""
 
+
+class LetterheadSpec(_Model):
+    """The sender's letterhead: a logo and address lines at the top, a footer below.
+
+    In ``dhpc.yaml`` either these fields or, as a plain name, a shared letterhead.
+    """
+
+    shared: LetterheadName | None = None
     logo: Text | None = None
     """An SVG or PNG file in the content folder (in the letterhead's own folder for a
     shared letterhead)."""
@@ -104,9 +119,16 @@ class LetterheadSpec(_Model):
     footer: tuple[LetterheadLine, ...] = Field(default=(), max_length=3)
     """Lines at the foot of every page (registration details)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shared_by_name(cls, value: object) -> object:
+        return {"shared": value} if isinstance(value, str) else value
 
-LetterheadName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
-"""A shared letterhead: ``letterheads/<name>/letterhead.yaml`` in the project."""
+    @model_validator(mode="after")
+    def _shared_alone(self) -> LetterheadSpec:
+        if self.shared is not None and (self.logo or self.lines or self.footer):
+            raise ValueError("name a shared letterhead or give logo, lines and footer, not both")
+        return self
 
 
 class DhpcMeta(_Model):
@@ -127,7 +149,7 @@ class DhpcMeta(_Model):
     address_sources: tuple[Text, ...] = ()
     audience: Audience | None = None
     pdf_variant: Literal["pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1"] = "pdf/a-3u"
-    letterhead: LetterheadName | LetterheadSpec | None = None
+    letterhead: LetterheadSpec | None = None
 
 
 class Section(_Model):

@@ -216,6 +216,7 @@ class Typesetter:
         found_dates = dates(text, base, skip=found)
         for token in found_dates:
             edits.join_space(token.start, token.end)
+        spans += [(t.start, t.end) for t in found_dates]  # "huhtikuuta" stays whole too
         for token in numbers(text, base, skip=[*found, *found_dates]):
             _keep_with_number(edits, token, base)
         for match in _DIGIT_GROUPS.finditer(text):
