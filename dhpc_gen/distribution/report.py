@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, read_recipients
 from dhpc_gen.distribution.journal import JOURNAL_FILE, read_journal, utc_now
-from dhpc_gen.errors import DhpcError
+from dhpc_gen.errors import DhpcError, display_path
 from dhpc_gen.fsutil import atomic_write_text
 
 PRINT_MANIFEST = Path("print") / "print-manifest.csv"
@@ -57,16 +57,19 @@ def read_print_manifest(path: Path) -> list[PrintEntry]:
     try:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
-        raise DhpcError(f"{path}: cannot read the print manifest: {exc.strerror}") from exc
+        raise DhpcError(
+            f"{display_path(path)}: cannot read the print manifest: {exc.strerror}"
+        ) from exc
+    shown = display_path(path)
     entries = []
     with handle:
         reader = csv.DictReader(handle)
         missing = [c for c in PRINT_COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
-            raise DhpcError(f"{path}: not a print manifest, columns missing: {', '.join(missing)}")
+            raise DhpcError(f"{shown}: not a print manifest, columns missing: {', '.join(missing)}")
         for number, row in enumerate(reader, start=2):
             if not row.get("recipient_id") or not row.get("language"):
-                raise DhpcError(f"{path}:{number}: recipient_id and language are required")
+                raise DhpcError(f"{shown}:{number}: recipient_id and language are required")
             entries.append(
                 PrintEntry(
                     **{c: (row.get(c) or "").strip() for c in PRINT_COLUMNS},
@@ -159,7 +162,7 @@ def build_record(
         people = {r.recipient_id: r for r in read_recipients(mailing_path)}
         sources.append(str(mailing_path))
     elif mailing is not None:
-        raise DhpcError(f"{mailing}: no mailing list there ({RECIPIENTS_FILE})")
+        raise DhpcError(f"{display_path(mailing)}: no mailing list there ({RECIPIENTS_FILE})")
     rows: list[RecordRow] = []
     if journal_path.exists():
         sources.append(str(journal_path))
@@ -209,7 +212,8 @@ def build_record(
             )
     if not rows and not journal_path.exists() and not manifest_path.exists():
         raise DhpcError(
-            f"{out_dir}: nothing distributed yet: no {JOURNAL_FILE} (dhpc send) and no "
+            f"{display_path(out_dir)}: nothing distributed yet: no {JOURNAL_FILE} (dhpc send) "
+            "and no "
             f"{PRINT_MANIFEST.as_posix()} (dhpc merge)"
         )
     return DistributionRecord(dhpc_id, content_hash, utc_now(), tuple(rows), tuple(sources))

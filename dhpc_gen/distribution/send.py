@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,8 +42,8 @@ from dhpc_gen.distribution.smtp import (
     SmtpSettings,
     require_server,
 )
-from dhpc_gen.errors import DhpcError, UsageError
-from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+from dhpc_gen.errors import DhpcError, UsageError, display_path
+from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +131,8 @@ class LetterFiles:
             path = inside(self.out_dir, *Path(entry.letter_file).parts)
             if not path.is_file():
                 raise DhpcError(
-                    f"{self.out_dir / PRINT_MANIFEST}: letter {entry.letter_file} of recipient "
+                    f"{display_path(self.out_dir / PRINT_MANIFEST)}: letter {entry.letter_file} "
+                    f"of recipient "
                     f"{recipient.recipient_id} is missing; run dhpc merge again"
                 )
             return path
@@ -141,8 +141,8 @@ class LetterFiles:
 
     def _check_version(self, entry: PrintEntry) -> None:
         """The letter must be of the text being sent: the journal records that version."""
-        manifest = self.out_dir / PRINT_MANIFEST
-        merge_again = f"run dhpc merge {self.dhpc.directory} --per-recipient again"
+        manifest = display_path(self.out_dir / PRINT_MANIFEST)
+        merge_again = f"run dhpc merge {display_path(self.dhpc.directory)} --per-recipient again"
         if not entry.content_sha256:
             raise DhpcError(
                 f"{manifest} does not say which version of the content its letters were "
@@ -165,26 +165,32 @@ class LetterFiles:
         filename = f"{self.dhpc.id}_{language}.pdf"
         pdf_path = self.out_dir / filename
         manifest_path = self.out_dir / MANIFEST
-        rebuild = f"run: dhpc build {self.dhpc.directory} --out {self.out_dir.parent}"
+        rebuild = (
+            f"run: dhpc build {display_path(self.dhpc.directory)} "
+            f"--out {display_path(self.out_dir.parent)}"
+        )
         if not pdf_path.is_file() or not manifest_path.is_file():
             missing = pdf_path if not pdf_path.is_file() else manifest_path
             raise DhpcError(
-                f"{missing} is missing: the e-mail attaches the built letter; {rebuild}"
+                f"{display_path(missing)} is missing: the e-mail attaches the built letter; "
+                f"{rebuild}"
             )
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
             outputs = {o["path"]: o["sha256"] for o in manifest["outputs"]}
             built_from = manifest["content_sha256"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DhpcError(f"{manifest_path}: not a build manifest ({exc}); {rebuild}") from exc
+            raise DhpcError(
+                f"{display_path(manifest_path)}: not a build manifest ({exc}); {rebuild}"
+            ) from exc
         if built_from != self.content_hash:
             raise DhpcError(
-                f"{pdf_path} was built from another version of the content "
+                f"{display_path(pdf_path)} was built from another version of the content "
                 f"({built_from[:12]}, now {self.content_hash[:12]}); {rebuild}"
             )
         data = pdf_path.read_bytes()
         if outputs.get(filename) != sha256_bytes(data):
-            raise DhpcError(f"{pdf_path} has changed since it was built; {rebuild}")
+            raise DhpcError(f"{display_path(pdf_path)} has changed since it was built; {rebuild}")
         self._generic[language] = data
         return data
 
@@ -196,7 +202,8 @@ class LetterFiles:
         entry = self._printed.get(recipient.recipient_id)
         if entry is not None and entry.letter_sha256 and entry.letter_sha256 != sha256_bytes(data):
             raise DhpcError(
-                f"{path} is not the letter listed in {self.out_dir / PRINT_MANIFEST} "
+                f"{display_path(path)} is not the letter listed in "
+                f"{display_path(self.out_dir / PRINT_MANIFEST)} "
                 "(its SHA-256 differs); run dhpc merge again"
             )
         return data
@@ -239,19 +246,20 @@ class _Throttle:
 
 def _read_mailing(dhpc: Dhpc, mailing: Path) -> list[Recipient]:
     path = mailing / RECIPIENTS_FILE if mailing.is_dir() else mailing
+    shown = display_path(path)
     recipients = []
     seen: set[str] = set()
     for number, recipient in enumerate(read_recipients(path), start=2):
         if recipient.recipient_id in seen:
             raise DhpcError(
-                f"{path}:{number}: recipient_id {recipient.recipient_id} appears twice; "
+                f"{shown}:{number}: recipient_id {recipient.recipient_id} appears twice; "
                 "build the mailing list again with dhpc mailing-list"
             )
         seen.add(recipient.recipient_id)
-        safe_name(recipient.recipient_id, f"{path}:{number}: recipient_id")
+        safe_name(recipient.recipient_id, f"{shown}:{number}: recipient_id")
         if recipient.language not in dhpc.meta.languages:
             raise DhpcError(
-                f"{path}:{number}: language {recipient.language!r} of recipient "
+                f"{shown}:{number}: language {recipient.language!r} of recipient "
                 f"{recipient.recipient_id} is not one of the DHPC's languages "
                 f"({', '.join(dhpc.meta.languages)})"
             )
@@ -424,21 +432,20 @@ class _Run:
         summary.invalid_addresses = len(invalid)
         self.letters.check([item.recipient for item in todo])
         outbox = self.out_dir / OUTBOX
-        outbox.mkdir(parents=True, exist_ok=True)
-        os.chmod(outbox, 0o700)
-        for stale in outbox.glob("*.eml"):
-            stale.unlink()  # the outbox shows this run only
-        summary.outbox = outbox
         when = dt.datetime.now(dt.UTC)
-        for index, item in enumerate(todo, start=1):
-            attachment = self.letters.for_recipient(item.recipient)
-            composed = self.composer.compose(item.recipient, attachment, when=when)
-            target = inside(outbox, f"{item.key.recipient_id}.eml")
-            atomic_write_bytes(target, composed.data, private=True)
-            summary.written += 1
-            if self.progress:
-                self.progress(index, len(todo))
-        logger.info("dry run: %d message(s) written to %s", summary.written, outbox)
+        # The outbox shows this run only, and only a run that finished: it is written as a
+        # new folder that replaces the old one at the end.
+        with OutputSet(self.out_dir, private=True) as outputs:
+            staged = outputs.stage_folder(outbox)
+            for index, item in enumerate(todo, start=1):
+                attachment = self.letters.for_recipient(item.recipient)
+                composed = self.composer.compose(item.recipient, attachment, when=when)
+                staged.write_file(f"{item.key.recipient_id}.eml", composed.data)
+                summary.written += 1
+                if self.progress:
+                    self.progress(index, len(todo))
+        summary.outbox = outbox
+        logger.info("dry run: %d message(s) written to %s", summary.written, display_path(outbox))
 
     # -- real run --------------------------------------------------------------------------
 
