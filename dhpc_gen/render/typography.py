@@ -94,6 +94,7 @@ _SPACE_BEFORE_SIGN = re.compile(rf"[\w)]([{_SPACE}]+)$")
 _DIGIT_GROUPS = re.compile(rf"(?<![\d.,])\d{{1,3}}(?:[{_SPACE}]\d{{3}})+(?![\d])")
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
 _WORD = re.compile(r"[^\W\d_]+")
+_DIGIT = re.compile(r"\d")
 
 # French: a no-break space before these marks (narrow before ; ! ?), inside « ».
 _FR_BEFORE = re.compile(rf"(?<=[\w)\]»’%.…])([{_SPACE}]*)([;!?:»])")
@@ -191,14 +192,14 @@ class Typesetter:
     """Typesetting rules of one letter: its language and the names never hyphenated."""
 
     language: str
-    protected: frozenset[str] = frozenset()
+    protected: tuple[str, ...] = ()
     """Casefolded words (three letters or more) that are never hyphenated, nor words
     that start with one ("Lemtradan" after "Lemtrada")."""
 
     @classmethod
     def for_names(cls, language: str, names: Iterable[str]) -> Typesetter:
         words = {w.casefold() for name in names for w in _WORD.findall(name) if len(w) >= 3}
-        return cls(language, frozenset(words))
+        return cls(language, tuple(sorted(words)))
 
     def text(self, text: str, hyphenate: Sequence[bool] | bool = True) -> str:
         """``text`` typeset; ``hyphenate`` says, per character or for all, where
@@ -213,15 +214,16 @@ class Typesetter:
         for token in found:
             if token.kind == "phone":
                 edits.join_space(token.start, token.end)
-        found_dates = dates(text, base, skip=found)
-        for token in found_dates:
-            edits.join_space(token.start, token.end)
-        spans += [(t.start, t.end) for t in found_dates]  # "huhtikuuta" stays whole too
-        for token in numbers(text, base, skip=[*found, *found_dates]):
-            _keep_with_number(edits, token, base)
-        for match in _DIGIT_GROUPS.finditer(text):
-            if not _overlaps(match.start(), match.end(), spans):
-                edits.join_space(match.start(), match.end())
+        if _DIGIT.search(text):  # dates and numbers have digits: most texts have none
+            found_dates = dates(text, base, skip=found)
+            for token in found_dates:
+                edits.join_space(token.start, token.end)
+            spans += [(t.start, t.end) for t in found_dates]  # "huhtikuuta" stays whole too
+            for token in numbers(text, base, skip=[*found, *found_dates]):
+                _keep_with_number(edits, token, base)
+            for match in _DIGIT_GROUPS.finditer(text):
+                if not _overlaps(match.start(), match.end(), spans):
+                    edits.join_space(match.start(), match.end())
         if base == "fr":
             _french(edits, spans)
         if hyphenate:
@@ -248,8 +250,7 @@ class Typesetter:
                 continue  # 10mg, and/or
             if text[start - 1 : start] == "." or re.match(r"\.\w", text[end : end + 2]):
                 continue  # parts of names such as file.name or bl.a
-            folded = word.casefold()
-            if any(folded.startswith(name) for name in self.protected):
+            if word.casefold().startswith(self.protected):
                 continue
             if _overlaps(start, end, skip):
                 continue
