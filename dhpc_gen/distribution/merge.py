@@ -45,7 +45,12 @@ from dhpc_gen.addresses.recipients import (
 from dhpc_gen.build import content_hash
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
+from dhpc_gen.distribution.address_block import (
+    AddressProblem,
+    address_block,
+    address_sha256,
+    sort_key,
+)
 from dhpc_gen.distribution.letter_body import LetterBody, render_body
 from dhpc_gen.distribution.letter_file import LetterFileTemplate, letter_file_template
 from dhpc_gen.distribution.pdf_overlay import (
@@ -77,9 +82,12 @@ MANIFEST_COLUMNS = (
     "letter_file",
     "letter_sha256",
     "content_sha256",
+    "address_sha256",
 )
 """``content_sha256`` names the version of the text merged, so that ``send`` never
-attaches, and ``report`` never records, a letter of an older text as the current one."""
+attaches, and ``report`` never records, a letter of an older text as the current one;
+``address_sha256`` the address block printed, so that ``send`` never attaches a letter
+merged for someone else."""
 REJECT_COLUMNS = ("recipient_id", "language", "reason")
 BATCH = 200
 """Per-recipient letters handed to a worker at a time."""
@@ -428,8 +436,9 @@ def _write_letters(
 @dataclass
 class _Batch:
     language: str
-    rows: list[tuple[str, str, int, int]]
-    """recipient id, print file (relative), first page, last page (0, 0: not printed)."""
+    rows: list[tuple[str, str, int, int, str]]
+    """recipient id, print file (relative), first page, last page (0, 0: not printed), and
+    the SHA-256 of the address block."""
     result: AsyncResult[list[str]] | list[str] | None = None
 
 
@@ -525,7 +534,9 @@ class _Writer:
                 if self.per_recipient:
                     items.append((recipient_id, overlay))
                     result.letter_files += 1
-                batch.rows.append((recipient_id, relative if postal else "", first, last))
+                batch.rows.append(
+                    (recipient_id, relative if postal else "", first, last, address_sha256(lines))
+                )
                 if len(batch.rows) >= BATCH:
                     self._submit(batch, items)
                     batch, items = _Batch(language, []), []
@@ -558,7 +569,7 @@ class _Writer:
                 digests = batch.result
             elif batch.result is not None:
                 digests = batch.result.get()
-            for index, (recipient_id, print_file, first, last) in enumerate(batch.rows):
+            for index, (recipient_id, print_file, first, last, address) in enumerate(batch.rows):
                 letter = digest = ""
                 if digests:
                     letter = f"{LETTERS_DIR}/{batch.language}/{recipient_id}.pdf"
@@ -572,6 +583,7 @@ class _Writer:
                     letter,
                     digest,
                     self.content_sha256,
+                    address,
                 )
             self.done += len(batch.rows)
             if self.progress:
