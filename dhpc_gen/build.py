@@ -15,7 +15,7 @@ from dhpc_gen import __version__
 from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, UsageError
-from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.letter import letter_epoch, render_html, standalone_html
@@ -23,7 +23,7 @@ from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 """Raised by hand when the letter layout changes on purpose."""
 
 MANIFEST = "manifest.json"
@@ -68,7 +68,12 @@ def shared_inputs(dhpc: Dhpc, languages: Sequence[str]) -> list[Path]:
     files = letter_layout_files()
     files += [catalog_path(language) for language in dhpc.meta.languages]
     files.append(registry.file_for(dhpc.meta.country))
-    return files
+    return files + [p for p in letterhead_files(dhpc) if p not in dhpc.files]
+
+
+def letterhead_files(dhpc: Dhpc) -> tuple[Path, ...]:
+    """The files the letterhead was read from (the content folder's or a shared one)."""
+    return dhpc.letterhead.files if dhpc.letterhead is not None else ()
 
 
 def template_version() -> str:
@@ -82,24 +87,23 @@ def template_version() -> str:
     return f"{TEMPLATE_VERSION}+{digest[:12]}"
 
 
-def _files_hash(dhpc: Dhpc, files: Sequence[Path]) -> str:
+def content_hash(dhpc: Dhpc) -> str:
+    """SHA-256 over the DHPC's own files, by name: names one exact version of the text."""
     return sha256_bytes(
-        b"".join(dhpc.relative(p).encode() + b"\0" + p.read_bytes() + b"\0" for p in files)
+        b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in dhpc.files)
     )
 
 
-def content_hash(dhpc: Dhpc) -> str:
-    """SHA-256 over the DHPC's own files, by name: names one exact version of the text."""
-    return _files_hash(dhpc, dhpc.files)
-
-
 def language_hash(dhpc: Dhpc, language: str) -> str:
-    """SHA-256 over ``dhpc.yaml``, the country's file and one language file.
+    """SHA-256 over ``dhpc.yaml``, the country's file, one language file and the
+    letterhead's files.
 
     That is what one language's PDF depends on: editing the Finnish text changes the
     Finnish PDF only, so ``--check`` names just it.
     """
-    return _files_hash(dhpc, dhpc.inputs_of(language))
+    files = [*dhpc.inputs_of(language), *letterhead_files(dhpc)]
+    # Named by file name, as they always were: the identifiers of existing letters stay.
+    return sha256_bytes(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files))
 
 
 def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
@@ -233,7 +237,8 @@ def build(
 ) -> BuildResult:
     """Render and write ``<out>/<id>/<id>_<lang>.pdf`` and the manifest.
 
-    Everything is rendered in memory first: on any error nothing is written.
+    Everything is rendered in memory first, then written as one :class:`OutputSet`: on
+    any error, a full disk included, the output folder is left as it was.
     """
     chosen = selected_languages(dhpc, languages)
     letters = render_letters(dhpc, chosen, address_sources=address_sources, progress=progress)
@@ -247,21 +252,31 @@ def write_letters(
     *,
     html: bool = False,
     address_sources: Sequence[str] | None = None,
+    outputs: OutputSet | None = None,
 ) -> BuildResult:
-    """Write rendered letters and their manifest to ``dhpc.output_dir(out_root)``."""
+    """Write rendered letters and their manifest to ``dhpc.output_dir(out_root)``.
+
+    ``outputs``: the output set they are part of (a campaign's); by default their own.
+    """
     out_dir = dhpc.output_dir(out_root)
+    if outputs is None:
+        # The PDFs, the HTML and the manifest that describes them replace the old ones together.
+        with OutputSet(out_dir) as own:
+            return write_letters(
+                dhpc, out_root, letters, html=html, address_sources=address_sources, outputs=own
+            )
     manifest = make_manifest(dhpc, letters, address_sources)
     manifest = keep_other_languages(out_dir / MANIFEST, manifest)
     written = []
     for letter in letters:
         target = inside(out_dir, letter.filename)
-        atomic_write_bytes(target, letter.pdf)
+        outputs.write_bytes(target, letter.pdf)
         written.append(target)
         if html:
             target = inside(out_dir, f"{dhpc.file_stem}_{letter.language}.html")
-            atomic_write_bytes(target, standalone_html(letter.html).encode("utf-8"))
+            outputs.write_text(target, standalone_html(letter.html))
             written.append(target)
-    atomic_write_bytes(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
+    outputs.write_text(out_dir / MANIFEST, manifest_text(manifest), last=True)
     written.append(out_dir / MANIFEST)
     return BuildResult(out_dir, tuple(letters), manifest, tuple(written))
 

@@ -43,7 +43,7 @@ from dhpc_gen.build import (
 from dhpc_gen.content.campaign import Campaign
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, UsageError
-from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -200,27 +200,35 @@ def build_campaign(
 ) -> CampaignBuild:
     """Render the selected letters, then write them, each country's manifest and the campaign's.
 
-    Nothing is written unless every letter renders.
+    Nothing is written unless every letter renders, and the outputs are one
+    :class:`OutputSet`: on any error, a full disk included, the folder stays as it was.
     """
     plans = plan_build(campaign, countries, languages)
     rendered = render_campaign(plans, address_sources=address_sources, jobs=jobs, progress=progress)
-    results = [
-        write_letters(
-            plan.dhpc,
-            out_root,
-            rendered[plan.dhpc.meta.country],
-            html=html,
-            address_sources=address_sources,
-        )
-        for plan in plans
-    ]
-    written = [path for result in results for path in result.written]
     out_dir = inside(out_root, safe_name(campaign.id, "DHPC id"))
-    manifest = None
-    if not campaign.single:
-        manifest = campaign_manifest(campaign, out_dir)
-        atomic_write_bytes(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
-        written.append(out_dir / MANIFEST)
+    # Every country's letters and manifests, and the campaign's, replace the old ones together.
+    with OutputSet(out_dir) as outputs:
+        results = [
+            write_letters(
+                plan.dhpc,
+                out_root,
+                rendered[plan.dhpc.meta.country],
+                html=html,
+                address_sources=address_sources,
+                outputs=outputs,
+            )
+            for plan in plans
+        ]
+        written = [path for result in results for path in result.written]
+        manifest = None
+        if not campaign.single:
+            built = {
+                plan.dhpc.meta.country: manifest_text(result.manifest)
+                for plan, result in zip(plans, results, strict=True)
+            }
+            manifest = campaign_manifest(campaign, out_dir, built)
+            outputs.write_text(out_dir / MANIFEST, manifest_text(manifest), last=True)
+            written.append(out_dir / MANIFEST)
     return CampaignBuild(out_dir, tuple(results), manifest, tuple(written))
 
 

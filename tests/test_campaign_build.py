@@ -75,11 +75,16 @@ def test_one_folder_and_manifest_per_country_and_one_for_the_campaign(built: Pat
     assert "fictumab-2026/fi.yaml" not in inputs
 
 
+def words(pdf: Path) -> str:
+    """The text of a letter on one line, words the layout hyphenated whole again."""
+    return " ".join(pdftotext(pdf).replace("\u2010\n", "").split())
+
+
 def test_each_letter_has_its_countrys_facts_and_the_shared_text(built: Path) -> None:
-    de = " ".join(pdftotext(built / "DE" / "fictumab-2026_DE_de.pdf").split())
-    at = " ".join(pdftotext(built / "AT" / "fictumab-2026_AT_de.pdf").split())
-    be_de = " ".join(pdftotext(built / "BE" / "fictumab-2026_BE_de.pdf").split())
-    be_fr = " ".join(pdftotext(built / "BE" / "fictumab-2026_BE_fr.pdf").split())
+    de = words(built / "DE" / "fictumab-2026_DE_de.pdf")
+    at = words(built / "AT" / "fictumab-2026_AT_de.pdf")
+    be_de = words(built / "BE" / "fictumab-2026_BE_de.pdf")
+    be_fr = words(built / "BE" / "fictumab-2026_BE_fr.pdf")
     shared = "in den ersten 3 Monaten alle 4 Wochen und danach alle 3 Monate"
     assert shared in de and shared in at and shared in be_de
     assert "und dem Paul-Ehrlich-Institut (PEI) über Folgendes" in de

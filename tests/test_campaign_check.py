@@ -35,10 +35,12 @@ def test_the_example_is_clean_and_lists_its_deviations_with_references() -> None
     assert "    shared fr: Le fictumab est désormais" in out
     assert "    BE fr: Le fictumab est désormais" in out
     assert re.search(r"countries/AT\.yaml:\d+ background\[2\]: note \[deviation\] AT", out)
-    assert (
-        "fictumab-2026: 0 errors, 0 warnings, 2 national deviations; 5 translations checked "
-        "against en for 8 countries"
-    ) in out
+    # Notes of the catalogs (entries no native speaker has reviewed) may come before.
+    assert re.search(
+        r"fictumab-2026: 0 errors, 0 warnings(, \d+ notes \(catalog \d+\))?, 2 national "
+        r"deviations; 5 translations checked against en for 8 countries",
+        out,
+    ), out
     assert run("check", str(CAMPAIGN), "--strict")[0] == 0  # notes never fail
 
 
@@ -52,7 +54,7 @@ def test_a_shared_text_is_checked_once_for_every_country_using_it(campaign_dir: 
     code, out = run("check", str(campaign_dir), "--country", "FI", "--country", "SE")
     assert code == 0, out
     assert "2 translations checked against en for 2 countries" in out
-    assert "deviation" not in out
+    assert "[deviation]" not in out
 
 
 def test_a_deviation_is_checked_against_the_core_and_names_the_country_file(
@@ -64,7 +66,7 @@ def test_a_deviation_is_checked_against_the_core_and_names_the_country_file(
     assert code == 1
     document = json.loads(out)
     assert document["countries"]["BE"] == ["nl", "fr", "de"]
-    assert document["counts"]["note"] == 2
+    assert sum(f["check"] == "deviation" for f in document["findings"]) == 2
     (error,) = [f for f in document["findings"] if f["severity"] == "error"]
     assert error["check"] == "numbers" and error["country"] == "BE"
     assert error["language"] == "fr" and error["field"] == "summary[1]"
@@ -87,12 +89,12 @@ def test_review_of_the_whole_campaign_signs_each_language_once(tmp_path: Path) -
     out = tmp_path / "review.html"
     code, output = run("review", str(CAMPAIGN), "-o", str(out))
     assert code == 0, output
-    assert "0 errors, 0 warnings, 2 national deviations" in output
+    assert re.search(r"0 errors, 0 warnings(, \d+ notes \(catalog \d+\))?, 2 national", output)
     html = out.read_text(encoding="utf-8")
     signed = re.findall(r'<table class="signature" data-language="(\w+)"', html)
     assert signed == ["en", "de", "nl", "fr", "fi", "sv"]
     assert "countries AT, BE, DE, FI, IE, MT, NL, SE" in html
-    assert len(re.findall(r'class="finding note" data-check="deviation"', html)) == 2
+    assert len(re.findall(r'class="finding note" data-check="deviation"', html)) == 2, html
     assert "AFMPS, courriel du 12 octobre 2026" in html
     for name in ("fictumab-2026/countries/BE.yaml", "dhpc_gen/regulators/data/SE.yaml"):
         assert f"<code>{name}</code>" in html

@@ -10,6 +10,7 @@ import click
 
 from dhpc_gen.cli import content_dir_argument, reports_errors
 from dhpc_gen.errors import UsageError, display_path
+from dhpc_gen.i18n import SOURCE_LANGUAGE
 from dhpc_gen.review.findings import CHECK_IDS, Finding
 
 _TERMS_HELP = "Also use this termbase (repeatable); DIR/terms.yaml is always used when present."
@@ -40,15 +41,18 @@ def _counts_line(findings: Sequence[Finding]) -> str:
     errors = sum(f.is_error for f in findings)
     warnings = sum(f.is_warning for f in findings)
     deviations = sum(f.check == "deviation" for f in findings)
+    notes = len(findings) - errors - warnings - deviations
     per_check: dict[str, int] = {}
     for finding in findings:
         if finding.check != "deviation":
             per_check[finding.check] = per_check.get(finding.check, 0) + 1
     detail = ", ".join(f"{check} {per_check[check]}" for check in CHECK_IDS if check in per_check)
-    line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}" + (
-        f" ({detail})" if detail else ""
+    return (
+        f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+        + (f", {_plural(notes, 'note')}" if notes else "")
+        + (f" ({detail})" if detail else "")
+        + (f", {_plural(deviations, 'national deviation')}" if deviations else "")
     )
-    return line + (f", {_plural(deviations, 'national deviation')}" if deviations else "")
 
 
 _COLOURS = {"error": "red", "warning": "yellow", "note": "cyan"}
@@ -59,13 +63,17 @@ def _show(finding: Finding, source_language: str) -> None:
     click.echo(
         f"{finding.where()}: "
         + click.style(finding.severity, fg=_COLOURS[finding.severity], bold=True)
-        + f" [{finding.check}] {country}{finding.message}"
+        + f" [{finding.tag}] {country}{finding.message}"
     )
     if finding.check == "deviation":
         # A deviation compares the shared text of a language with the country's own.
         labels = (f"shared {finding.language}", f"{finding.country} {finding.language}")
+    elif finding.severity == "note":
+        return  # one line each: notes inform, the JSON has the excerpts
     else:
-        labels = (source_language, finding.language)
+        # A catalog's source text is its msgid, in the language of the templates.
+        source_label = SOURCE_LANGUAGE if finding.check == "catalog" else source_language
+        labels = (source_label, finding.language)
     if finding.source:
         click.echo(f"    {labels[0]}: {finding.source}")
     if finding.target:
@@ -112,9 +120,10 @@ def check(
     Checks: structure, numbers, terms, contacts, untranslated, length (each language
     against the source), catalog (the boilerplate catalogs), regulator (the reporting
     block of the country in each language) and, in a campaign, deviation (each
-    national deviation, shown with its reference: a note, never an error). A language
-    shared by several countries is checked once. Exit 0 when there is no error, 1 when
-    there is (with --strict, also on warnings).
+    national deviation, shown with its reference). A language shared by several
+    countries is checked once. Exit 0 when there is no error, 1 when there is (with
+    --strict, also on warnings). Notes, such as catalog entries no native speaker has
+    reviewed and national deviations, inform and never fail.
     """
     from dhpc_gen.content.campaign import load_campaign
     from dhpc_gen.review.campaign import campaign_termbase, check_campaign
@@ -206,7 +215,7 @@ def review(
     with --country, one national version.
     """
     from dhpc_gen.content.campaign import load_campaign
-    from dhpc_gen.fsutil import atomic_write_bytes, safe_name
+    from dhpc_gen.fsutil import OutputSet, safe_name
     from dhpc_gen.review.campaign import campaign_termbase, review_campaign
     from dhpc_gen.review.report import review_pdf
 
@@ -228,11 +237,12 @@ def review(
             output = Path("output") / name / dhpc.meta.country / f"{dhpc.file_stem}_review.html"
     written = [output]
     pdf_bytes = review_pdf(result, dhpc) if pdf else None
-    atomic_write_bytes(output, result.html.encode("utf-8"))
-    if pdf_bytes is not None:
-        pdf_path = output.with_suffix(".pdf")
-        atomic_write_bytes(pdf_path, pdf_bytes)
-        written.append(pdf_path)
+    with OutputSet(output.parent) as outputs:  # the HTML and its PDF replace the old ones together
+        outputs.write_text(output, result.html)
+        if pdf_bytes is not None:
+            pdf_path = output.with_suffix(".pdf")
+            outputs.write_bytes(pdf_path, pdf_bytes)
+            written.append(pdf_path)
     for path in written:
         click.echo(display_path(path))
     click.echo(f"{campaign.id}: {_counts_line(result.findings)}")

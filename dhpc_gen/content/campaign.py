@@ -56,6 +56,8 @@ from dhpc_gen.content.model import (
     Email,
     LanguageCode,
     LanguageText,
+    Letterhead,
+    LetterheadSpec,
     MarketingAuthorisationHolder,
     Phone,
     Product,
@@ -126,6 +128,8 @@ class CampaignCore(_Facts):
     products: tuple[Product, ...] = Field(min_length=1)
     audience: Audience | None = None
     pdf_variant: Literal["pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1"] = "pdf/a-3u"
+    letterhead: LetterheadSpec | None = None
+    """Every country's letterhead, unless its own file names one."""
     countries: dict[CountryCode, Annotated[tuple[LanguageCode, ...], Field(min_length=1)]] = Field(
         min_length=1
     )
@@ -172,6 +176,8 @@ class CountryFacts(_Facts):
     )
     """The wording of each ``{name}`` the shared texts use, in this country."""
     authority_approval: AuthorityApproval | None = None
+    letterhead: LetterheadSpec | None = None
+    """The affiliate's letterhead (default: the core's); a logo is a file of the folder."""
     deviations: tuple[Deviation, ...] = ()
 
 
@@ -251,10 +257,15 @@ def load_campaign(
     *,
     known_languages: Iterable[str] | None = None,
     known_countries: Iterable[str] | None = None,
+    letterheads_dir: Path | None = None,
 ) -> Campaign:
-    """Read and validate a content folder of either format; every problem at once."""
+    """Read and validate a content folder of either format; every problem at once.
+
+    ``letterheads_dir``: where shared letterheads are (default: the project's).
+    """
     from dhpc_gen.i18n import available_languages
     from dhpc_gen.regulators import registry
+    from dhpc_gen.resources import LETTERHEADS_DIR
 
     languages_ok = set(available_languages() if known_languages is None else known_languages)
     countries_ok = set(registry.countries() if known_countries is None else known_countries)
@@ -270,18 +281,32 @@ def load_campaign(
         raise ContentError(problems)
     if "countries" not in data:
         return Campaign.of_one(
-            load_dhpc(directory, known_languages=languages_ok, known_countries=countries_ok)
+            load_dhpc(
+                directory,
+                known_languages=languages_ok,
+                known_countries=countries_ok,
+                letterheads_dir=letterheads_dir,
+            )
         )
-    return _Loader(directory, data, languages_ok, countries_ok).load()
+    return _Loader(
+        directory, data, languages_ok, countries_ok, letterheads_dir or LETTERHEADS_DIR
+    ).load()
 
 
 class _Loader:
     """One reading of a campaign folder, collecting problems as it goes."""
 
     def __init__(
-        self, directory: Path, data: Any, languages_ok: set[str], countries_ok: set[str]
+        self,
+        directory: Path,
+        data: Any,
+        languages_ok: set[str],
+        countries_ok: set[str],
+        letterheads_dir: Path,
     ) -> None:
         self.directory = directory
+        self.letterheads_dir = letterheads_dir
+        self._letterheads: dict[tuple[str, int], tuple[Letterhead | None, list[Problem]]] = {}
         self.meta_path = directory / META_FILE
         self.shown_meta = display_path(self.meta_path)
         self.data = data
@@ -613,6 +638,7 @@ class _Loader:
     ) -> Dhpc:
         country_file = self.directory / COUNTRIES_DIR / f"{country}.yaml"
         shown = display_path(country_file)
+        letterhead = self._letterhead(core, facts, shown, data)
         meta = DhpcMeta(
             id=core.id,
             country=country,
@@ -648,14 +674,44 @@ class _Loader:
                 national[language] = made
         files = [self.meta_path, country_file]
         files += [self.directory / f"{lang}.yaml" for lang in national]
+        spec = facts.letterhead or core.letterhead
+        if letterhead is not None and spec is not None and spec.shared is None:
+            files += [p for p in letterhead.files if p not in files]  # a logo in the folder
         return Dhpc(
             directory=self.directory,
             meta=meta,
             texts=national,
             files=tuple(files),
+            letterhead=letterhead,
             country_file=country_file,
             deviations=facts.deviations,
         )
+
+    def _letterhead(
+        self, core: CampaignCore, facts: CountryFacts, shown: str, data: Any
+    ) -> Letterhead | None:
+        """The country's letterhead, or the core's (resolved once, its problems told once)."""
+        from dhpc_gen.content.letterhead import resolve_letterhead
+
+        if facts.letterhead is not None:
+            spec, where, lines = facts.letterhead, shown, data
+            key = (shown, 0)
+        elif core.letterhead is not None:
+            spec, where, lines = core.letterhead, self.shown_meta, self.data
+            key = (self.shown_meta, 0)
+        else:
+            return None
+        if key not in self._letterheads:
+            resolved, found = resolve_letterhead(
+                spec,
+                self.directory,
+                where,
+                lambda loc: line_of(lines, loc),
+                self.letterheads_dir,
+            )
+            self._letterheads[key] = (resolved, found)
+            self.problems += found
+        return self._letterheads[key][0]
 
     def _national_text(
         self, text: LanguageText, facts: CountryFacts, language: str, shown: str, data: Any

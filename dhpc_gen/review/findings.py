@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning", "note"]
-"""``note``: worth knowing, never wrong (a national deviation the authority asked for)."""
+"""error: must be fixed; warning: to look at (fails ``--strict``); note: for information
+only (a catalog no native speaker has reviewed, a national deviation an authority asked
+for), it never fails a check."""
 
 CHECK_IDS = (
     "structure",
@@ -25,11 +27,6 @@ CHECK_IDS = (
 """Every check, in the order the report lists them."""
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
-
-CHECK_SEVERITIES: dict[str, tuple[Severity, ...]] = {
-    check: ("note",) if check == "deviation" else ("error", "warning") for check in CHECK_IDS
-}
-"""What each check can find: a deviation is always a note, the others errors or warnings."""
 
 JSON_FORMAT_VERSION = 1
 
@@ -54,6 +51,7 @@ class Finding:
     target_mark: str = ""
     file: str = ""
     line: int | None = None
+    code: str = ""
     country: str = ""
     """In a campaign: the country the finding is about (regulator, deviation); ``""`` when
     it is about a language text shared by every country that sends in it."""
@@ -71,6 +69,11 @@ class Finding:
     @property
     def is_warning(self) -> bool:
         return self.severity == "warning"
+
+    @property
+    def tag(self) -> str:
+        """``catalog`` or, with a code, ``catalog:unreviewed``."""
+        return f"{self.check}:{self.code}" if self.code else self.check
 
     def where(self) -> str:
         """``fi.yaml:42 summary[3]``: the place to fix, as the loader names places."""
@@ -103,6 +106,7 @@ class Finding:
             self.message,
             self.source,
             self.target,
+            self.code,
         )
 
 
@@ -120,12 +124,9 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def count_by_check(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
-    """``{check: {"error": n, "warning": m}}`` for every check id, zeros included.
-
-    ``deviation`` counts notes: ``{"note": n}``.
-    """
+    """``{check: {"error": n, "warning": m}}`` for every check id, zeros included."""
     counts: dict[str, dict[str, int]] = {
-        check: {severity: 0 for severity in CHECK_SEVERITIES[check]} for check in CHECK_IDS
+        check: {severity: 0 for severity in SEVERITIES} for check in CHECK_IDS
     }
     for finding in findings:
         counts[finding.check][finding.severity] += 1
@@ -146,18 +147,15 @@ def findings_json(
     ``countries`` (a campaign): country → its languages.
     """
     ordered = sort_findings(findings)
+    counts: dict[str, object] = {s: sum(f.severity == s for f in ordered) for s in SEVERITIES}
+    counts["by_check"] = count_by_check(ordered)
     document: dict[str, object] = {
         "format": JSON_FORMAT_VERSION,
         "dhpc": dhpc_id,
         "source_language": source_language,
         "languages": list(languages),
         "checks": list(checks),
-        "counts": {
-            "error": sum(f.is_error for f in ordered),
-            "warning": sum(f.is_warning for f in ordered),
-            "note": sum(f.severity == "note" for f in ordered),
-            "by_check": count_by_check(ordered),
-        },
+        "counts": counts,
         "findings": [f.to_dict() for f in ordered],
     }
     if countries is not None:

@@ -115,7 +115,7 @@ class CheckSummary:
     """(errors, warnings, notes) per language, in the order of the document's languages."""
     errors: int
     warnings: int
-    notes: int = 0
+    notes: int
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,7 @@ class ReviewView:
     summary: tuple[CheckSummary, ...]
     errors: int
     warnings: int
+    notes: int
     other_findings: tuple[Finding, ...]
     thumbnails: Mapping[str, tuple[Thumbnail, ...]]
     thumbnail_note: str
@@ -157,8 +158,6 @@ class ReviewView:
     letters: tuple[LetterLine, ...]
     template_version: str
     tool_version: str
-    notes: int = 0
-    """National deviations listed (a campaign)."""
 
 
 @dataclass(frozen=True)
@@ -336,17 +335,21 @@ def review_rows(
     return rows, other
 
 
+def _severity_counts(findings: Sequence[Finding]) -> tuple[int, int, int]:
+    """(errors, warnings, notes)."""
+    return (
+        sum(f.is_error for f in findings),
+        sum(f.is_warning for f in findings),
+        sum(f.severity == "note" for f in findings),
+    )
+
+
 def _summary(findings: Sequence[Finding], languages: Sequence[str]) -> tuple[CheckSummary, ...]:
     result = []
     for check in CHECK_IDS:
         mine = [f for f in findings if f.check == check]
         counts = tuple(
-            (
-                sum(f.is_error for f in mine if f.language == language),
-                sum(f.is_warning for f in mine if f.language == language),
-                sum(f.severity == "note" for f in mine if f.language == language),
-            )
-            for language in languages
+            _severity_counts([f for f in mine if f.language == language]) for language in languages
         )
         total = count_by_check(mine)[check]
         result.append(
@@ -354,9 +357,9 @@ def _summary(findings: Sequence[Finding], languages: Sequence[str]) -> tuple[Che
                 check,
                 CHECK_DESCRIPTIONS[check],
                 counts,
-                total.get("error", 0),
-                total.get("warning", 0),
-                total.get("note", 0),
+                total["error"],
+                total["warning"],
+                total["note"],
             )
         )
     return tuple(result)
