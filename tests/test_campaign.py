@@ -92,7 +92,7 @@ def test_commands_of_one_country_ask_which(campaign_dir: Path) -> None:
     campaign = load_campaign(campaign_dir)
     with pytest.raises(UsageError, match="choose it with --country"):
         campaign.only(None, "merge")
-    with pytest.raises(UsageError, match=r"--country XX: fictumab-2026 is sent in AT, BE, DE"):
+    with pytest.raises(UsageError, match=r"--country XX: fictumab-2026 is sent in AT, BE, CY, DE"):
         campaign.national("XX")
     assert [d.meta.country for d in campaign.select(["fi", "AT", "FI"])] == ["FI", "AT"]
 

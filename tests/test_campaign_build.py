@@ -22,9 +22,11 @@ LETTERS = [
     "BE/fictumab-2026_BE_de.pdf",
     "BE/fictumab-2026_BE_fr.pdf",
     "BE/fictumab-2026_BE_nl.pdf",
+    "CY/fictumab-2026_CY_el.pdf",
     "DE/fictumab-2026_DE_de.pdf",
     "FI/fictumab-2026_FI_fi.pdf",
     "FI/fictumab-2026_FI_sv.pdf",
+    "GR/fictumab-2026_GR_el.pdf",
     "IE/fictumab-2026_IE_en.pdf",
     "MT/fictumab-2026_MT_en.pdf",
     "NL/fictumab-2026_NL_nl.pdf",
@@ -51,7 +53,7 @@ def test_one_folder_and_manifest_per_country_and_one_for_the_campaign(built: Pat
     assert pdfs == LETTERS
     campaign = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
     assert [entry["country"] for entry in campaign["countries"]] == [
-        "AT", "BE", "DE", "FI", "IE", "MT", "NL", "SE",
+        "AT", "BE", "CY", "DE", "FI", "GR", "IE", "MT", "NL", "SE",
     ]  # fmt: skip
     for entry in campaign["countries"]:
         assert entry["sha256"] == sha256_file(built / entry["manifest"])
@@ -128,7 +130,10 @@ def test_country_and_lang_select_and_keep_the_rest(campaign_dir: Path, tmp_path:
     assert "--lang fr: fictumab-2026 is not sent in it in NL (languages: nl)" in result.output
     result = runner.invoke(main, [*args, "--country", "LU"])
     assert result.exit_code == 2
-    assert "--country LU: fictumab-2026 is sent in AT, BE, DE, FI, IE, MT, NL, SE" in result.output
+    assert (
+        "--country LU: fictumab-2026 is sent in AT, BE, CY, DE, FI, GR, IE, MT, NL, SE"
+        in result.output
+    )
 
 
 def test_check_names_only_the_letters_of_the_changed_language(

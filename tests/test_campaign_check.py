@@ -38,7 +38,7 @@ def test_the_example_is_clean_and_lists_its_deviations_with_references() -> None
     # Notes of the catalogs (entries no native speaker has reviewed) may come before.
     assert re.search(
         r"fictumab-2026: 0 errors, 0 warnings(, \d+ notes \(catalog \d+\))?, 2 national "
-        r"deviations; 5 translations checked against en for 8 countries",
+        r"deviations; 6 translations checked against en for 10 countries",
         out,
     ), out
     assert run("check", str(CAMPAIGN), "--strict")[0] == 0  # notes never fail
@@ -92,8 +92,8 @@ def test_review_of_the_whole_campaign_signs_each_language_once(tmp_path: Path) -
     assert re.search(r"0 errors, 0 warnings(, \d+ notes \(catalog \d+\))?, 2 national", output)
     html = out.read_text(encoding="utf-8")
     signed = re.findall(r'<table class="signature" data-language="(\w+)"', html)
-    assert signed == ["en", "de", "nl", "fr", "fi", "sv"]
-    assert "countries AT, BE, DE, FI, IE, MT, NL, SE" in html
+    assert signed == ["en", "de", "nl", "fr", "el", "fi", "sv"]
+    assert "countries AT, BE, CY, DE, FI, GR, IE, MT, NL, SE" in html
     assert len(re.findall(r'class="finding note" data-check="deviation"', html)) == 2, html
     assert "AFMPS, courriel du 12 octobre 2026" in html
     for name in ("fictumab-2026/countries/BE.yaml", "dhpc_gen/regulators/data/SE.yaml"):
@@ -105,6 +105,7 @@ def test_review_of_the_whole_campaign_signs_each_language_once(tmp_path: Path) -
         "fictumab-2026_AT_de.pdf",
         "fictumab-2026_BE_nl.pdf",
         "fictumab-2026_BE_fr.pdf",
+        "fictumab-2026_CY_el.pdf",
         "fictumab-2026_FI_fi.pdf",
         "fictumab-2026_FI_sv.pdf",
     ]
