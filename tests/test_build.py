@@ -51,7 +51,9 @@ def test_one_pdf_per_language_and_a_manifest(built: Path) -> None:
     assert "assets/fonts/LiberationSans-Regular.ttf" in inputs
     assert "locales/fi/LC_MESSAGES/messages.po" in inputs
     assert "dhpc_gen/regulators/data/FI.yaml" in inputs
-    assert manifest["tool_version"] and manifest["template_version"].startswith("2+")
+    assert manifest["tool_version"] and manifest["template_version"].startswith(
+        f"{TEMPLATE_VERSION}+"
+    )
 
 
 @pytest.mark.parametrize(

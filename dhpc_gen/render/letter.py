@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import datetime as dt
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,6 +96,34 @@ class LetterView:
     window_space_mm: float | None = None
     """Merged letters: blank space at the top of page 1 for the envelope window (no date)."""
     letterhead: LetterheadView | None = None
+    heading: NationalHeading | None = None
+    """The country's own heading above the title ("Rote-Hand-Brief"), if it has one."""
+
+
+@dataclass(frozen=True)
+class NationalHeading:
+    """A heading the country's convention puts on every DHPC, with its mark."""
+
+    text: str
+    mark_url: str | None
+    """The mark inlined as a data URL, so the HTML copy shows it too."""
+    mark_alt: str = ""
+    """What the mark shows, for a screen reader (the SVG's ``<title>``)."""
+
+
+def national_heading(country: str, language: str) -> NationalHeading | None:
+    """The heading of ``country``'s convention in ``language`` (the registry's)."""
+    rules = registry.conventions(country)
+    text = rules.heading_in(language)
+    if text is None:
+        return None
+    if rules.mark is None:
+        return NationalHeading(text, None)
+    svg = rules.mark.read_bytes()
+    title = re.search(rb"<title>([^<]*)</title>", svg)
+    alt = title.group(1).decode("utf-8").strip() if title else rules.mark.stem
+    encoded = base64.b64encode(svg).decode("ascii")
+    return NationalHeading(text, f"data:image/svg+xml;base64,{encoded}", alt)
 
 
 def compose_title(dhpc: Dhpc, text: LanguageText) -> str:
@@ -205,6 +234,7 @@ def letter_view(
         address_sources=sources,
         tool_version=__version__,
         letterhead=letterhead_view(dhpc),
+        heading=national_heading(meta.country, language),
     )
 
 
