@@ -91,6 +91,8 @@ class MailingList:
     duplicates: tuple[Duplicate, ...]
     source_names: tuple[str, ...]
     report: Mapping[str, Any]
+    country: str | None = None
+    """One country of a campaign: the list goes to ``<out>/<id>/<CC>/mailing/``."""
 
 
 @dataclass(slots=True)
@@ -217,6 +219,20 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def default_language(dhpc: Dhpc) -> str | None:
+    """The language of a recipient nothing else places: the DHPC's, else the country's."""
+    if dhpc.meta.default_language is not None:
+        return dhpc.meta.default_language
+    from dhpc_gen.errors import RegistryError
+    from dhpc_gen.regulators import registry
+
+    try:
+        chosen = registry.conventions(dhpc.meta.country).default_language
+    except RegistryError:
+        return None
+    return chosen if chosen in dhpc.meta.languages else None
+
+
 def make_mailing_list(
     dhpc: Dhpc,
     sources: SourceSet,
@@ -257,7 +273,9 @@ def _make_mailing_list(
 
         languages_of = registry.languages
     meta = dhpc.meta
-    policy = LanguagePolicy.for_dhpc(meta.country, meta.languages, languages_of)
+    policy = LanguagePolicy.for_dhpc(
+        meta.country, meta.languages, languages_of, default=default_language(dhpc)
+    )
     names = tuple(source.name for source in sources.sources)
 
     total_bytes = sum(source.path.stat().st_size for source in sources.sources)
@@ -417,6 +435,7 @@ def _make_mailing_list(
         duplicates=tuple(duplicates),
         source_names=names,
         report=report,
+        country=dhpc.meta.country if dhpc.in_campaign else None,
     )
 
 
@@ -499,9 +518,10 @@ def _address(row: PersonRow) -> str:
     return ", ".join(p for p in (row.street, f"{row.postal_code} {row.city}".strip()) if p)
 
 
-def mailing_dir(out: Path, dhpc_id: str) -> Path:
-    """``<out>/<id>/mailing``."""
-    return inside(out, safe_name(dhpc_id, "DHPC id"), MAILING_DIR)
+def mailing_dir(out: Path, dhpc_id: str, country: str | None = None) -> Path:
+    """``<out>/<id>/mailing``, or for one country of a campaign ``<out>/<id>/<CC>/mailing``."""
+    national = () if country is None else (safe_name(country, "country"),)
+    return inside(out, safe_name(dhpc_id, "DHPC id"), *national, MAILING_DIR)
 
 
 def write_mailing_list(mailing: MailingList, out: Path) -> Path:
@@ -515,7 +535,7 @@ def write_mailing_list(mailing: MailingList, out: Path) -> Path:
 
 
 def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
-    folder = mailing_dir(out, mailing.dhpc_id)
+    folder = mailing_dir(out, mailing.dhpc_id, mailing.country)
     # The five files describe one run: a new recipients.csv never stands beside an old
     # report, whatever fails on the way.
     with OutputSet(folder, private=True) as outputs:

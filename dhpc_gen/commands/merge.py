@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
+from dhpc_gen.cli import (
+    content_dir_argument,
+    country_option,
+    mailing_option,
+    out_option,
+    reports_errors,
+)
 from dhpc_gen.errors import display_path
 
 if TYPE_CHECKING:
@@ -46,6 +52,7 @@ def register(group: click.Group) -> None:
     type=click.IntRange(min=1),
     help="Processes to use. [default: the number of CPUs]",
 )
+@country_option
 @reports_errors
 def merge_command(
     directory: Path,
@@ -55,21 +62,24 @@ def merge_command(
     window: str,
     leave_out_rejects: bool,
     jobs: int | None,
+    country: str | None,
 ) -> None:
     """Write print files (and per-recipient letters) of the DHPC in DIR for a mailing list.
 
     Each language's letters go into OUT/<id>/print/<id>_<lang>_print.pdf, sorted by
     postal code, with the address in the envelope window; print-manifest.csv lists every
     letter's pages. An address that does not fit the window stops the run and is listed
-    in print/rejects.csv.
+    in print/rejects.csv. A country whose envelopes must carry a text (Denmark) has it
+    in the window above the address. A campaign merges one country (--country), in
+    OUT/<id>/<CC>/.
     """
-    from dhpc_gen.content import load_dhpc
+    from dhpc_gen.content.campaign import load_campaign
     from dhpc_gen.distribution.merge import merge
     from dhpc_gen.distribution.window import window_layout
 
     layout = window_layout(window)
-    dhpc = load_dhpc(directory)
-    source = mailing if mailing is not None else out / dhpc.id / "mailing"
+    dhpc = load_campaign(directory).only(country, "merge")
+    source = mailing if mailing is not None else dhpc.output_dir(out) / "mailing"
     with _ProgressBar() as bar:
         result = merge(
             dhpc,
@@ -90,6 +100,10 @@ def merge_command(
         click.echo(f"{language.language}: {', '.join(parts)}")
         if language.print_file is not None:
             click.echo(f"  {display_path(language.print_file)}")
+        if language.envelope is not None:
+            click.echo(
+                f"  envelope text, in the window above each address: {language.envelope.text}"
+            )
     if per_recipient:
         click.echo(f"{display_path(result.out_dir / 'letters')}/")
     click.echo(display_path(result.manifest))
