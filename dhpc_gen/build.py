@@ -23,7 +23,7 @@ from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "3"
 """Raised by hand when the letter layout changes on purpose."""
 
 MANIFEST = "manifest.json"
@@ -95,15 +95,29 @@ def content_hash(dhpc: Dhpc) -> str:
 
 
 def language_hash(dhpc: Dhpc, language: str) -> str:
-    """SHA-256 over ``dhpc.yaml``, the country's file, one language file and the
-    letterhead's files.
+    """SHA-256 of what one language's letter is made of: editing the Finnish text changes
+    the Finnish PDF only, so ``--check`` and ``dhpc status`` name just it.
 
-    That is what one language's PDF depends on: editing the Finnish text changes the
-    Finnish PDF only, so ``--check`` names just it.
+    A folder of one country: ``dhpc.yaml``, the language file and the letterhead's files.
+    One country of a campaign: the national facts as printed and the national text of
+    the language (deviations applied, placeholders filled), so that a deviation in
+    French changes the French letter of that country only.
     """
-    files = [*dhpc.inputs_of(language), *letterhead_files(dhpc)]
-    # Named by file name, as they always were: the identifiers of existing letters stay.
-    return sha256_bytes(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files))
+    if not dhpc.in_campaign:
+        files = [*dhpc.inputs_of(language), *letterhead_files(dhpc)]
+        # Named by file name, as they always were: the identifiers of existing letters stay.
+        return sha256_bytes(
+            b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files)
+        )
+    printed = dhpc.meta.model_dump(
+        mode="json", exclude={"authority_approval", "default_language", "audience"}
+    )
+    facts = {
+        "meta": printed,
+        "text": dhpc.text(language).model_dump(mode="json"),
+        "letterhead": [sha256_bytes(p.read_bytes()) for p in letterhead_files(dhpc)],
+    }
+    return sha256_bytes(json.dumps(facts, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
 
 def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
@@ -202,6 +216,10 @@ def make_manifest(
         }
         for letter in letters
     ]
+    if dhpc.in_campaign:
+        # What each letter is made of, so that dhpc status can tell a stale letter alone.
+        for entry in outputs:
+            entry["inputs_sha256"] = language_hash(dhpc, str(entry["language"]))
     outputs.sort(key=lambda entry: str(entry["path"]))
     manifest: dict[str, object] = {"dhpc": dhpc.id}
     if dhpc.in_campaign:

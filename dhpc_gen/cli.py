@@ -200,7 +200,12 @@ def build(
 )
 @reports_errors
 def regulators(country: str | None, language: str | None, fmt: str) -> None:
-    """List the reporting contact block of every EEA country, or of COUNTRY, per language."""
+    """List the reporting contact block of every EEA country, or of COUNTRY, per language.
+
+    After each country, its conventions for a DHPC: a heading of its own, the text the
+    envelope must carry, whether the authority approves the final letter, the
+    languages it requires and the default language of a recipient.
+    """
     import json
 
     from dhpc_gen.regulators import registry
@@ -229,6 +234,7 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
                         "short_name": e.short_name,
                         "call_for_reporting": e.call_for_reporting,
                         "contact_lines": list(e.contact_lines),
+                        "conventions": registry.conventions(e.country).as_json(e.language),
                     }
                     for e in entries
                 ],
@@ -246,12 +252,18 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
         click.echo(entry.call_for_reporting)
         for line in entry.contact_lines:
             click.echo(f"  {line}")
+        last_of_country = index + 1 == len(entries) or entries[index + 1].country != entry.country
+        if last_of_country:
+            click.echo()
+            click.secho(f"{entry.country} conventions:", bold=True)
+            for line in registry.conventions(entry.country).describe(language):
+                click.echo(f"  {line}")
 
 
 def _register_features() -> None:
-    from dhpc_gen.commands import mailing, merge, review, send, xliff
+    from dhpc_gen.commands import mailing, merge, review, send, status, xliff
 
-    for feature in (review, xliff, mailing, merge, send):
+    for feature in (review, xliff, mailing, merge, send, status):
         feature.register(main)
 
 
