@@ -96,6 +96,8 @@ class _Folder:
     meta: DhpcMeta
     source: LanguageText
     source_path: Path
+    countries: tuple[str, ...] = ()
+    """A campaign: the countries its shared language files go to."""
 
 
 def _validated(model: type[M], path: Path) -> M:
@@ -115,9 +117,40 @@ def _validated(model: type[M], path: Path) -> M:
 def _read_folder(directory: Path) -> _Folder:
     if not directory.is_dir():
         raise ContentError([Problem(display_path(directory), "", "no such content folder")])
-    meta = _validated(DhpcMeta, directory / META_FILE)
+    meta_data, _ = read_yaml(directory / META_FILE, display_path(directory / META_FILE))
+    countries: tuple[str, ...] = ()
+    if meta_data is not None and "countries" in meta_data:
+        meta, countries = _campaign_meta(directory)
+    else:
+        meta = _validated(DhpcMeta, directory / META_FILE)
     source_path = directory / f"{meta.source_language}.yaml"
-    return _Folder(directory, meta, _validated(LanguageText, source_path), source_path)
+    source = _validated(LanguageText, source_path)
+    return _Folder(directory, meta, source, source_path, countries)
+
+
+def _campaign_meta(directory: Path) -> tuple[DhpcMeta, tuple[str, ...]]:
+    """A campaign's core as the facts XLIFF needs: id, source, every language, products.
+
+    Only ``dhpc.yaml`` is read: a language can be exported before its file exists. The
+    national facts (companies, signatories) are not in the shared language files.
+    """
+    from dhpc_gen.content.campaign import CampaignCore
+
+    core = _validated(CampaignCore, directory / META_FILE)
+    languages = [core.source_language]
+    for sent in core.countries.values():
+        languages += [lang for lang in sent if lang not in languages]
+    meta = DhpcMeta.model_construct(
+        id=core.id,
+        country="",
+        languages=tuple(languages),
+        source_language=core.source_language,
+        products=core.products,
+        mahs=(),
+        signatories=(),
+        status=core.status,
+    )
+    return meta, tuple(core.countries)
 
 
 def _target_language(folder: _Folder, wanted: str | None) -> str:
@@ -394,9 +427,14 @@ def _xliff_document(
     for name, value in properties.items():
         ET.SubElement(props, "prop", {"prop-type": name}).text = value
     products = ", ".join(p.name for p in meta.products)
+    where = (
+        f"for {', '.join(folder.countries)}"
+        if folder.countries
+        else f"{meta.country}, {meta.date.isoformat()}"
+    )
     ET.SubElement(header, "note").text = (
         f"Direct Healthcare Professional Communication {meta.id} ({products}; "
-        f"{meta.country}, {meta.date.isoformat()}). Translate each unit from "
+        f"{where}). Translate each unit from "
         f"{meta.source_language} into {language}; keep the unit ids. Made from "
         f"{source_name} with SHA-256 {properties['source-sha256']}."
     )

@@ -168,3 +168,57 @@ def test_a_deviation_that_breaks_a_rule_names_its_line(campaign_dir: Path) -> No
     assert re.search(
         r"countries/AT\.yaml:\d+ deviations\[0\]\.text: String should have at least 1", problem
     ), problem
+
+
+def test_a_country_is_added_to_a_campaign_with_data_only_as_the_readme_shows(
+    campaign_dir: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from dhpc_gen.cli import main
+    from tests.conftest import PROJECT
+    from tests.pdf_helpers import pdftotext
+
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("#### Adding a country to a campaign") :]
+    country_file = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert country_file is not None
+    lines = country_file.group(1).splitlines()
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    (campaign_dir / "countries" / "PT.yaml").write_text(
+        "\n".join(line[indent:] for line in lines) + "\n", encoding="utf-8"
+    )
+    replace_in(campaign_dir / "dhpc.yaml", "  SE: [sv]\n", "  SE: [sv]\n  PT: [pt]\n")
+    # A stand-in for the Portuguese translation: the core's text, labelled pt.
+    english = (campaign_dir / "en.yaml").read_text(encoding="utf-8")
+    (campaign_dir / "pt.yaml").write_text(
+        english.replace("language: en", "language: pt"), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["build", str(campaign_dir), "--country", "PT", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    letter = " ".join(pdftotext(out / "fictumab-2026" / "PT" / "fictumab-2026_PT_pt.pdf").split())
+    assert "Fictapharm Portugal, Lda., in agreement with" in letter
+    assert "and o INFARMED, I.P." in letter  # the stand-in text with Portugal's wording
+    assert "Informação Médica" in letter and "www.infarmed.pt" in letter
+
+
+def test_xliff_exchanges_a_shared_language_of_a_campaign(
+    campaign_dir: Path, tmp_path: Path
+) -> None:
+    from dhpc_gen.xliff import export_xliff, import_xliff
+
+    before = (campaign_dir / "de.yaml").read_bytes()
+    exported = export_xliff(campaign_dir, tmp_path / "de.xlf", target="de")
+    assert exported.units == exported.translated == 11
+    note = (tmp_path / "de.xlf").read_text(encoding="utf-8")
+    assert "for AT, BE, CY, DE, FI, GR, IE, MT, NL, SE" in note
+    imported = import_xliff(campaign_dir, tmp_path / "de.xlf")
+    assert not imported.changed and not imported.written
+    assert (campaign_dir / "de.yaml").read_bytes() == before
+    # A language a new country brings is exported before its file exists.
+    replace_in(campaign_dir / "dhpc.yaml", "  SE: [sv]\n", "  SE: [sv]\n  PT: [pt]\n")
+    fresh = export_xliff(campaign_dir, tmp_path / "pt.xlf", target="pt")
+    assert fresh.units == 11 and fresh.translated == 0

@@ -39,6 +39,7 @@ from dhpc_gen.content.fields import text_fields
 from dhpc_gen.content.loader import (
     META_FILE,
     Loc,
+    format_loc,
     line_of,
     load_dhpc,
     parse_loc,
@@ -244,12 +245,6 @@ class Campaign:
 
     def countries_using(self, language: str) -> list[str]:
         return [code for code, languages in self.countries.items() if language in languages]
-
-
-def is_campaign(directory: Path) -> bool:
-    """Whether ``directory/dhpc.yaml`` names several countries (``countries:``)."""
-    data, _ = read_yaml(directory / META_FILE, display_path(directory / META_FILE))
-    return data is not None and "countries" in data
 
 
 def load_campaign(
@@ -550,7 +545,7 @@ class _Loader:
         for loc, value in worded:
             if not isinstance(value, Mapping):
                 continue
-            field = _format(loc)
+            field = format_loc(loc)
             for language in value:
                 if language not in languages:
                     self.problem(
@@ -749,13 +744,6 @@ class _Loader:
         return national
 
 
-def _format(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def deviable_fields(text: LanguageText) -> set[str]:
     """The field paths of ``text`` a national deviation may replace."""
     paths = {
@@ -804,6 +792,5 @@ __all__ = [
     "Campaign",
     "CampaignCore",
     "CountryFacts",
-    "is_campaign",
     "load_campaign",
 ]
