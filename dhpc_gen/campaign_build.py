@@ -9,17 +9,17 @@ Outputs of a campaign of several countries::
 A campaign of one (a folder of the single-country format) keeps ``<out>/<id>/``
 exactly as :func:`dhpc_gen.build.build` writes it.
 
-The first letter is rendered in this process; the others in worker processes forked
-from it after that, so they start with WeasyPrint, its fonts, the catalogs, locale data,
-the compiled template and the parsed content already loaded. Rendering is
+The letters are rendered in worker processes forked from this one, so they start with
+WeasyPrint and the parsed content loaded; a worker renders a language's letters
+together, loading its hyphenation dictionary, catalog and locale data once. Rendering is
 deterministic, so the bytes are those of a build one letter after another. Every
 letter is rendered before anything is written.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -128,6 +128,31 @@ def _render_task(task: _Task) -> tuple[_Task, BuiltLetter]:
     return task, letter
 
 
+def _render_chunk(chunk: list[_Task]) -> list[tuple[_Task, BuiltLetter]]:
+    return [_render_task(task) for task in chunk]
+
+
+def chunks_by_language(tasks: Sequence[_Task], jobs: int) -> list[list[_Task]]:
+    """The letters grouped by language, the largest groups first.
+
+    A worker renders the letters of a language together, so that its hyphenation
+    dictionary (German takes a second to load), catalog and locale data are loaded by one
+    process, not by all. A language with many letters is split so that every worker
+    still has work.
+    """
+    by_language: dict[str, list[_Task]] = {}
+    for task in tasks:
+        by_language.setdefault(task[1], []).append(task)
+    most = max(1, math.ceil(len(tasks) / (2 * jobs)))
+    chunks = [
+        group[start : start + most]
+        for group in by_language.values()
+        for start in range(0, len(group), most)
+    ]
+    chunks.sort(key=len, reverse=True)
+    return chunks
+
+
 def render_campaign(
     plans: Sequence[CountryPlan],
     *,
@@ -173,13 +198,15 @@ def _rendered(work: _Work, tasks: list[_Task], jobs: int) -> Iterator[tuple[_Tas
         if jobs <= 1 or os.name != "posix":
             yield from map(_render_task, tasks)
             return
-        # The first letter is rendered here: it loads WeasyPrint's fonts and styles, the
-        # catalogs and locale data, and the workers forked afterwards inherit them warm.
-        first, *rest = tasks
-        yield _render_task(first)
+        # Forked after the content is read and WeasyPrint imported: each worker starts
+        # with them, and takes the next language's letters as soon as it is free.
+        import dhpc_gen.render.pdf  # noqa: F401
+
+        chunks = chunks_by_language(tasks, jobs)
         context = multiprocessing.get_context("fork")
-        with context.Pool(min(jobs, len(rest))) as pool:
-            yield from pool.imap_unordered(_render_task, rest)
+        with context.Pool(min(jobs, len(chunks))) as pool:
+            for done in pool.imap_unordered(_render_chunk, chunks):
+                yield from done
     finally:
         _shared = None
 
@@ -295,12 +322,3 @@ def check_campaign(
         elif path.read_text(encoding="utf-8") != want:
             stale.append(f"{path}: differs from what the current inputs produce")
     return stale
-
-
-def read_manifest(path: Path) -> dict[str, object] | None:
-    """A manifest written by a build, or ``None`` if there is none (or it is unreadable)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
