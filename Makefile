@@ -35,7 +35,8 @@ render-deps:
 
 demo: $(STAMP) render-deps
 	$(BIN)/dhpc build content/lemtrada-2019 --out output --html
-	@echo "Letters written to output/lemtrada-2019/"
+	$(BIN)/dhpc build content/fictumab-2026 --out output
+	@echo "Letters written to output/lemtrada-2019/ and output/fictumab-2026/<CC>/"
 
 lint: $(STAMP)
 	$(BIN)/ruff check dhpc_gen tests benchmarks
