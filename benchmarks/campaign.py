@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,6 +42,7 @@ CONTENT = PROJECT / "content" / "fictumab-2026"
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    cpu_seconds: float
     letters: int
     peak_total_mb: float
     peak_largest_mb: float
@@ -106,7 +108,13 @@ def measure(mode: str, content: Path, out: Path) -> Run:
     if process.returncode != 0:
         raise SystemExit(f"{mode} failed (exit {process.returncode})")
     figures = json.loads(stdout.strip().splitlines()[-1])
-    return Run(figures["seconds"], figures["letters"], peak_total / 1024, peak_largest / 1024)
+    return Run(
+        figures["seconds"],
+        figures["cpu_seconds"],
+        figures["letters"],
+        peak_total / 1024,
+        peak_largest / 1024,
+    )
 
 
 def child(mode: str, content: Path, out: Path) -> None:
@@ -118,6 +126,7 @@ def child(mode: str, content: Path, out: Path) -> None:
 
     campaign = load_campaign(content)
     letters = sum(len(languages) for languages in campaign.countries.values())
+    before = _cpu()
     start = time.perf_counter()
     if mode == "check":
         stale = check_campaign(campaign, out)
@@ -126,7 +135,15 @@ def child(mode: str, content: Path, out: Path) -> None:
     else:
         build_campaign(campaign, out, jobs=1 if mode == "serial" else None)
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "letters": letters}))
+    cpu = _cpu() - before
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "letters": letters}))
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished workers."""
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def _files(folder: Path) -> dict[str, tuple[int, int]]:
@@ -148,7 +165,11 @@ def main() -> None:
         return
 
     cores = len(os.sched_getaffinity(0))
-    print(f"Campaign {args.content.name}; {cores} cores; median of {args.repeat} runs each")
+    load = os.getloadavg()[0]
+    print(
+        f"Campaign {args.content.name}; {cores} cores (load average {load:.1f} at the start: "
+        f"other work on the machine slows (b) most); median of {args.repeat} runs each"
+    )
     runs: dict[str, list[Run]] = {"serial": [], "parallel": [], "check": []}
     writes_nothing = True
     with tempfile.TemporaryDirectory(prefix="dhpc-bench-") as tmp:
@@ -174,6 +195,9 @@ def main() -> None:
     def median(mode: str) -> float:
         return statistics.median(run.seconds for run in runs[mode])
 
+    def cpu(mode: str) -> float:
+        return statistics.median(run.cpu_seconds for run in runs[mode])
+
     letters = runs["serial"][0].letters
     serial, parallel, check = median("serial"), median("parallel"), median("check")
     peak_total = max(run.peak_total_mb for run in runs["parallel"])
@@ -194,6 +218,10 @@ def main() -> None:
     print(
         f"  peak memory of (b): {peak_total:.0f} MB in all (PSS), "
         f"largest process {peak_largest:.0f} MB"
+    )
+    print(
+        f"  CPU time: (a) {cpu('serial'):.2f} s, (b) {cpu('parallel'):.2f} s in all processes, "
+        f"(c) {cpu('check'):.2f} s; (b) kept {cpu('parallel') / parallel:.1f} of {cores} cores busy"
     )
     print(f"  ratio (b)/(a): {parallel / serial:.2f}   (target <= 0.60)")
     print(f"  ratio (c)/(b): {check / parallel:.2f}   (target <= 1.10)")

@@ -13,7 +13,8 @@ The letters are rendered in worker processes forked from this one, so they start
 WeasyPrint and the parsed content loaded; a worker renders a language's letters
 together, loading its hyphenation dictionary, catalog and locale data once. Rendering is
 deterministic, so the bytes are those of a build one letter after another. Every
-letter is rendered before anything is written.
+national version is checked before a letter is laid out; the files are staged as the
+letters come and replace the old ones only when all are written.
 """
 
 from __future__ import annotations
@@ -160,7 +161,24 @@ def render_campaign(
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, list[BuiltLetter]]:
-    """Render every planned letter in memory (country → letters, in plan order).
+    """Render every planned letter in memory (country → letters, in plan order)."""
+    done = {
+        plan.dhpc.meta.country: letters
+        for plan, letters in iter_rendered(
+            plans, address_sources=address_sources, jobs=jobs, progress=progress
+        )
+    }
+    return {plan.dhpc.meta.country: done[plan.dhpc.meta.country] for plan in plans}
+
+
+def iter_rendered(
+    plans: Sequence[CountryPlan],
+    *,
+    address_sources: Sequence[str] | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[tuple[CountryPlan, list[BuiltLetter]]]:
+    """Each country with its letters, as soon as the last of them is rendered.
 
     Every national version is checked first, so a content problem anywhere stops the
     build before a letter is laid out and is reported with all the others.
@@ -180,15 +198,16 @@ def render_campaign(
         template_version(),
     )
     jobs = min(jobs or default_jobs(), len(tasks))
+    waiting = {plan.dhpc.meta.country: plan for plan in plans}
     done: dict[_Task, BuiltLetter] = {}
     for task, letter in _rendered(work, tasks, jobs):
         done[task] = letter
         if progress:
             progress(*task)
-    return {
-        plan.dhpc.meta.country: [done[(plan.dhpc.meta.country, lang)] for lang in plan.languages]
-        for plan in plans
-    }
+        plan = waiting[task[0]]
+        if all((task[0], lang) in done for lang in plan.languages):
+            del waiting[task[0]]
+            yield plan, [done[(task[0], lang)] for lang in plan.languages]
 
 
 def _rendered(work: _Work, tasks: list[_Task], jobs: int) -> Iterator[tuple[_Task, BuiltLetter]]:
@@ -225,27 +244,32 @@ def build_campaign(
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> CampaignBuild:
-    """Render the selected letters, then write them, each country's manifest and the campaign's.
+    """Render the selected letters and write them, each country's manifest and the campaign's.
 
-    Nothing is written unless every letter renders, and the outputs are one
-    :class:`OutputSet`: on any error, a full disk included, the folder stays as it was.
+    The outputs are one :class:`OutputSet`: nothing replaces an old file unless every
+    letter renders and every file is written; on any error, a full disk included, the
+    folder stays as it was.
     """
     plans = plan_build(campaign, countries, languages)
-    rendered = render_campaign(plans, address_sources=address_sources, jobs=jobs, progress=progress)
     out_dir = inside(out_root, safe_name(campaign.id, "DHPC id"))
-    # Every country's letters and manifests, and the campaign's, replace the old ones together.
+    # Every country's letters and manifests, and the campaign's, replace the old ones
+    # together. A country's files are staged as soon as its letters are rendered, while
+    # the workers render the others; a failure later discards them.
     with OutputSet(out_dir) as outputs:
-        results = [
-            write_letters(
+        staged = {
+            plan.dhpc.meta.country: write_letters(
                 plan.dhpc,
                 out_root,
-                rendered[plan.dhpc.meta.country],
+                letters,
                 html=html,
                 address_sources=address_sources,
                 outputs=outputs,
             )
-            for plan in plans
-        ]
+            for plan, letters in iter_rendered(
+                plans, address_sources=address_sources, jobs=jobs, progress=progress
+            )
+        }
+        results = [staged[plan.dhpc.meta.country] for plan in plans]
         written = [path for result in results for path in result.written]
         manifest = None
         if not campaign.single:
