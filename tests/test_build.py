@@ -160,6 +160,18 @@ def test_example_builds_the_recorded_bytes(built: Path) -> None:
     )
 
 
+def test_the_command_builds_the_recorded_bytes_in_parallel(tmp_path: Path) -> None:
+    """``dhpc build`` renders in worker processes: the bytes are the golden ones all the same."""
+    result = CliRunner().invoke(
+        main, ["build", str(EXAMPLE), "--out", str(tmp_path), "--jobs", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    out = tmp_path / "lemtrada-2019"
+    assert {name: sha256_file(out / name) for name in golden["files"]} == golden["files"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(golden["files"])
+
+
 def test_check_names_stale_outputs(example_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     runner = CliRunner()
