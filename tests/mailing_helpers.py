@@ -588,6 +588,11 @@ def _write_xlsx(path: Path, headers: Iterable[str], rows: Iterable[list[object]]
     sheet.append(list(headers))
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":
+                # A register holds "=HYPERLINK(…)" as text, as Excel keeps a cell typed
+                # with a leading "'": openpyxl would write a formula without its result.
+                cell.data_type = "s"
     workbook.save(path)
     _share_strings(path)
 

@@ -300,8 +300,11 @@ def _make_mailing_list(
                 "format": source.format,
                 "encoding": info.encoding,
                 "delimiter": info.delimiter,
+                "sheet": info.sheet,
                 "rows_read": read,
                 "blank_rows": info.blank_rows,
+                "hidden_rows": info.hidden_rows,
+                "merged_ranges": info.merged_ranges,
                 "rejected": rejected,
                 "recipients": 0,
             }
