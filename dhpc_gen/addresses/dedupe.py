@@ -138,6 +138,8 @@ def streets_agree(x: str, y: str) -> bool:
     """One street address written two ways: the name alike (a typo, an abbreviation), the
     house number the same ("Kotikatu 10" and "Kotikatu 10 A 5" agree, "Kotikatu 3" and
     "Kotikatu 17" do not)."""
+    if x == y or fold(x) == fold(y):
+        return True
     words_x, numbers_x = _street_parts(x)
     words_y, numbers_y = _street_parts(y)
     short, long = sorted((numbers_x, numbers_y), key=len)
@@ -168,13 +170,14 @@ def judge(
         same_id = a.source_id == b.source_id
         score += EVIDENCE if same_id else -EVIDENCE
     streets_differ = (
-        bool(a.street and b.street)
+        not same_email
+        and bool(a.street and b.street)
         and a.postal_code == b.postal_code
         and not streets_agree(a.street, b.street)
     )
-    if streets_differ and not same_email:
+    if streets_differ:
         score -= EVIDENCE
-    conflict = streets_differ and not (same_email or same_id)
+    conflict = streets_differ and not same_id
     return round(min(100.0, max(0.0, score)), 1), conflict
 
 

@@ -20,6 +20,7 @@ whose result was never saved. Then:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import re
 import warnings
@@ -28,7 +29,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dhpc_gen.addresses.columns import ColumnMap, RawRow, ReadInfo, for_source
+from dhpc_gen.addresses.columns import (
+    BAD_CONTROL,
+    MAX_CELL,
+    ColumnMap,
+    RawRow,
+    ReadInfo,
+    for_source,
+)
 from dhpc_gen.addresses.sources import AddressSource
 from dhpc_gen.errors import DhpcError
 
@@ -49,7 +57,8 @@ _MERGE = re.compile(
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
 _HIDDEN = re.compile(rb"\bhidden=\"(?:1|true)\"")
 _ROW_NUMBER = re.compile(rb"\br=\"([0-9]+)\"")
-_FORMULA_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?<!/)>\s*<(?:\w+:)?f\b")
+_FORMULA = re.compile(rb"<f[\s>/]")
+_PREFIXED_FORMULA = re.compile(rb"<[A-Za-z_][\w.-]*:f[\s>/]")  # <x:f> (slower to look for)
 _CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3})([0-9]+)\"")
 _TEXT_TYPE = re.compile(rb"\bt=\"str\"")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
@@ -121,19 +130,26 @@ def _scan_piece(piece: bytes, layout: SheetLayout) -> None:
             last = (int(last_row), _column_index(last_col))
             (r1, c1), (r2, c2) = min(first, last), max(first, last)
             layout.merged.append(_Range(r1, min(c1, c2), r2, max(c1, c2)))
-    if b"<f" in piece or b":f>" in piece or b":f " in piece:
-        for match in _FORMULA_CELL.finditer(piece):
-            ref = _CELL_REF.search(match.group(1))
-            if ref is None:
-                continue
-            end = _CELL_END.search(piece, match.end())
-            value = _VALUE.search(piece, match.end(), end.start() if end else len(piece))
-            # No result saved: no <v>, or an empty one where the result is not text
-            # (openpyxl writes <v/>; Excel writes an empty text result as t="str" <v></v>).
-            if value is None or (not value.group(1) and _TEXT_TYPE.search(match.group(1)) is None):
-                layout.formulas_without_value.setdefault(int(ref.group(2)), []).append(
-                    _column_index(ref.group(1))
-                )
+    formulas = [
+        pattern.finditer(piece)
+        for pattern, hint in ((_FORMULA, b"<f"), (_PREFIXED_FORMULA, b":f"))
+        if hint in piece
+    ]
+    for match in itertools.chain(*formulas):
+        # The cell's start tag is the tag just before its formula: <c r="D2" t="str"><f>
+        start = piece.rfind(b"<", 0, match.start())
+        tag = piece[start : match.start()]
+        ref = _CELL_REF.search(tag)
+        if ref is None:
+            continue
+        end = _CELL_END.search(piece, match.end())
+        value = _VALUE.search(piece, match.end(), end.start() if end else len(piece))
+        # No result saved: no <v>, or an empty one where the result is not text
+        # (openpyxl writes <v/>; Excel writes an empty text result as t="str" <v></v>).
+        if value is None or (not value.group(1) and _TEXT_TYPE.search(tag) is None):
+            layout.formulas_without_value.setdefault(int(ref.group(2)), []).append(
+                _column_index(ref.group(1))
+            )
 
 
 def scan_layout(source: AddressSource, member: str) -> SheetLayout:
@@ -458,10 +474,17 @@ def xlsx_rows(
                 if detail is not None:
                     yield RawRow(number, {}, detail, "bad-cell")
                     continue
-                problem = columns.check(cells, number)
-                if problem is not None:
-                    yield RawRow(number, {}, problem[1], problem[0])
-                    continue
+                line = "\t".join(cells)  # one test for the row, as for a line of a CSV file
+                if (
+                    BAD_CONTROL.search(line) is not None
+                    or "#" in line
+                    or len(line) > MAX_CELL
+                    or columns.may_repeat_header(cells)
+                ):
+                    problem = columns.check(cells, number)
+                    if problem is not None:
+                        yield RawRow(number, {}, problem[1], problem[0])
+                        continue
                 mapped, error = columns.map(cells)
                 yield RawRow(number, mapped, error)
         if columns is None:
