@@ -72,6 +72,9 @@ def test_name_cells_split(cell: str, order: str, first: str, last: str) -> None:
 
 def test_text_is_cleaned_for_printing_and_folded_for_matching() -> None:
     assert normalise.clean("  MÃ¤kinen\u00a0 Ã…sa\t") == "Mäkinen Åsa"
+    # A line break inside a cell as FileMaker writes it; invisible marks inside a value.
+    assert normalise.clean("Katu 1\x0bA 5") == "Katu 1 A 5"
+    assert normalise.clean("\ufeffMat\u200bti") == "Matti"
     assert normalise.fold("Östen-Åke  ÄHTÄRI") == "osten ake ahtari"
     assert normalise.email("  <mailto:Matti.Virtanen@HUS.fi> ") == "Matti.Virtanen@HUS.fi"
     assert normalise.email("matti@hus") is None

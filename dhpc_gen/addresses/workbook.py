@@ -116,8 +116,8 @@ class SheetLayout:
 def _scan_piece(piece: bytes, layout: SheetLayout) -> None:
     layout.rows += piece.count(b"<row ") + piece.count(b":row ") + piece.count(b"<row>")
     if b'hidden="' in piece:
-        for tag in _ROW_TAG.finditer(piece):
-            text = tag.group()
+        for row_tag in _ROW_TAG.finditer(piece):
+            text = row_tag.group()
             number = _ROW_NUMBER.search(text)
             if number is not None and _HIDDEN.search(text):
                 layout.hidden_rows.add(int(number.group(1)))
