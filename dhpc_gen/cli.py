@@ -150,9 +150,9 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
 
 
 def _register_features() -> None:
-    from dhpc_gen.commands import mailing, merge, review, send, xliff
+    from dhpc_gen.commands import docx, mailing, merge, review, send, xliff
 
-    for feature in (review, xliff, mailing, merge, send):
+    for feature in (review, xliff, docx, mailing, merge, send):
         feature.register(main)
 
 
