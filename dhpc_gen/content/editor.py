@@ -70,6 +70,7 @@ class EditOutcome:
     added: tuple[str, ...] = ()
     whitespace_only: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,19 @@ def _dump(yaml: YAML, data: Any) -> str:
 
 
 def edit_language_file(
-    text: str, updates: Sequence[tuple[str, str]], *, language: str, shown: str
+    text: str,
+    updates: Sequence[tuple[str, str]],
+    *,
+    language: str,
+    shown: str,
+    removals: Sequence[str] = (),
 ) -> EditOutcome:
     """Return ``text`` (a ``<lang>.yaml``) with each (field path, text) of ``updates`` set.
 
     Values whose text is already the same are left alone; an empty ``text`` starts a new
-    file. The result is parsed again and every value checked before it is returned.
+    file. ``removals`` names fields to take out (a bullet the document no longer has, an
+    optional field): each goes with its lines, and the rest of the file stays as it was.
+    The result is parsed again and every value checked before it is returned.
     """
     newline = "\r\n" if "\r\n" in text else "\n"
     root = _compose(text, shown)
@@ -143,10 +151,28 @@ def edit_language_file(
             f"{shown}: {' and '.join(shared[0])} are one value (a YAML alias); write each text "
             "out in full and import again"
         )
+    removed: list[str] = []
+    relayout: list[tuple[Step, ...]] = []
+    for path in removals:
+        steps = parse_field_path(path)
+        if _locate(root, steps) is None:
+            continue
+        span = _removal_span(text, root, steps, newline)
+        if span is None:
+            relayout.append(steps)
+        else:
+            edits.spans.append((*span, ""))
+        removed.append(path)
     result = text
     for start, end, fragment in sorted(edits.spans, reverse=True):
         result = result[:start] + fragment + result[end:]
     warnings: list[str] = []
+    if relayout:
+        result = _remove_relaid(result, relayout, indent, newline)
+        warnings.append(
+            f"{shown}: removing {shown_list(removed)} made the YAML writer lay out the rest "
+            "of the file anew; check the result with a diff"
+        )
     added: list[str] = []
     if edits.missing:
         result, relaid = _insert_missing(
@@ -159,10 +185,68 @@ def edit_language_file(
                 "of the file anew; check the result with a diff"
             )
     wanted = {path: new for path, new in updates if path in edits.changed or path in added}
-    _verify(result, wanted, shown)
+    _verify(result, wanted, shown, removed)
     return EditOutcome(
-        result, tuple(edits.changed), tuple(added), tuple(edits.whitespace_only), tuple(warnings)
+        result,
+        tuple(edits.changed),
+        tuple(added),
+        tuple(edits.whitespace_only),
+        tuple(warnings),
+        tuple(removed),
     )
+
+
+def _removal_span(
+    text: str, root: Node | None, steps: Sequence[Step], newline: str
+) -> tuple[int, int] | None:
+    """The lines that hold the field at ``steps`` (None: not in block style)."""
+    parent = root if len(steps) == 1 else getattr(_locate(root, steps[:-1]), "node", None)
+    last = steps[-1]
+    first: Node | None = None
+    value: Node | None = None
+    if isinstance(parent, MappingNode) and not parent.flow_style and isinstance(last, str):
+        for key, item in parent.value:
+            if isinstance(key, ScalarNode) and key.value == last:
+                first, value = key, item
+                break
+    elif (
+        isinstance(parent, SequenceNode)
+        and not parent.flow_style
+        and isinstance(last, int)
+        and last < len(parent.value)
+    ):
+        first = value = parent.value[last]
+    if first is None or value is None:
+        return None
+    start = text.rfind("\n", 0, first.start_mark.index) + 1
+    if text[start : first.start_mark.index].strip() not in ("", "-"):
+        return None  # shares its line with something else
+    content_end = len(text[: value.end_mark.index].rstrip())
+    line_end = text.find("\n", content_end)
+    end = len(text) if line_end < 0 else line_end + 1
+    # Blank lines before and after: keep one of them.
+    blank = newline * 2
+    if text[:start].endswith(blank) and text.startswith(newline, end):
+        end += len(newline)
+    return start, end
+
+
+def _remove_relaid(
+    text: str, removals: Sequence[tuple[Step, ...]], indent: Indentation, newline: str
+) -> str:
+    """Remove fields through ruamel.yaml (flow-style lists), which lays the file out anew."""
+    yaml = rt_yaml(indent)
+    data = yaml.load(text.replace("\r\n", "\n"))
+    # Later list items first, so that the earlier indices still hold.
+    for steps in sorted(removals, key=lambda s: s[-1] if isinstance(s[-1], int) else -1)[::-1]:
+        container = value_at(data, steps[:-1]) if len(steps) > 1 else data
+        last = steps[-1]
+        present = (isinstance(container, CommentedMap) and last in container) or (
+            isinstance(container, CommentedSeq) and isinstance(last, int) and last < len(container)
+        )
+        if present:
+            del container[last]
+    return _dump(yaml, data).replace("\n", newline)
 
 
 def _compose(text: str, shown: str) -> Node | None:
@@ -499,9 +583,9 @@ def _insert_missing(
     return _dump(yaml, data).replace("\n", newline), relaid
 
 
-def _verify(text: str, wanted: Mapping[str, str], shown: str) -> None:
+def _verify(text: str, wanted: Mapping[str, str], shown: str, removed: Sequence[str] = ()) -> None:
     """Parse the edited file and check every value written reads back as intended."""
-    if not wanted:
+    if not wanted and not removed:
         return
     try:
         data = rt_yaml().load(text)
@@ -513,6 +597,7 @@ def _verify(text: str, wanted: Mapping[str, str], shown: str) -> None:
         if not isinstance(value := value_at(data, parse_field_path(path)), str)
         or value.strip() != new
     ]
+    wrong += [path for path in removed if value_at(data, parse_field_path(path)) is not None]
     if wrong:
         raise DhpcError(
             f"{shown}: could not write {shown_list(wrong)} faithfully; nothing was written, "
