@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from dhpc_gen.exchange.docx_layout import (
     BACKGROUND,
+    KIND,
     PHONE,
     SALUTATION,
     Layout,
@@ -407,8 +408,8 @@ def _reporting(parts: Layout, letter: Letter, regulator: Regulator) -> None:
 _EMAIL = re.compile(r"[^\s@<>(),;:]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _PHONE = re.compile(r"\+?\d[\d ()/-]{3,24}\d")
 _LABEL = re.compile(
-    r"^(?:e-?mail|sähköposti|e-post|courriel|tel(?:efon|éphone|efoon)?|phone|puh(?:elin)?|"
-    r"fax|tél)\.?\s*:?\s*",
+    r"^(?:e-?mail|e-post|sähköposti|courriel|telephone|telefon|téléphone|telefoon|tel|phone|"
+    r"puh(?:elin)?|fax|tél)\.?\s*:?\s*",
     re.IGNORECASE,
 )
 
@@ -442,8 +443,8 @@ def _companies(paragraphs: Sequence[DocParagraph], letter: Letter, phone_label: 
                 email = found.group()
                 continue
             bare = _LABEL.sub("", piece)
-            if label and piece.casefold().startswith(label):
-                bare = piece[len(label) :].lstrip(":. ")
+            if bare == piece and label and piece.casefold().startswith(label):
+                bare = piece[len(label) :].lstrip(":. ")  # the catalog's label, e.g. "puh."
             if phone is None and _PHONE.fullmatch(bare.strip()):
                 phone = bare.strip()
                 continue
@@ -522,10 +523,12 @@ def read_letter(
         else:
             letter.place(paragraph, "before the title")
             what = paragraph.images[0] if paragraph.images and not paragraph.text.strip() else None
+            standard = words.role(paragraph.text, language) == KIND
             letter.note(
                 paragraph,
-                f"{what or excerpt(paragraph.text)} before the title is not part of the text; "
-                "left out",
+                f"{what or excerpt(paragraph.text)} before the title is "
+                + ("standard wording, not a field" if standard else "not part of the text")
+                + "; left out",
             )
     if letter.date is None:
         letter.note(0, "no date found before the title")
