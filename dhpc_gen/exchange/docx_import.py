@@ -214,8 +214,9 @@ def import_docx(
     wanted = _wanted(letter, base, current, parts)
     plan = _plan(wanted, current)
 
-    tracked = tuple(_place_changes(document, letter))
-    comments = tuple(_place_comments(document, letter))
+    before = _places_before(document, words, chosen, regulator, all_text)
+    tracked = tuple(_place_changes(document, letter, before))
+    comments = tuple(_place_comments(document, letter, before))
     refused = changes == "refuse" and bool(document.revisions)
 
     header = (
@@ -765,31 +766,63 @@ def _plan(wanted: Mapping[str, str], current: Mapping[str, Any]) -> _Plan:
 # --- placing changes and comments --------------------------------------------------------
 
 
-def _place(letter: Letter, number: int) -> str:
-    if number in letter.places:
-        return letter.places[number]
-    later = [n for n in letter.places if n > number]
-    return letter.places[min(later)] if later else "the end of the document"
+def _places_before(
+    document: WordDocument,
+    words: Lexicon,
+    language: str,
+    regulator: Regulator | None,
+    all_text: Sequence[str],
+) -> dict[int, str]:
+    """Where each paragraph was before the changes (a deleted bullet was summary[4])."""
+    if not document.revisions or not document.original:
+        return {}
+    try:
+        parts = layout(document.original, words, language)
+        return read_letter(parts, words, language, regulator, all_text).places
+    except DhpcError:
+        return {}
 
 
-def _place_changes(document: WordDocument, letter: Letter) -> list[TrackedChange]:
-    return [
-        TrackedChange(
-            _place(letter, r.paragraph),
-            r.kind,
-            " ".join(r.text.split()),
-            r.author,
-            r.date,
-            r.paragraph,
+def _place(places: Mapping[int, str], number: int) -> str:
+    if number in places:
+        return places[number]
+    later = [n for n in places if n > number]
+    return places[min(later)] if later else "the end of the document"
+
+
+_DELETIONS = ("deleted", "paragraph deleted", "row deleted")
+
+
+def _place_changes(
+    document: WordDocument, letter: Letter, before: Mapping[int, str]
+) -> list[TrackedChange]:
+    changes = []
+    for revision in document.revisions:
+        places = before if revision.kind in _DELETIONS and before else letter.places
+        changes.append(
+            TrackedChange(
+                _place(places, revision.paragraph),
+                revision.kind,
+                " ".join(revision.text.split()),
+                revision.author,
+                revision.date,
+                revision.paragraph,
+            )
         )
-        for r in document.revisions
-    ]
+    return changes
 
 
-def _place_comments(document: WordDocument, letter: Letter) -> list[CommentNote]:
+def _place_comments(
+    document: WordDocument, letter: Letter, before: Mapping[int, str]
+) -> list[CommentNote]:
     notes = []
     for comment in document.comments:
-        places = tuple(dict.fromkeys(_place(letter, n) for n in comment.paragraphs))
+        places = tuple(
+            dict.fromkeys(
+                _place(letter.places if n in letter.places or not before else before, n)
+                for n in comment.paragraphs
+            )
+        )
         notes.append(
             CommentNote(
                 comment.id,

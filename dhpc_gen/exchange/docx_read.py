@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -70,7 +70,6 @@ class DocParagraph:
     spans: tuple[Span, ...]
     """Text and formatting; ``\\n`` where the paragraph has a line break."""
     images: tuple[str, ...] = ()
-    mark_deleted: bool = False
 
     @property
     def text(self) -> str:
@@ -106,6 +105,8 @@ class WordDocument:
     comments: tuple[DocComment, ...]
     properties: Mapping[str, str]
     notes: tuple[Note, ...]
+    original: tuple[DocParagraph, ...] = ()
+    """The same paragraphs with every change rejected: the text before the changes."""
 
 
 # --- styles and numbering ----------------------------------------------------------------
@@ -202,6 +203,16 @@ class _Styles:
 # --- walking the body --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Raw:
+    """One paragraph in both readings: every change accepted, and every change rejected."""
+
+    accepted: DocParagraph
+    original: DocParagraph
+    mark_deleted: bool = False
+    mark_inserted: bool = False
+
+
 @dataclass
 class _Piece:
     text: str
@@ -244,8 +255,7 @@ class _Reader:
             numbering = None
         self.styles = _Styles(document.styles.element, numbering)
         self.number = 0
-        self.raw: list[tuple[DocParagraph, bool, bool]] = []
-        """(paragraph, its mark is deleted, it has content)"""
+        self.raw: list[_Raw] = []
         self.revisions: list[Revision] = []
         self.notes: list[Note] = []
         self.open_comments: dict[str, list[str]] = {}
@@ -275,7 +285,7 @@ class _Reader:
                     )
                 )
             elif tag in (w("commentRangeStart"), w("commentRangeEnd")):
-                self.comment_mark(child)
+                self.comment_mark(child, self.number + 1)
 
     def table(self, table: Any) -> None:
         for row in table.iter(w("tr")):
@@ -300,36 +310,36 @@ class _Reader:
             added = self.raw[start:]
             if row_state != "kept":
                 change = trpr.find(w("del" if row_state == "deleted" else "ins"))
-                text = " ".join(p.text for p, _, _ in added).strip()
+                view = "original" if row_state == "deleted" else "accepted"
+                text = " ".join(getattr(r, view).text for r in added).strip()
                 self.revisions.append(
                     Revision(
-                        added[0][0].number if added else self.number,
+                        added[0].accepted.number if added else self.number,
                         f"row {row_state}",
                         text,
                         change.get(w("author"), ""),
                         change.get(w("date"), ""),
                     )
                 )
-                if row_state == "deleted":
-                    self.raw[start:] = [(p, True, False) for p, _, _ in added]
-                    continue
+                # The row's paragraphs are gone in one of the readings.
+                self.raw[start:] = [
+                    replace(r, accepted=replace(r.accepted, spans=()), mark_deleted=True)
+                    if row_state == "deleted"
+                    else replace(r, original=replace(r.original, spans=()), mark_inserted=True)
+                    for r in added
+                ]
+                added = self.raw[start:]
             # A row of one-paragraph cells reads as one line: "Website: | www.hpra.ie".
-            filled = [item for item in added if item[2]]
-            if len(cells) > 1 and len(filled) > 1 and len(added) == len(cells):
-                first = filled[0][0]
-                spans: list[Span] = []
-                for index, (paragraph, _, _) in enumerate(filled):
-                    if index:
-                        spans.append(Span(" "))
-                    spans.extend(paragraph.spans)
-                merged = replace(
-                    first,
-                    numbers=tuple(n for p, _, _ in filled for n in p.numbers),
-                    spans=tuple(spans),
-                    images=tuple(i for p, _, _ in filled for i in p.images),
-                    bold=all(p.bold for p, _, _ in filled),
+            if len(cells) > 1 and len(added) == len(cells) and row_state == "kept":
+                merged = _Raw(
+                    _join_cells([r.accepted for r in added]),
+                    _join_cells([r.original for r in added]),
                 )
-                self.raw[start:] = [(merged, False, True)]
+                if (
+                    merged.accepted.text.strip()
+                    and sum(1 for r in added if r.accepted.text.strip()) > 1
+                ):
+                    self.raw[start:] = [merged]
 
     @staticmethod
     def _own_row(table: Any, row: Any) -> bool:
@@ -340,11 +350,12 @@ class _Reader:
 
     # comments
 
-    def comment_mark(self, element: Any) -> None:
+    def comment_mark(self, element: Any, paragraph: int) -> None:
+        """A comment's range starts (in ``paragraph``) or ends."""
         comment_id = element.get(w("id"), "")
         if element.tag == w("commentRangeStart"):
             self.open_comments[comment_id] = []
-            self.comment_paragraphs.setdefault(comment_id, []).append(self.number + 1)
+            self.comment_paragraphs.setdefault(comment_id, []).append(paragraph)
         else:
             anchor = self.open_comments.pop(comment_id, None)
             if anchor is not None:
@@ -359,7 +370,7 @@ class _Reader:
             self.comment_paragraphs.setdefault(comment_id, []).append(self.number)
         ppr = element.find(w("pPr"))
         style_id = self.styles.default_paragraph
-        mark_deleted = False
+        mark_deleted = mark_inserted = False
         direct_numbered: bool | None = None
         direct_level: int | None = None
         if ppr is not None:
@@ -381,6 +392,7 @@ class _Reader:
                     mark_deleted = True
                     state.revisions.append(self._revision(state, "paragraph deleted", "", deleted))
                 if inserted is not None:
+                    mark_inserted = True
                     state.revisions.append(
                         self._revision(state, "paragraph inserted", "", inserted)
                     )
@@ -389,31 +401,30 @@ class _Reader:
                 state.revisions.append(self._revision(state, "formatted", "", change))
         paragraph_bold = bool(self.styles.first(style_id, "bold"))
         self.inline(element, state, "kept", None, paragraph_bold, None)
-        kept = [p for p in state.pieces if p.state != "deleted"]
-        spans = tuple(Span(p.text, p.bold, p.italic, p.link) for p in kept)
-        text = "".join(span.text for span in spans)
-        letters = [p for p in kept if p.text.strip()]
         numbered = direct_numbered
         if numbered is None:
             numbered = bool(self.styles.first(style_id, "numbered"))
         name = self.styles.name(style_id)
-        list_item = bool(numbered) or bool(re.search(r"\blist (bullet|number)", name.lower()))
         level = direct_level if direct_level is not None else self.styles.level(style_id)
-        bold = bool(letters) and all(p.shown_bold for p in letters)
+
+        def reading(dropped: str) -> DocParagraph:
+            kept = [p for p in state.pieces if p.state != dropped]
+            letters = [p for p in kept if p.text.strip()]
+            return DocParagraph(
+                number=self.number,
+                numbers=(self.number,),
+                style=name,
+                level=level,
+                list_item=bool(numbered)
+                or bool(re.search(r"\blist (bullet|number)", name.lower())),
+                in_table=in_table,
+                bold=bool(letters) and all(p.shown_bold for p in letters),
+                spans=tuple(Span(p.text, p.bold, p.italic, p.link) for p in kept),
+                images=tuple(state.images),
+            )
+
         self.revisions.extend(self._merged_revisions(state))
-        paragraph = DocParagraph(
-            number=self.number,
-            numbers=(self.number,),
-            style=name,
-            level=level,
-            list_item=list_item,
-            in_table=in_table,
-            bold=bold,
-            spans=spans,
-            images=tuple(state.images),
-            mark_deleted=mark_deleted,
-        )
-        self.raw.append((paragraph, mark_deleted, bool(text.strip()) or bool(state.images)))
+        self.raw.append(_Raw(reading("deleted"), reading("inserted"), mark_deleted, mark_inserted))
 
     def _revision(self, state: _ParagraphState, kind: str, text: str, element: Any) -> Revision:
         return Revision(
@@ -421,7 +432,8 @@ class _Reader:
         )
 
     def _merged_revisions(self, state: _ParagraphState) -> list[Revision]:
-        """Adjacent insertions (or deletions) by one author as one revision."""
+        """Adjacent insertions (or deletions) by one author as one revision; a paragraph
+        deleted or inserted whole as one revision with its text."""
         merged: list[Revision] = []
         for revision in state.revisions:
             last = merged[-1] if merged else None
@@ -434,7 +446,23 @@ class _Reader:
                 merged[-1] = replace(last, text=last.text + revision.text)
             else:
                 merged.append(revision)
-        return [r for r in merged if r.text.strip() or r.kind not in ("inserted", "deleted")]
+        for whole, part, state_name in (
+            ("paragraph deleted", "deleted", "inserted"),
+            ("paragraph inserted", "inserted", "deleted"),
+        ):
+            marks = [r for r in merged if r.kind == whole]
+            pieces = [r for r in merged if r.kind == part]
+            others = [
+                p for p in state.pieces if p.state not in (part, state_name) and p.text.strip()
+            ]
+            if marks and len(pieces) == 1 and not others:
+                merged = [r for r in merged if r is not pieces[0]]
+                merged[merged.index(marks[0])] = replace(marks[0], text=pieces[0].text)
+        return [
+            r
+            for r in merged
+            if r.text.strip() or r.kind not in ("inserted", "deleted", "formatted")
+        ]
 
     def inline(
         self,
@@ -466,11 +494,7 @@ class _Reader:
                 if content is not None:
                     self.inline(content, state, change, link, paragraph_bold, change_element)
             elif tag in (w("commentRangeStart"), w("commentRangeEnd")):
-                self.comment_mark(child)
-                if tag == w("commentRangeStart"):
-                    paragraphs = self.comment_paragraphs[child.get(w("id"), "")]
-                    if paragraphs[-1] != state.number:
-                        paragraphs.append(state.number)
+                self.comment_mark(child, state.number)
             elif tag == f"{{{MC_NS}}}AlternateContent":
                 self._alternate(child, state)
             elif tag.startswith("{http://schemas.openxmlformats.org/officeDocument/2006/math}"):
@@ -640,23 +664,42 @@ def read_document(package: DocxPackage) -> WordDocument:
     reader = _Reader(package)
     body = package.document.element.body
     reader.blocks(body, in_table=False)
-    paragraphs = _accepted(reader.raw)
     comments = _comments(package, reader)
     return WordDocument(
         package.shown,
-        tuple(paragraphs),
+        tuple(_reading(reader.raw, accepted=True)),
         tuple(reader.revisions),
         tuple(comments),
         _properties(package),
         tuple(reader.notes),
+        tuple(_reading(reader.raw, accepted=False)),
     )
 
 
-def _accepted(raw: list[tuple[DocParagraph, bool, bool]]) -> list[DocParagraph]:
-    """Join each paragraph whose mark is deleted with the next one; drop empty ones."""
+def _join_cells(paragraphs: Sequence[DocParagraph]) -> DocParagraph:
+    filled = [p for p in paragraphs if p.text.strip()] or list(paragraphs[:1])
+    spans: list[Span] = []
+    for index, paragraph in enumerate(filled):
+        if index:
+            spans.append(Span(" "))
+        spans.extend(paragraph.spans)
+    return replace(
+        paragraphs[0],
+        numbers=tuple(n for p in paragraphs for n in p.numbers),
+        spans=tuple(spans),
+        images=tuple(i for p in paragraphs for i in p.images),
+        bold=all(p.bold for p in filled),
+    )
+
+
+def _reading(raw: Sequence[_Raw], *, accepted: bool) -> list[DocParagraph]:
+    """The paragraphs with every change accepted (or rejected): a paragraph whose mark is
+    deleted (or inserted) joins the next one; empty paragraphs are dropped."""
     out: list[DocParagraph] = []
     carry: DocParagraph | None = None
-    for paragraph, mark_deleted, _ in raw:
+    for entry in raw:
+        paragraph = entry.accepted if accepted else entry.original
+        joins = entry.mark_deleted if accepted else entry.mark_inserted
         if carry is not None:
             paragraph = replace(
                 paragraph,
@@ -666,7 +709,7 @@ def _accepted(raw: list[tuple[DocParagraph, bool, bool]]) -> list[DocParagraph]:
                 images=carry.images + paragraph.images,
             )
             carry = None
-        if mark_deleted:
+        if joins:
             carry = paragraph
             continue
         out.append(paragraph)
