@@ -37,7 +37,9 @@ def write_parts(path: Path, parts: dict[str, bytes]) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def edit_document(source: Path, target: Path, edit: Callable[[Any, dict[str, bytes]], None]) -> None:
+def edit_document(
+    source: Path, target: Path, edit: Callable[[Any, dict[str, bytes]], None]
+) -> None:
     """Copy ``source`` to ``target`` with ``edit(document_root, parts)`` applied."""
     parts = read_parts(source)
     root = etree.fromstring(parts["word/document.xml"])
@@ -73,9 +75,7 @@ def _change(tag: str, number: int, author: str, date: str) -> Any:
     return element
 
 
-def tracked_replace(
-    p: Any, old: str, new: str, *, author: str, date: str, number: int
-) -> None:
+def tracked_replace(p: Any, old: str, new: str, *, author: str, date: str, number: int) -> None:
     """Delete ``old`` and insert ``new`` in its place, as tracked changes."""
     for run in p.iter(w("r")):
         text = "".join(t.text or "" for t in run.iter(w("t")))
@@ -176,7 +176,9 @@ def add_comments(
     rel.set("Id", "rIdComments1")
     rel.set("Type", COMMENTS_TYPE)
     rel.set("Target", "comments.xml")
-    parts["word/_rels/document.xml.rels"] = etree.tostring(rels, xml_declaration=True, encoding="UTF-8")
+    parts["word/_rels/document.xml.rels"] = etree.tostring(
+        rels, xml_declaration=True, encoding="UTF-8"
+    )
     types = etree.fromstring(parts["[Content_Types].xml"])
     override = etree.SubElement(types, f"{{{CT_NS}}}Override")
     override.set("PartName", "/word/comments.xml")
