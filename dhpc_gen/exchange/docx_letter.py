@@ -213,10 +213,10 @@ _ITEM = re.compile(r"\s*(?P<substance>[^()]+?)\s*\((?P<product>[^()]+)\)\s*(?P<a
 
 def parse_title(text: str) -> tuple[list[str], list[Product], str] | None:
     """``Substance (PRODUCT▼), …: key message`` → substances, products, key message."""
-    head, colon, key = text.partition("):")
-    if not colon or not key.strip():
+    split = re.search(r"\)\s*▼?\s*:", text)
+    if split is None or not text[split.end() :].strip():
         return None
-    items = head + ")"
+    items, key = text[: split.end() - 1].rstrip(), text[split.end() :]
     substances, products = [], []
     position = 0
     for match in _ITEM.finditer(items):
@@ -228,8 +228,6 @@ def parse_title(text: str) -> tuple[list[str], list[Product], str] | None:
         triangle = "▼" in product or bool(match.group("after"))
         substances.append(substance)
         products.append(Product(product.replace("▼", "").strip(), triangle))
-        if position < len(items) and items[position] == ",":
-            position += 1
     if position != len(items) or not substances or not all(substances):
         return None
     return substances, products, key.strip()
