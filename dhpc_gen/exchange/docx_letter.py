@@ -85,6 +85,7 @@ class Letter:
     places: dict[int, str] = field(default_factory=dict)
     """Paragraph number → the field path or part of the letter it belongs to."""
     title: str = ""
+    title_paragraph: int = 0
     substances: list[str] = field(default_factory=list)
     products: list[Product] = field(default_factory=list)
     key_message: str | None = None
@@ -532,7 +533,7 @@ def read_letter(
         letter.note(0, "no date found before the title")
 
     title = inline_text(parts.title, letter, heading=True)
-    letter.title = title
+    letter.title, letter.title_paragraph = title, parts.title.number
     letter.place(parts.title, "the title")
     parsed = parse_title(title)
     if parsed is None:
