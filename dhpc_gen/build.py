@@ -15,7 +15,7 @@ from dhpc_gen import __version__
 from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, UsageError
-from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.letter import letter_epoch, render_html, standalone_html
@@ -197,7 +197,8 @@ def build(
 ) -> BuildResult:
     """Render and write ``<out>/<id>/<id>_<lang>.pdf`` and the manifest.
 
-    Everything is rendered in memory first: on any error nothing is written.
+    Everything is rendered in memory first, then written as one :class:`OutputSet`: on
+    any error, a full disk included, the output folder is left as it was.
     """
     chosen = selected_languages(dhpc, languages)
     letters = render_letters(dhpc, chosen, address_sources=address_sources, progress=progress)
@@ -205,16 +206,18 @@ def build(
     manifest = make_manifest(dhpc, letters, address_sources)
     manifest = _keep_other_languages(out_dir / MANIFEST, manifest)
     written = []
-    for letter in letters:
-        target = inside(out_dir, letter.filename)
-        atomic_write_bytes(target, letter.pdf)
-        written.append(target)
-        if html:
-            target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
-            atomic_write_bytes(target, standalone_html(letter.html).encode("utf-8"))
+    # The PDFs, the HTML and the manifest that describes them replace the old ones together.
+    with OutputSet(out_dir) as outputs:
+        for letter in letters:
+            target = inside(out_dir, letter.filename)
+            outputs.write_bytes(target, letter.pdf)
             written.append(target)
-    atomic_write_bytes(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
-    written.append(out_dir / MANIFEST)
+            if html:
+                target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
+                outputs.write_text(target, standalone_html(letter.html))
+                written.append(target)
+        outputs.write_text(out_dir / MANIFEST, manifest_text(manifest), last=True)
+        written.append(out_dir / MANIFEST)
     return BuildResult(out_dir, tuple(letters), manifest, tuple(written))
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dhpc_gen.errors import DhpcError, display_path
+from dhpc_gen.errors import DhpcError, display_path, is_disk_full, os_error_reason
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,11 +33,8 @@ def reports_errors(func: F) -> F:
             # A file the library did not expect to fail (a full disk, a folder that is
             # a file, no permission): a message naming the file, never a traceback.
             where = display_path(Path(exc.filename)) if isinstance(exc.filename, str) else "a file"
-            reason = exc.strerror or str(exc)
-            click.echo(
-                f"Error: {where}: {reason} (check the path, its permissions and free space)",
-                err=True,
-            )
+            hint = "free some space" if is_disk_full(exc) else "check the path and its permissions"
+            click.echo(f"Error: {where}: {os_error_reason(exc)} ({hint})", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

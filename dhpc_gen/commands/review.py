@@ -154,7 +154,7 @@ def review(
     hashes of the reviewed version and a sign-off block per language.
     """
     from dhpc_gen.content import load_dhpc
-    from dhpc_gen.fsutil import atomic_write_bytes, safe_name
+    from dhpc_gen.fsutil import OutputSet, safe_name
     from dhpc_gen.review.report import ReviewInputs, build_review, review_pdf
     from dhpc_gen.review.termbase import termbase_for
 
@@ -174,11 +174,12 @@ def review(
     )
     written = [output]
     pdf_bytes = review_pdf(result, dhpc) if pdf else None
-    atomic_write_bytes(output, result.html.encode("utf-8"))
-    if pdf_bytes is not None:
-        pdf_path = output.with_suffix(".pdf")
-        atomic_write_bytes(pdf_path, pdf_bytes)
-        written.append(pdf_path)
+    with OutputSet(output.parent) as outputs:  # the HTML and its PDF replace the old ones together
+        outputs.write_text(output, result.html)
+        if pdf_bytes is not None:
+            pdf_path = output.with_suffix(".pdf")
+            outputs.write_bytes(pdf_path, pdf_bytes)
+            written.append(pdf_path)
     for path in written:
         click.echo(display_path(path))
     click.echo(f"{dhpc.id}: {_counts_line(result.findings)}")
