@@ -397,7 +397,7 @@ def _new_meta(
     problems: list[str] = []
     if not letter.products:
         problems.append(
-            f"paragraph {(letter.places and min(letter.places)) or 0}: the title must read "
+            f"paragraph {letter.title_paragraph}: the title must read "
             "'<active substance> (<PRODUCT>): <key message>' for a new DHPC (it names the "
             "products)"
         )
