@@ -211,7 +211,7 @@ def import_docx(
         base = meta
         _compare_meta(letter, meta)
         warnings += _check_properties(document, meta, chosen, meta_path, target)
-    wanted = _wanted(letter, base, current, parts)
+    wanted = _wanted(letter, base, current)
     plan = _plan(wanted, current)
 
     before = _places_before(document, words, chosen, regulator, all_text)
@@ -646,7 +646,7 @@ def _existing(current: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _wanted(
-    letter: Letter, meta: Mapping[str, Any] | DhpcMeta, current: Mapping[str, Any], parts: Layout
+    letter: Letter, meta: Mapping[str, Any] | DhpcMeta, current: Mapping[str, Any]
 ) -> dict[str, str]:
     """The fields of the language file the document gives, in the content model's order."""
     fields = dict(letter.fields)
@@ -670,11 +670,9 @@ def _wanted(
             fields[f"active_substances[{index}]"] = substance
         if letter.key_message is not None:
             fields["key_message"] = letter.key_message
-    mahs = meta.mahs if isinstance(meta, DhpcMeta) else None
     for index, company in enumerate(letter.companies):
         if company.department is not None:
             fields[f"contact_points[{index}].department"] = company.department
-    del mahs
     signatories = (
         [s.title for s in meta.signatories]
         if isinstance(meta, DhpcMeta)
@@ -698,7 +696,6 @@ def _wanted(
     ):
         for index, name in enumerate(spelled):
             fields[f"address_sources[{index}]"] = name
-    del parts
     return dict(sorted(fields.items(), key=lambda item: _order(item[0])))
 
 

@@ -132,7 +132,7 @@ def _toggle(properties: Any, tag: str) -> bool | None:
 
 
 class _Styles:
-    def __init__(self, root: Any, numbering: Any) -> None:
+    def __init__(self, root: Any) -> None:
         self.styles: dict[str, _Style] = {}
         self.default_paragraph = "Normal"
         for element in root.iter(w("style")) if root is not None else ():
@@ -155,17 +155,6 @@ class _Styles:
             )
             if element.get(w("type")) == "paragraph" and element.get(w("default")) in ("1", "true"):
                 self.default_paragraph = style_id
-        self.bullet_lists = set()
-        abstract_bullets = set()
-        for abstract in numbering.iter(w("abstractNum")) if numbering is not None else ():
-            level = abstract.find(w("lvl"))
-            fmt = level.find(w("numFmt")) if level is not None else None
-            if fmt is not None and fmt.get(w("val")) in ("bullet", "none"):
-                abstract_bullets.add(abstract.get(w("abstractNumId")))
-        for num in numbering.iter(w("num")) if numbering is not None else ():
-            abstract_id = num.find(w("abstractNumId"))
-            if abstract_id is not None and abstract_id.get(w("val")) in abstract_bullets:
-                self.bullet_lists.add(num.get(w("numId")))
 
     def chain(self, style_id: str | None) -> Iterator[_Style]:
         seen = set()
@@ -248,12 +237,7 @@ class _Reader:
         self.links: dict[str, tuple[str, bool]] = {
             rid: (rel.target_ref, rel.is_external) for rid, rel in part.rels.items()
         }
-        numbering = None
-        try:
-            numbering = part.numbering_part.element
-        except (KeyError, NotImplementedError):  # no numbering part
-            numbering = None
-        self.styles = _Styles(document.styles.element, numbering)
+        self.styles = _Styles(document.styles.element)
         self.number = 0
         self.raw: list[_Raw] = []
         self.revisions: list[Revision] = []
