@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, reports_errors
+from dhpc_gen.commands.options import content_dir_argument, reports_errors
 from dhpc_gen.errors import UsageError, display_path
 from dhpc_gen.i18n import SOURCE_LANGUAGE
 from dhpc_gen.review.findings import CHECK_IDS, Finding
