@@ -23,7 +23,7 @@ from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 """Raised by hand when the letter layout changes on purpose."""
 
 MANIFEST = "manifest.json"
@@ -66,7 +66,12 @@ def shared_inputs(dhpc: Dhpc, languages: Sequence[str]) -> list[Path]:
     files = letter_layout_files()
     files += [catalog_path(language) for language in dhpc.meta.languages]
     files.append(registry.file_for(dhpc.meta.country))
-    return files
+    return files + [p for p in letterhead_files(dhpc) if p not in dhpc.files]
+
+
+def letterhead_files(dhpc: Dhpc) -> tuple[Path, ...]:
+    """The files the letterhead was read from (the content folder's or a shared one)."""
+    return dhpc.letterhead.files if dhpc.letterhead is not None else ()
 
 
 def template_version() -> str:
@@ -88,11 +93,12 @@ def content_hash(dhpc: Dhpc) -> str:
 
 
 def language_hash(dhpc: Dhpc, language: str) -> str:
-    """SHA-256 over ``dhpc.yaml`` and one language file: what one language's PDF depends on.
+    """SHA-256 over ``dhpc.yaml``, one language file and the letterhead's files: what one
+    language's PDF depends on.
 
     Editing the Finnish text changes the Finnish PDF only, so ``--check`` names just it.
     """
-    files = [dhpc.files[0], dhpc.directory / f"{language}.yaml"]
+    files = [dhpc.files[0], dhpc.directory / f"{language}.yaml", *letterhead_files(dhpc)]
     return sha256_bytes(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files))
 
 
@@ -147,7 +153,11 @@ def make_manifest(
     """What went in and what came out, with hashes; no clock and no machine paths."""
     languages = [letter.language for letter in letters]
     inputs = [
-        {"path": f"{dhpc.id}/{p.name}", "role": "content", "sha256": sha256_bytes(p.read_bytes())}
+        {
+            "path": f"{dhpc.id}/{p.relative_to(dhpc.directory).as_posix()}",
+            "role": "content",
+            "sha256": sha256_bytes(p.read_bytes()),
+        }
         for p in dhpc.files
     ]
     inputs += [

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    mailing_option,
+    out_option,
+    reports_errors,
+)
 from dhpc_gen.errors import display_path
 
 if TYPE_CHECKING:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    mailing_option,
+    out_option,
+    reports_errors,
+)
 from dhpc_gen.errors import UsageError, display_path
 
 

@@ -305,7 +305,7 @@ def _scan(
     scan = _Scan()
     home = dhpc.meta.country
     languages = tuple(dhpc.meta.languages)
-    dates = {language: long_date(dhpc.meta.date, language) for language in languages}
+    dates = {language: long_date(dhpc.meta.date, language, home) for language in languages}
     seen: set[str] = set()
 
     def reject(recipient: Recipient, reason: str) -> None:
@@ -503,7 +503,7 @@ class _Writer:
         name = f"{self.dhpc.id}_{language}_print.pdf"
         relative = f"{PRINT_DIR}/{name}"
         target = self.out_dir / relative
-        date = long_date(self.dhpc.meta.date, language)
+        date = long_date(self.dhpc.meta.date, language, self.dhpc.meta.country)
         # The print file is staged only once a letter with a postal address comes.
         with contextlib.ExitStack() as opened:
             print_file: PrintFile | None = None
