@@ -25,7 +25,7 @@ import logging
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,8 @@ from dhpc_gen.errors import DhpcError
 
 logger = logging.getLogger(__name__)
 
-Progress = Any  # Callable[[int], None]; see readers.Progress
+Progress = Callable[[int], None]
+"""Called with the byte-equivalents read since the last call (see readers.Progress)."""
 
 _BATCH = 500
 _CHUNK = 1 << 20
