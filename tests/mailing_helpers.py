@@ -660,13 +660,13 @@ def _write_xlsx(path: Path, headers: Iterable[str], rows: Iterable[list[object]]
     sheet = workbook.active
     sheet.title = "Jäsenet"
     sheet.append(list(headers))
-    for row in rows:
+    for number, row in enumerate(rows, start=2):
         sheet.append(row)
-        for cell in sheet[sheet.max_row]:
-            if cell.data_type == "f":
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, str) and value.startswith("="):
                 # A register holds "=HYPERLINK(…)" as text, as Excel keeps a cell typed
                 # with a leading "'": openpyxl would write a formula without its result.
-                cell.data_type = "s"
+                sheet.cell(row=number, column=column).data_type = "s"
     workbook.save(path)
     _share_strings(path)
 
