@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PdfReader
 
 from dhpc_gen import __version__
-from dhpc_gen.content.loader import consistency_problems, registry_problems
+from dhpc_gen.content.loader import META_FILE, consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, UsageError
 from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
@@ -80,20 +80,31 @@ def template_version() -> str:
     return f"{TEMPLATE_VERSION}+{digest[:12]}"
 
 
+def files_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """SHA-256 over (file name, bytes) pairs: the one formula of every content hash."""
+    return sha256_bytes(b"".join(name.encode() + b"\0" + data + b"\0" for name, data in files))
+
+
 def content_hash(dhpc: Dhpc) -> str:
     """SHA-256 over the DHPC's own files, by name: names one exact version of the text."""
-    return sha256_bytes(
-        b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in dhpc.files)
-    )
+    return files_digest((p.name, p.read_bytes()) for p in dhpc.files)
+
+
+def language_files(language: str) -> tuple[str, ...]:
+    """The files of a content folder that one language's letter is made of."""
+    return (META_FILE, f"{language}.yaml")
 
 
 def language_hash(dhpc: Dhpc, language: str) -> str:
     """SHA-256 over ``dhpc.yaml`` and one language file: what one language's PDF depends on.
 
     Editing the Finnish text changes the Finnish PDF only, so ``--check`` names just it.
+    It is also the version of a language that a sign-off approves
+    (:mod:`dhpc_gen.approval`), and that a signed letter names.
     """
-    files = [dhpc.files[0], dhpc.directory / f"{language}.yaml"]
-    return sha256_bytes(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files))
+    return files_digest(
+        (name, (dhpc.directory / name).read_bytes()) for name in language_files(language)
+    )
 
 
 def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
