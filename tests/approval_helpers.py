@@ -55,9 +55,11 @@ def edit_fi_sentence(content: Path) -> None:
     path.write_text(text.replace(FI_SENTENCE, FI_EDITED), encoding="utf-8")
 
 
-def dhpc(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def dhpc(
+    *args: str | Path, env: dict[str, str] | None = None, input: str | None = None
+) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of ``dhpc ARGS``; a traceback fails the test."""
-    result = CliRunner().invoke(main, [str(a) for a in args], env=env)
+    result = CliRunner().invoke(main, [str(a) for a in args], env=env, input=input)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     assert "Traceback" not in result.stderr

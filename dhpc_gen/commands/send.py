@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
+from dhpc_gen.cli import (
+    content_dir_argument,
+    mailing_option,
+    out_option,
+    reports_errors,
+    require_signoff_option,
+)
 from dhpc_gen.errors import UsageError, display_path
 
 
@@ -102,6 +108,9 @@ def register(group: click.Group) -> None:
         is_flag=True,
         help="Send although recipients already got an earlier version of the content.",
     )
+    @require_signoff_option(
+        "Send nothing unless the current text of every language is approved (dhpc signoff)."
+    )
     @reports_errors
     def send(
         directory: Path,
@@ -115,6 +124,7 @@ def register(group: click.Group) -> None:
         resend_unknown: bool,
         retry_failed: bool,
         new_version: bool,
+        require_signoff: bool,
     ) -> None:
         """E-mail the DHPC in DIR to every recipient with an address, each in their language.
 
@@ -137,6 +147,7 @@ def register(group: click.Group) -> None:
             resend_unknown=resend_unknown,
             retry_failed=retry_failed,
             new_version=new_version,
+            require_signoff=require_signoff,
         )
         dhpc = load_dhpc(directory)
         settings = load_settings(smtp_config)

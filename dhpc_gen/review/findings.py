@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -118,10 +118,14 @@ def findings_json(
     source_language: str,
     languages: Sequence[str],
     checks: Sequence[str] = CHECK_IDS,
+    approvals: Sequence[Mapping[str, object]] | None = None,
 ) -> str:
-    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state."""
+    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state.
+
+    ``approvals``: the sign-off state of each language, when the caller has it.
+    """
     ordered = sort_findings(findings)
-    document = {
+    document: dict[str, object] = {
         "format": JSON_FORMAT_VERSION,
         "dhpc": dhpc_id,
         "source_language": source_language,
@@ -134,6 +138,8 @@ def findings_json(
         },
         "findings": [f.to_dict() for f in ordered],
     }
+    if approvals is not None:
+        document["approvals"] = [dict(a) for a in approvals]
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
