@@ -238,3 +238,19 @@ def test_emails_and_the_record_name_the_approved_version(content: Path, tmp_path
         assert row["language_sha256"] == language_hash(dhpc_, row["language"])
         assert row["approval"] == log[row["language"]]["hash"]
         assert row["approved_by"] == "Anna Berg (Medical reviewer)"
+
+
+def test_review_opens_with_the_changes_since_the_last_approval(content: Path) -> None:
+    approve(content, "sv", "fi")
+    commit_all(content, "approved")
+    edit_fi_sentence(content)
+    review = content.parent / "review.html"
+    code, _, err = dhpc("review", content, "-o", review, "--no-thumbnails")
+    assert code == 0, err
+    page = review.read_text(encoding="utf-8")
+    assert page.index('id="approvals"') < page.index('id="summary"')
+    assert 'data-language="fi" data-state="changed"' in page
+    assert 'data-language="sv" data-state="approved"' in page
+    section = page[page.index('id="approvals"') : page.index('id="summary"')]
+    assert section.count('class="change changed"') == 1
+    assert "<del>1-3</del><ins>1-4</ins>" in section
