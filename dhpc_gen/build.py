@@ -12,7 +12,7 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from dhpc_gen import __version__
-from dhpc_gen.content.loader import META_FILE, consistency_problems, registry_problems
+from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, UsageError
 from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
@@ -23,7 +23,7 @@ from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 """Raised by hand when the letter layout changes on purpose."""
 
 MANIFEST = "manifest.json"
@@ -72,7 +72,12 @@ def shared_inputs(dhpc: Dhpc, languages: Sequence[str]) -> list[Path]:
     files = letter_layout_files()
     files += [catalog_path(language) for language in dhpc.meta.languages]
     files.append(registry.file_for(dhpc.meta.country))
-    return files
+    return files + [p for p in letterhead_files(dhpc) if p not in dhpc.files]
+
+
+def letterhead_files(dhpc: Dhpc) -> tuple[Path, ...]:
+    """The files the letterhead was read from (the content folder's or a shared one)."""
+    return dhpc.letterhead.files if dhpc.letterhead is not None else ()
 
 
 def template_version() -> str:
@@ -96,21 +101,21 @@ def content_hash(dhpc: Dhpc) -> str:
     return files_digest((p.name, p.read_bytes()) for p in dhpc.files)
 
 
-def language_files(language: str) -> tuple[str, ...]:
-    """The files of a content folder that one language's letter is made of."""
-    return (META_FILE, f"{language}.yaml")
+def language_paths(dhpc: Dhpc, language: str) -> list[Path]:
+    """The files one language's letter is made of: ``dhpc.yaml``, the language file and the
+    letterhead's files."""
+    return [dhpc.files[0], dhpc.directory / f"{language}.yaml", *letterhead_files(dhpc)]
 
 
 def language_hash(dhpc: Dhpc, language: str) -> str:
-    """SHA-256 over ``dhpc.yaml`` and one language file: what one language's PDF depends on.
+    """SHA-256 over ``dhpc.yaml``, one language file and the letterhead's files: what one
+    language's PDF depends on.
 
     Editing the Finnish text changes the Finnish PDF only, so ``--check`` names just it.
     It is also the version of a language that a sign-off approves
     (:mod:`dhpc_gen.approval`), and that a signed letter names.
     """
-    return files_digest(
-        (name, (dhpc.directory / name).read_bytes()) for name in language_files(language)
-    )
+    return files_digest((p.name, p.read_bytes()) for p in language_paths(dhpc, language))
 
 
 def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
@@ -164,7 +169,11 @@ def make_manifest(
     """What went in and what came out, with hashes; no clock and no machine paths."""
     languages = [letter.language for letter in letters]
     inputs = [
-        {"path": f"{dhpc.id}/{p.name}", "role": "content", "sha256": sha256_bytes(p.read_bytes())}
+        {
+            "path": f"{dhpc.id}/{p.relative_to(dhpc.directory).as_posix()}",
+            "role": "content",
+            "sha256": sha256_bytes(p.read_bytes()),
+        }
         for p in dhpc.files
     ]
     inputs += [

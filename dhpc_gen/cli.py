@@ -2,72 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from dhpc_gen import __version__
-from dhpc_gen.errors import DhpcError, UsageError, display_path, is_disk_full, os_error_reason
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    out_option,
+    reports_errors,
+    require_signoff_option,
+)
+from dhpc_gen.errors import DhpcError, UsageError, display_path
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def reports_errors(func: F) -> F:
-    """Show a :class:`DhpcError` as a message and exit with its code; no traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DhpcError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except OSError as exc:
-            # A file the library did not expect to fail (a full disk, a folder that is
-            # a file, no permission): a message naming the file, never a traceback.
-            where = display_path(Path(exc.filename)) if isinstance(exc.filename, str) else "a file"
-            hint = "free some space" if is_disk_full(exc) else "check the path and its permissions"
-            click.echo(f"Error: {where}: {os_error_reason(exc)} ({hint})", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def content_dir_argument(func: F) -> F:
-    return click.argument(
-        "directory", type=click.Path(path_type=Path, file_okay=False), metavar="DIR"
-    )(func)
-
-
-def out_option(func: F) -> F:
-    return click.option(
-        "--out",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path("output"),
-        show_default=True,
-        help="Folder the outputs go to (one sub-folder per DHPC).",
-    )(func)
-
-
-def require_signoff_option(help: str) -> Callable[[F], F]:
-    """``--require-signoff``: refuse a language whose current text is not approved."""
-    return click.option("--require-signoff", is_flag=True, help=help)
-
-
-def mailing_option(
-    help: str = "The mailing list: a recipients.csv or its folder. [default: OUT/<id>/mailing]",
-) -> Callable[[F], F]:
-    """``--mailing``: where ``dhpc mailing-list`` wrote its output."""
-
-    def decorate(func: F) -> F:
-        return click.option("--mailing", type=click.Path(path_type=Path), help=help)(func)
-
-    return decorate
+__all__ = ["main", "reports_errors"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -268,9 +219,9 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
 
 
 def _register_features() -> None:
-    from dhpc_gen.commands import approval, mailing, merge, review, send, xliff
+    from dhpc_gen.commands import approval, docx, mailing, merge, review, send, xliff
 
-    for feature in (review, xliff, mailing, merge, send, approval):
+    for feature in (review, xliff, docx, mailing, merge, send, approval):
         feature.register(main)
 
 

@@ -147,9 +147,18 @@ def read_blobs(repo: Repository, objects: Sequence[str]) -> dict[str, bytes | No
     return out
 
 
-def history(repo: Repository, names: Sequence[str], limit: int = 500) -> list[str]:
-    """Commits that changed any of the folder's files ``names``, newest first."""
-    paths = [repo.path_of(name) for name in names]
+def repository_path(repo: Repository, path: Path) -> str | None:
+    """``path`` as a path inside the repository; None when it lies outside."""
+    try:
+        return path.resolve().relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def history(repo: Repository, paths: Sequence[str], limit: int = 500) -> list[str]:
+    """Commits that changed any of ``paths`` (inside the repository), newest first."""
+    if not paths:
+        return []
     result = _git(repo.root, "log", f"--max-count={limit}", "--format=%H", "HEAD", "--", *paths)
     if result.returncode != 0:
         return []  # no commit yet

@@ -25,7 +25,7 @@ from dhpc_gen.approval.log import (
     log_path,
     read_log,
 )
-from dhpc_gen.build import files_digest, language_files, language_hash
+from dhpc_gen.build import files_digest, language_hash, language_paths
 from dhpc_gen.content.loader import load_dhpc
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import DhpcError, display_path
@@ -154,23 +154,46 @@ def approval_states(dhpc: Dhpc, languages: Sequence[str] | None = None) -> list[
 
 def current_version(dhpc: Dhpc, language: str, country: str | None = None) -> LanguageVersion:
     """What a sign-off of ``language`` now approves: its hash, its files, its git commit."""
-    names = language_files(language)
-    data = {name: (dhpc.directory / name).read_bytes() for name in names}
+    paths = language_paths(dhpc, language)
+    data = [(p.name, p.read_bytes()) for p in paths]
     revision = None
     repo = git.repository_of(dhpc.directory)
     if repo is not None:
         head = git.head_commit(repo)
-        if head is not None:
-            committed = git.read_blobs(repo, [f"{head}:{repo.path_of(n)}" for n in names])
-            if all(committed.get(f"{head}:{repo.path_of(n)}") == data[n] for n in names):
-                revision = head
+        if head is not None and _files_at(repo, head, paths) == data:
+            revision = head
     return LanguageVersion(
         language=language,
-        content_sha256=files_digest(data.items()),
-        files={name: sha256_bytes(blob) for name, blob in data.items()},
+        content_sha256=files_digest(data),
+        files={name: sha256_bytes(blob) for name, blob in data},
         revision=revision,
         country=country,
     )
+
+
+def _files_at(
+    repo: git.Repository, commit: str, paths: Sequence[Path]
+) -> list[tuple[str, bytes]] | None:
+    """(name, bytes) of each of ``paths`` as ``commit`` has them; None if one is missing.
+
+    A file outside the repository (a shared letterhead elsewhere) counts as it is now.
+    """
+    objects: dict[Path, str] = {}
+    for path in paths:
+        inside = git.repository_path(repo, path)
+        if inside is not None:
+            objects[path] = f"{commit}:{inside}"
+    blobs = git.read_blobs(repo, list(objects.values()))
+    out = []
+    for path in paths:
+        if path not in objects:
+            out.append((path.name, path.read_bytes()))
+            continue
+        blob = blobs.get(objects[path])
+        if blob is None:
+            return None
+        out.append((path.name, blob))
+    return out
 
 
 # -- what changed since the last approval ---------------------------------------------------
@@ -186,18 +209,17 @@ class SinceApproval:
     note: str = ""
 
 
-def _approved_commit(repo: git.Repository, approval: Signoff, language: str) -> str | None:
+def _approved_commit(
+    repo: git.Repository, dhpc: Dhpc, approval: Signoff, language: str
+) -> str | None:
     """A commit whose files are exactly the approved version of ``language``."""
-    names = language_files(language)
+    paths = language_paths(dhpc, language)
+    tracked = [p for p in (git.repository_path(repo, path) for path in paths) if p is not None]
     candidates = [approval.revision] if approval.revision else []
-    candidates += [c for c in git.history(repo, names) if c != approval.revision]
+    candidates += [c for c in git.history(repo, tracked) if c != approval.revision]
     for commit in candidates:
-        objects = [f"{commit}:{repo.path_of(n)}" for n in names]
-        blobs = git.read_blobs(repo, objects)
-        if any(blobs.get(o) is None for o in objects):
-            continue
-        digest = files_digest((n, blobs[o] or b"") for n, o in zip(names, objects, strict=True))
-        if digest == approval.content_sha256:
+        files = _files_at(repo, commit, paths)
+        if files is not None and files_digest(files) == approval.content_sha256:
             return commit
     return None
 
@@ -208,7 +230,7 @@ def approved_dhpc(
 ) -> Iterator[tuple[Dhpc, str] | None]:
     """The DHPC as it was when ``approval`` was given, from git; None if git has it not."""
     repo = git.repository_of(dhpc.directory)
-    commit = _approved_commit(repo, approval, language) if repo is not None else None
+    commit = _approved_commit(repo, dhpc, approval, language) if repo is not None else None
     if repo is None or commit is None:
         yield None
         return

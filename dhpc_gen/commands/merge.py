@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dhpc_gen.cli import (
+from dhpc_gen.commands.options import (
     content_dir_argument,
     mailing_option,
     out_option,

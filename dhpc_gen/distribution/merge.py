@@ -47,7 +47,12 @@ from dhpc_gen.approval.state import approval_states, refusal_message
 from dhpc_gen.build import content_hash
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
+from dhpc_gen.distribution.address_block import (
+    AddressProblem,
+    address_block,
+    address_sha256,
+    sort_key,
+)
 from dhpc_gen.distribution.letter_body import LetterBody, render_body
 from dhpc_gen.distribution.letter_file import LetterFileTemplate, letter_file_template
 from dhpc_gen.distribution.pdf_overlay import (
@@ -79,9 +84,12 @@ MANIFEST_COLUMNS = (
     "letter_file",
     "letter_sha256",
     "content_sha256",
+    "address_sha256",
 )
 """``content_sha256`` names the version of the text merged, so that ``send`` never
-attaches, and ``report`` never records, a letter of an older text as the current one."""
+attaches, and ``report`` never records, a letter of an older text as the current one;
+``address_sha256`` the address block printed, so that ``send`` never attaches a letter
+merged for someone else."""
 REJECT_COLUMNS = ("recipient_id", "language", "reason")
 BATCH = 200
 """Per-recipient letters handed to a worker at a time."""
@@ -305,7 +313,7 @@ def _scan(
     scan = _Scan()
     home = dhpc.meta.country
     languages = tuple(dhpc.meta.languages)
-    dates = {language: long_date(dhpc.meta.date, language) for language in languages}
+    dates = {language: long_date(dhpc.meta.date, language, home) for language in languages}
     seen: set[str] = set()
 
     def reject(recipient: Recipient, reason: str) -> None:
@@ -436,8 +444,9 @@ def _write_letters(
 @dataclass
 class _Batch:
     language: str
-    rows: list[tuple[str, str, int, int]]
-    """recipient id, print file (relative), first page, last page (0, 0: not printed)."""
+    rows: list[tuple[str, str, int, int, str]]
+    """recipient id, print file (relative), first page, last page (0, 0: not printed), and
+    the SHA-256 of the address block."""
     result: AsyncResult[list[str]] | list[str] | None = None
 
 
@@ -502,7 +511,7 @@ class _Writer:
         name = f"{self.dhpc.id}_{language}_print.pdf"
         relative = f"{PRINT_DIR}/{name}"
         target = self.out_dir / relative
-        date = long_date(self.dhpc.meta.date, language)
+        date = long_date(self.dhpc.meta.date, language, self.dhpc.meta.country)
         # The print file is staged only once a letter with a postal address comes.
         with contextlib.ExitStack() as opened:
             print_file: PrintFile | None = None
@@ -533,7 +542,9 @@ class _Writer:
                 if self.per_recipient:
                     items.append((recipient_id, overlay))
                     result.letter_files += 1
-                batch.rows.append((recipient_id, relative if postal else "", first, last))
+                batch.rows.append(
+                    (recipient_id, relative if postal else "", first, last, address_sha256(lines))
+                )
                 if len(batch.rows) >= BATCH:
                     self._submit(batch, items)
                     batch, items = _Batch(language, []), []
@@ -566,7 +577,7 @@ class _Writer:
                 digests = batch.result
             elif batch.result is not None:
                 digests = batch.result.get()
-            for index, (recipient_id, print_file, first, last) in enumerate(batch.rows):
+            for index, (recipient_id, print_file, first, last, address) in enumerate(batch.rows):
                 letter = digest = ""
                 if digests:
                     letter = f"{LETTERS_DIR}/{batch.language}/{recipient_id}.pdf"
@@ -580,6 +591,7 @@ class _Writer:
                     letter,
                     digest,
                     self.content_sha256,
+                    address,
                 )
             self.done += len(batch.rows)
             if self.progress:

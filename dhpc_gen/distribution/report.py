@@ -18,7 +18,8 @@ from pathlib import Path
 
 from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, read_recipients
 from dhpc_gen.approval.sent import LetterVersion, read_versions
-from dhpc_gen.distribution.journal import JOURNAL_FILE, read_journal, utc_now
+from dhpc_gen.distribution.journal import JOURNAL_FILE, read_snapshot, utc_now
+from dhpc_gen.distribution.send_state import check_journal
 from dhpc_gen.errors import DhpcError, display_path
 from dhpc_gen.fsutil import atomic_write_text
 
@@ -51,6 +52,8 @@ class PrintEntry:
     letter_sha256: str
     content_sha256: str = ""
     """Filled only when the manifest has this (optional) column."""
+    address_sha256: str | None = None
+    """The address block merged into the letter; None: a manifest without this column."""
 
 
 def read_print_manifest(path: Path) -> list[PrintEntry]:
@@ -75,6 +78,11 @@ def read_print_manifest(path: Path) -> list[PrintEntry]:
                 PrintEntry(
                     **{c: (row.get(c) or "").strip() for c in PRINT_COLUMNS},
                     content_sha256=(row.get("content_sha256") or "").strip(),
+                    address_sha256=(
+                        (row.get("address_sha256") or "").strip()
+                        if "address_sha256" in (reader.fieldnames or ())
+                        else None
+                    ),
                 )
             )
     return entries
@@ -99,6 +107,9 @@ class RecordRow:
     address: str
     was_unknown: bool
     """The row was once ``unknown``: the recipient may have the same message twice."""
+    readdressed: bool = False
+    """An earlier message: the address changed after it, and the letter was sent again to
+    the new one (``--resend-changed``; the recipient's next row)."""
     language_sha256: str = ""
     """The version of the recipient's language (``dhpc.yaml`` + the language file)."""
     approval: str = ""
@@ -170,9 +181,13 @@ def build_record(
     elif mailing is not None:
         raise DhpcError(f"{display_path(mailing)}: no mailing list there ({RECIPIENTS_FILE})")
     rows: list[RecordRow] = []
-    if journal_path.exists():
+    journal = read_snapshot(journal_path)
+    check_journal(out_dir, dhpc_id, journal, purpose="report")
+    if journal is not None:
         sources.append(str(journal_path))
-        for entry in read_journal(journal_path, dhpc_id):
+        # Earlier messages first: they went before the recipient's current row.
+        ordered = sorted(journal.earlier, key=lambda e: e.replaced_at or "")
+        for entry in [*ordered, *journal.entries]:
             person = people.get(entry.key.recipient_id)
             when = (entry.sent_at if entry.state == "sent" else None) or entry.updated_at
             rows.append(
@@ -190,6 +205,7 @@ def build_record(
                     name=person.full_name if person else "",
                     address=entry.address,
                     was_unknown=entry.unknown_at is not None,
+                    readdressed=entry.replaced_at is not None,
                 )
             )
     if manifest_path.exists():
@@ -246,6 +262,7 @@ def record_csv(record: DistributionRecord) -> str:
     for row in record.rows:
         values = asdict(row)
         values["was_unknown"] = "yes" if row.was_unknown else "no"
+        values["readdressed"] = "yes" if row.readdressed else "no"
         writer.writerow({k: neutralise(str(v)) for k, v in values.items()})
     return buffer.getvalue()
 
