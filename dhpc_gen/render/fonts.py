@@ -68,7 +68,7 @@ def bundled_fonts_only() -> Iterator[None]:
 @lru_cache(maxsize=1)
 def printable_codepoints() -> frozenset[int]:
     """Code points every bundled face has a glyph for (regular, bold, italic alike)."""
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
     covered: frozenset[int] | None = None
     for path in sorted(FONTS_DIR.glob("*.ttf")):
