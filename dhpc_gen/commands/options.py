@@ -56,6 +56,11 @@ def out_option(func: F) -> F:
     )(func)
 
 
+def require_signoff_option(help: str) -> Callable[[F], F]:
+    """``--require-signoff``: refuse a language whose current text is not approved."""
+    return click.option("--require-signoff", is_flag=True, help=help)
+
+
 def mailing_option(
     help: str = "The mailing list: a recipients.csv or its folder. [default: OUT/<id>/mailing]",
 ) -> Callable[[F], F]:
