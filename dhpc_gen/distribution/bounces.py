@@ -226,8 +226,10 @@ def _one(
         status=reading.status,
         reason=reading.reason,
     )
-    if reading.verdict in ("malformed", "not-a-bounce"):
-        report = _with(report, reading.verdict, f"{reading.kind}: {reading.reason}")
+    if reading.verdict == "not-a-bounce":
+        report = _with(report, "not-a-bounce", reading.reason)
+    elif reading.verdict == "malformed":
+        report = _with(report, "malformed", f"{reading.kind}: {reading.reason}")
     elif target is None:
         report = _with(report, "unmatched", f"{reading.kind} that {why}")
     else:
