@@ -18,9 +18,20 @@ from pathlib import Path
 import pytest
 from bounce_helpers import ImapServer, Maildir, auto_reply, dsn, exim_bounce
 from click.testing import CliRunner, Result
-from send_helpers import CONTENT, DHPC_ID, make_certificate, make_recipients, tls_context_for
+from send_helpers import (
+    CONTENT,
+    DHPC_ID,
+    FaultyHandler,
+    built_letters,
+    make_certificate,
+    make_recipients,
+    output_with_mailing,
+    smtp_environment,
+    smtp_server,
+    tls_context_for,
+)
 
-from dhpc_gen.addresses.recipients import Recipient
+from dhpc_gen.addresses.recipients import Recipient, write_recipients
 from dhpc_gen.build import content_hash
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
@@ -479,3 +490,48 @@ def test_imap_servers_that_cannot_be_used_are_named(
     assert result.exit_code == 1 and "has no password: set DHPC_IMAP_PASSWORD" in result.output
     result = bounces(out, "--imap", "127.0.0.1", env={"DHPC_IMAP_SECURITY": "none"})
     assert result.exit_code == 1 and "security must be tls or starttls" in result.output
+
+
+def test_a_bounced_recipient_is_sent_again_only_at_a_corrected_address(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    people = make_recipients(3, seed=13)
+    out = output_with_mailing(tmp_path / "out", built_letters(tmp_path_factory), people)
+    handler = FaultyHandler()
+
+    def send(*extra: str) -> Result:
+        result = CliRunner().invoke(
+            main,
+            ["send", str(CONTENT), "--out", str(out), "--no-dry-run", "--no-limit", *extra],
+            env=smtp_environment(
+                server.port,
+                DHPC_SMTP_ENVELOPE_FROM=BOUNCES,
+                DHPC_SMTP_VERP="true",
+            ),
+        )
+        assert result.exit_code == 0, result.output
+        return result
+
+    with smtp_server(handler) as server:
+        send()
+        return_path = next(
+            r.envelope_from for r in handler.received if people[0].email in r.recipients
+        )
+        box = Maildir(tmp_path / "Maildir")
+        box.deliver(dsn(recipient=people[0].email, to=return_path))
+        assert "bounced 1" in bounces(out, "--maildir", box.path).output
+        assert "1 recipient(s) whose message bounced: not sent again" in send().output
+        moved = Recipient(**{**people[0].__dict__, "email": "anna.new@example.fi"})
+        write_recipients(out / DHPC_ID / "mailing" / "recipients.csv", [moved, *people[1:]])
+        assert "sent 0," in send().output, "a changed address is sent only when asked"
+        assert "sent 1," in send("--resend-changed").output
+        assert handler.per_recipient()["anna.new@example.fi"] == 1
+        assert handler.per_recipient()[people[0].email] == 1
+    report = CliRunner().invoke(main, ["report", str(CONTENT), "--out", str(out)])
+    assert report.exit_code == 0, report.output
+    text = (out / DHPC_ID / "distribution-record.csv").read_text(encoding="utf-8")
+    mine = [r for r in csv.DictReader(io.StringIO(text)) if r["recipient_id"] == moved.recipient_id]
+    assert [(r["address"], r["state"], r["readdressed"], r["outcome"]) for r in mine] == [
+        (people[0].email, "bounced", "yes", "email"),
+        ("anna.new@example.fi", "sent", "no", "email"),
+    ]
