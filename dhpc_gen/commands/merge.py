@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    mailing_option,
+    out_option,
+    reports_errors,
+    require_signoff_option,
+)
 from dhpc_gen.errors import UsageError, display_path
 
 if TYPE_CHECKING:
@@ -54,6 +60,9 @@ def register(group: click.Group) -> None:
     help="Print only the recipients e-mail did not reach, by what the send journal says: "
     "bounced, deferred, failed, unknown, not-sent, no-email (e.g. --only bounced,no-email).",
 )
+@require_signoff_option(
+    "Write nothing unless the current text of every language is approved (dhpc signoff)."
+)
 @reports_errors
 def merge_command(
     directory: Path,
@@ -64,6 +73,7 @@ def merge_command(
     leave_out_rejects: bool,
     jobs: int | None,
     only: str | None,
+    require_signoff: bool,
 ) -> None:
     """Write print files (and per-recipient letters) of the DHPC in DIR for a mailing list.
 
@@ -92,6 +102,7 @@ def merge_command(
             leave_out_rejects=leave_out_rejects,
             progress=bar.update,
             only=selected,
+            require_signoff=require_signoff,
         )
     for language in result.languages:
         parts = [f"{language.letters} letters, {language.pages} pages"]

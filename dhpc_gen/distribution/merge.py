@@ -46,6 +46,8 @@ from dhpc_gen.addresses.recipients import (
     neutralise,
     read_recipients,
 )
+from dhpc_gen.approval.sent import record_versions
+from dhpc_gen.approval.state import approval_states, refusal_message
 from dhpc_gen.build import content_hash
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
@@ -185,18 +187,24 @@ def merge(
     leave_out_rejects: bool = False,
     progress: Progress | None = None,
     only: frozenset[str] | None = None,
+    require_signoff: bool = False,
 ) -> MergeResult:
     """Write the print files (and per-recipient letters) of ``dhpc`` for ``mailing``.
 
     Raises :class:`RejectedRecipients` (after writing only ``rejects.csv``) when an
     address cannot be printed, unless ``leave_out_rejects``. ``only``: merge just these
     recipient ids (print files only; letters already in ``letters/`` stay listed).
+    ``require_signoff``: refuse, before writing anything, unless every language's
+    current text is approved.
     """
     if only is not None and per_recipient:
         raise DhpcError(
             "a merge of some recipients only (--only) writes print files; it cannot write the "
             "per-recipient letters e-mail attaches (--per-recipient), which are everyone's"
         )
+    refused = [s for s in approval_states(dhpc) if not s.approved]
+    if require_signoff and refused:
+        raise DhpcError(refusal_message(dhpc, refused))
     try:
         return _merge(
             dhpc, mailing, out_root, per_recipient, window, jobs, leave_out_rejects, progress, only
@@ -230,6 +238,7 @@ def _merge(
     problems = consistency_problems(dhpc)
     if problems:
         raise ContentError(problems)
+    record_versions(dhpc, out_dir)  # the distribution record names what was printed
     print_dir = out_dir / PRINT_DIR
     font = load_font()
     pool: Pool | None = None
@@ -324,7 +333,7 @@ def _scan(
     scan = _Scan()
     home = dhpc.meta.country
     languages = tuple(dhpc.meta.languages)
-    dates = {language: long_date(dhpc.meta.date, language) for language in languages}
+    dates = {language: long_date(dhpc.meta.date, language, home) for language in languages}
     seen: set[str] = set()
 
     def reject(recipient: Recipient, reason: str) -> None:
@@ -531,7 +540,7 @@ class _Writer:
         name = f"{self.dhpc.id}_{language}_print.pdf"
         relative = f"{PRINT_DIR}/{name}"
         target = self.out_dir / relative
-        date = long_date(self.dhpc.meta.date, language)
+        date = long_date(self.dhpc.meta.date, language, self.dhpc.meta.country)
         # The print file is staged only once a letter with a postal address comes.
         with contextlib.ExitStack() as opened:
             print_file: PrintFile | None = None

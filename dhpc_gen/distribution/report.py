@@ -18,11 +18,12 @@ import datetime as dt
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, read_recipients
+from dhpc_gen.approval.sent import LetterVersion, read_versions
 from dhpc_gen.distribution.journal import JOURNAL_FILE, read_snapshot, utc_now
 from dhpc_gen.distribution.send_state import check_journal
 from dhpc_gen.errors import DhpcError, display_path
@@ -128,6 +129,11 @@ class RecordRow:
     """E-mail ``bounced`` or ``deferred``: the report's status code and diagnostic."""
     outcome: str = ""
     """The recipient's outcome for this version (one of :data:`OUTCOMES`), on each row."""
+    language_sha256: str = ""
+    """The version of the recipient's language (``dhpc.yaml`` + the language file)."""
+    approval: str = ""
+    """The sign-off entry that approved that version; empty when it was not approved."""
+    approved_by: str = ""
 
 
 RECORD_COLUMNS = tuple(f.name for f in fields(RecordRow))
@@ -261,6 +267,8 @@ def build_record(
                     was_unknown=False,
                 )
             )
+    versions = read_versions(out_dir)
+    rows = [_with_version(row, versions) for row in rows]
     if not rows and not journal_path.exists() and not manifest_path.exists():
         raise DhpcError(
             f"{display_path(out_dir)}: nothing distributed yet: no {JOURNAL_FILE} (dhpc send) "
@@ -343,6 +351,18 @@ def recipient_outcomes(record: DistributionRecord) -> dict[str, tuple[str, str]]
         if row.content_hash == record.content_hash:
             found.setdefault(row.recipient_id, (row.language, row.outcome))
     return found
+
+
+def _with_version(row: RecordRow, versions: Mapping[tuple[str, str], LetterVersion]) -> RecordRow:
+    version = versions.get((row.content_hash, row.language))
+    if version is None:
+        return row
+    return replace(
+        row,
+        language_sha256=version.language_sha256,
+        approval=version.approval,
+        approved_by=version.approved_by,
+    )
 
 
 def record_csv(record: DistributionRecord) -> str:
