@@ -34,7 +34,6 @@ from dhpc_gen.distribution.journal import (
     JournalSnapshot,
     ReportResult,
     SendJournal,
-    read_snapshot,
     utc_now,
 )
 from dhpc_gen.distribution.mailbox import MailboxError, MailboxItem
@@ -289,10 +288,3 @@ def _write_listing(out_dir: Path, reports: Sequence[BounceReport]) -> None:
     except OSError:
         pass
     atomic_write_text(target, text, private=True)
-
-
-def bounce_snapshot(out_dir: Path, dhpc_id: str) -> JournalSnapshot | None:
-    """The journal as ``dhpc merge --only`` and ``dhpc report`` read it (never changed)."""
-    snapshot = read_snapshot(out_dir / JOURNAL_FILE)
-    check_journal(out_dir, dhpc_id, snapshot, purpose="report")
-    return snapshot

@@ -27,7 +27,6 @@ from dhpc_gen.approval.sent import LetterVersion, read_versions
 from dhpc_gen.distribution.journal import JOURNAL_FILE, read_snapshot, utc_now
 from dhpc_gen.distribution.send_state import check_journal
 from dhpc_gen.errors import DhpcError, display_path
-from dhpc_gen.fsutil import atomic_write_text
 
 PRINT_MANIFEST = Path("print") / "print-manifest.csv"
 PRINT_COLUMNS = (
@@ -387,14 +386,6 @@ def record_json(record: DistributionRecord) -> str:
         "recipients": [asdict(row) for row in record.rows],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-
-
-def write_record(record: DistributionRecord, path: Path, fmt: str) -> None:
-    """Write the record owner-readable only, whole or not at all."""
-    if fmt not in FORMATS:
-        raise DhpcError(f"unknown format {fmt!r}: use {' or '.join(FORMATS)}")
-    text = record_csv(record) if fmt == "csv" else record_json(record)
-    atomic_write_text(path, text, private=True)
 
 
 def totals_table(totals: Sequence[Total]) -> list[tuple[str, str, str, str, int]]:

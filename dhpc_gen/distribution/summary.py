@@ -29,6 +29,7 @@ from dhpc_gen import __version__
 from dhpc_gen.content.markup import plain_text
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.report import (
+    FORMATS,
     OUTCOMES,
     POSTAL_STATE,
     REACHED,
@@ -37,7 +38,7 @@ from dhpc_gen.distribution.report import (
     record_csv,
     record_json,
 )
-from dhpc_gen.errors import RenderError
+from dhpc_gen.errors import DhpcError, RenderError
 from dhpc_gen.fsutil import OutputSet
 from dhpc_gen.render.environment import make_environment
 from dhpc_gen.render.letter import compose_title
@@ -227,6 +228,8 @@ def write_report(
 ) -> tuple[DistributionSummary, list[Path]]:
     """Write the record, its summary in the same format and, with ``pdf``, the summary's PDF:
     all of them or, on any failure, none. Files are owner-readable only."""
+    if fmt not in FORMATS:
+        raise DhpcError(f"unknown format {fmt!r}: use {' or '.join(FORMATS)}")
     summary = build_summary(dhpc, record)
     written = [record_path, summary_path(record_path, fmt)]
     texts = [
