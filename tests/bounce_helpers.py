@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 _counter = itertools.count(1)
 
@@ -158,6 +157,8 @@ class ImapServer:
     password: str = "imap-secret-Ä1"
     drop_after: int | None = None
     """Close the connection half-way through the message after this many FETCHes."""
+    starttls: bool = False
+    """Speak plain IMAP first and offer STARTTLS (port 143 style) instead of TLS at once."""
     commands: list[str] = field(default_factory=list)
     port: int = 0
 
@@ -191,21 +192,22 @@ class ImapServer:
 
     def _session(self, raw: socket.socket) -> None:
         raw.settimeout(5)
-        conn = self.context.wrap_socket(raw, server_side=True) if self.context else raw
-        reader = conn.makefile("rb")
+        at_once = self.context is not None and not self.starttls
+        self._conn = self.context.wrap_socket(raw, server_side=True) if at_once else raw
+        self._reader = self._conn.makefile("rb")
         try:
-            self._converse(conn, reader)
+            self._converse()
         finally:
-            reader.close()
-            conn.close()
+            self._reader.close()
+            self._conn.close()
 
-    def _converse(self, conn: socket.socket, reader: BinaryIO) -> None:
-
+    def _converse(self) -> None:
         def send(text: str | bytes) -> None:
-            conn.sendall(text.encode() if isinstance(text, str) else text)
+            self._conn.sendall(text.encode() if isinstance(text, str) else text)
 
         send("* OK IMAP4rev1 test server ready\r\n")
         while True:
+            reader = self._reader
             line = reader.readline()
             if not line:
                 return
@@ -217,7 +219,13 @@ class ImapServer:
                 command = f"UID {sub.upper()}"
             self.commands.append(command if command != "LOGIN" else "LOGIN")
             if command == "CAPABILITY":
-                send(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n")
+                offer = " STARTTLS" if self.starttls else ""
+                send(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN{offer}\r\n{tag} OK done\r\n")
+            elif command == "STARTTLS" and self.starttls and self.context is not None:
+                send(f"{tag} OK begin TLS now\r\n")
+                self._reader.close()
+                self._conn = self.context.wrap_socket(self._conn, server_side=True)
+                self._reader = self._conn.makefile("rb")
             elif command == "LOGIN":
                 user, password = _login_args(args)
                 if (user, password) == (self.user, self.password):

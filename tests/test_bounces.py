@@ -432,6 +432,20 @@ def test_imap_over_tls_is_read_without_changing_the_mailbox(
     assert sources[0] == "imap://127.0.0.1/INBOX;UIDVALIDITY=1714/;UID=1"
 
 
+def test_imap_with_starttls(
+    tmp_path: Path, people: list[Recipient], tls: tuple[Path, Path]
+) -> None:
+    out = tmp_path / "out"
+    journal = sent_to(out, people[:1])
+    messages = [dsn(recipient=people[0].email, to=verp(people[0]))]
+    with ImapServer(messages, tls_context_for(*tls), starttls=True) as server:
+        env = imap_env(server, tls[0], DHPC_IMAP_SECURITY="starttls")
+        result = bounces(out, "--imap", "127.0.0.1", env=env)
+    assert result.exit_code == 0, result.output
+    assert server.commands[:2] == ["CAPABILITY", "STARTTLS"], "TLS before the login"
+    assert states(journal)[people[0].recipient_id][0] == "bounced"
+
+
 def test_imap_refusing_the_login_records_nothing(
     tmp_path: Path, people: list[Recipient], tls: tuple[Path, Path]
 ) -> None:
