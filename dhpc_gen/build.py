@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +38,14 @@ class BuiltLetter:
     filename: str
     pdf: bytes
     html: str
+    signature: Mapping[str, object] | None = None
+    """Set when ``pdf`` is signed: who signed, why, and the unsigned letter's hash."""
     pages: int | None = None
     """Counted where the letter was rendered (a worker process), for the manifest."""
+
+
+Signing = Callable[[Dhpc, Sequence[BuiltLetter]], list[BuiltLetter]]
+"""Signs rendered letters (``dhpc build --sign``); see :mod:`dhpc_gen.signing`."""
 
 
 @dataclass(frozen=True)
@@ -87,28 +93,36 @@ def template_version() -> str:
     return f"{TEMPLATE_VERSION}+{digest[:12]}"
 
 
+def files_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """SHA-256 over (file name, bytes) pairs: the one formula of every content hash."""
+    return sha256_bytes(b"".join(name.encode() + b"\0" + data + b"\0" for name, data in files))
+
+
 def content_hash(dhpc: Dhpc) -> str:
     """SHA-256 over the DHPC's own files, by name: names one exact version of the text."""
-    return sha256_bytes(
-        b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in dhpc.files)
-    )
+    return files_digest((p.name, p.read_bytes()) for p in dhpc.files)
+
+
+def language_paths(dhpc: Dhpc, language: str) -> list[Path]:
+    """The files one language's letter is made of: ``dhpc.yaml``, the country's file (a
+    campaign), the language file and the letterhead's files."""
+    return [*dhpc.inputs_of(language), *letterhead_files(dhpc)]
 
 
 def language_hash(dhpc: Dhpc, language: str) -> str:
-    """SHA-256 of what one language's letter is made of: editing the Finnish text changes
-    the Finnish PDF only, so ``--check`` and ``dhpc status`` name just it.
+    """SHA-256 of what one language's letter is made of.
+
+    Editing the Finnish text changes the Finnish PDF only, so ``--check`` and ``dhpc
+    status`` name just it. It is also the version of a language that a sign-off approves
+    (:mod:`dhpc_gen.approval`), and that a signed letter names.
 
     A folder of one country: ``dhpc.yaml``, the language file and the letterhead's files.
-    One country of a campaign: the national facts as printed and the national text of
-    the language (deviations applied, placeholders filled), so that a deviation in
-    French changes the French letter of that country only.
+    One country of a campaign: the national facts as printed and the national text of the
+    language (deviations applied, placeholders filled), so that a deviation in French
+    changes the French letter of that country only.
     """
     if not dhpc.in_campaign:
-        files = [*dhpc.inputs_of(language), *letterhead_files(dhpc)]
-        # Named by file name, as they always were: the identifiers of existing letters stay.
-        return sha256_bytes(
-            b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files)
-        )
+        return files_digest((p.name, p.read_bytes()) for p in language_paths(dhpc, language))
     printed = dhpc.meta.model_dump(
         mode="json", exclude={"authority_approval", "default_language", "audience"}
     )
@@ -152,8 +166,11 @@ def render_letters(
 
 
 def refuse_unprintable(dhpc: Dhpc) -> None:
-    """Raise :class:`ContentError` if a language's structure or reporting block is wrong."""
-    problems = consistency_problems(dhpc) + registry_problems(dhpc)
+    """Raise :class:`ContentError` if a language's structure, reporting block or characters
+    cannot be printed."""
+    from dhpc_gen.render.fonts import glyph_problems
+
+    problems = consistency_problems(dhpc) + registry_problems(dhpc) + glyph_problems(dhpc.files)
     if problems:
         raise ContentError(problems)
     safe_name(dhpc.id, "DHPC id")
@@ -184,7 +201,7 @@ def render_letter(
         epoch=letter_epoch(dhpc.meta.date),
     )
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    return BuiltLetter(language, f"{dhpc.file_stem}_{language}.pdf", pdf, html, pages)
+    return BuiltLetter(language, f"{dhpc.file_stem}_{language}.pdf", pdf, html, pages=pages)
 
 
 def make_manifest(
@@ -213,6 +230,7 @@ def make_manifest(
             "pages": letter.pages
             if letter.pages is not None
             else len(PdfReader(io.BytesIO(letter.pdf)).pages),
+            **({"signature": dict(letter.signature)} if letter.signature is not None else {}),
         }
         for letter in letters
     ]
@@ -252,14 +270,18 @@ def build(
     html: bool = False,
     address_sources: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    signing: Signing | None = None,
 ) -> BuildResult:
     """Render and write ``<out>/<id>/<id>_<lang>.pdf`` and the manifest.
 
-    Everything is rendered in memory first, then written as one :class:`OutputSet`: on
-    any error, a full disk included, the output folder is left as it was.
+    Everything is rendered (and, with ``signing``, signed) in memory first, then written
+    as one :class:`OutputSet`: on any error, a full disk included, the output folder is
+    left as it was. A signed letter begins with the bytes of the unsigned one.
     """
     chosen = selected_languages(dhpc, languages)
     letters = render_letters(dhpc, chosen, address_sources=address_sources, progress=progress)
+    if signing is not None:
+        letters = signing(dhpc, letters)
     return write_letters(dhpc, out_root, letters, html=html, address_sources=address_sources)
 
 
@@ -328,6 +350,51 @@ def keep_other_languages(path: Path, manifest: dict[str, object]) -> dict[str, o
     return merged
 
 
+def _signed_outputs(manifest_path: Path) -> dict[str, dict[str, object]]:
+    """The manifest's entries of signed letters, by file name."""
+    try:
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        outputs = previous["outputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(outputs, list):
+        return {}
+    return {
+        str(e["path"]): e
+        for e in outputs
+        if isinstance(e, dict) and isinstance(e.get("signature"), dict) and "path" in e
+    }
+
+
+def _is_signed_copy(data: bytes, unsigned: bytes, entry: Mapping[str, object]) -> bool:
+    """``data`` is ``unsigned`` with a signature appended, as the manifest recorded it."""
+    signature = entry.get("signature")
+    assert isinstance(signature, dict)
+    return (
+        data.startswith(unsigned)
+        and signature.get("unsigned_sha256") == sha256_bytes(unsigned)
+        and entry.get("sha256") == sha256_bytes(data)
+    )
+
+
+def _with_signatures(
+    manifest: dict[str, object], signed: Mapping[str, Mapping[str, object]]
+) -> dict[str, object]:
+    """The expected manifest, with the entries of letters signed from these very bytes."""
+    outputs = manifest.get("outputs")
+    if not signed or not isinstance(outputs, list):
+        return manifest
+    replaced = []
+    for entry in outputs:
+        previous = signed.get(str(entry.get("path")))
+        signature = previous.get("signature") if previous is not None else None
+        if isinstance(signature, dict) and signature.get("unsigned_sha256") == entry.get("sha256"):
+            replaced.append(previous)
+        else:
+            replaced.append(entry)
+    return {**manifest, "outputs": replaced}
+
+
 def check_outputs(
     dhpc: Dhpc,
     out_root: Path,
@@ -341,6 +408,18 @@ def check_outputs(
     return stale_outputs(dhpc, out_root, letters, address_sources)
 
 
+def expected_manifest(
+    dhpc: Dhpc,
+    out_root: Path,
+    letters: Sequence[BuiltLetter],
+    address_sources: Sequence[str] | None = None,
+) -> dict[str, object]:
+    """The manifest a build of ``letters`` would write now, signatures kept."""
+    manifest_path = dhpc.output_dir(out_root) / MANIFEST
+    expected = keep_other_languages(manifest_path, make_manifest(dhpc, letters, address_sources))
+    return _with_signatures(expected, _signed_outputs(manifest_path))
+
+
 def stale_outputs(
     dhpc: Dhpc,
     out_root: Path,
@@ -350,14 +429,21 @@ def stale_outputs(
     """The files of ``letters`` and the manifest that differ from those in ``out_root``."""
     out_dir = dhpc.output_dir(out_root)
     stale = []
+    manifest_path = out_dir / MANIFEST
+    signed = _signed_outputs(manifest_path)
     for letter in letters:
         target = out_dir / letter.filename
         if not target.is_file():
             stale.append(f"{target}: missing")
-        elif target.read_bytes() != letter.pdf:
-            stale.append(f"{target}: differs from what the current inputs produce")
-    manifest_path = out_dir / MANIFEST
-    expected = keep_other_languages(manifest_path, make_manifest(dhpc, letters, address_sources))
+            continue
+        data = target.read_bytes()
+        entry = signed.get(letter.filename)
+        if data == letter.pdf:
+            continue
+        if entry is not None and _is_signed_copy(data, letter.pdf, entry):
+            continue  # signed after the build: the build's bytes, then the signature
+        stale.append(f"{target}: differs from what the current inputs produce")
+    expected = expected_manifest(dhpc, out_root, letters, address_sources)
     if not manifest_path.is_file():
         stale.append(f"{manifest_path}: missing")
     elif manifest_path.read_text(encoding="utf-8") != manifest_text(expected):

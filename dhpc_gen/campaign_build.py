@@ -19,11 +19,12 @@ letters come and replace the old ones only when all are written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,8 @@ from dhpc_gen.build import (
     MANIFEST,
     BuildResult,
     BuiltLetter,
-    keep_other_languages,
-    make_manifest,
+    Signing,
+    expected_manifest,
     manifest_text,
     refuse_unprintable,
     render_letter,
@@ -162,12 +163,9 @@ def render_campaign(
     progress: Progress | None = None,
 ) -> dict[str, list[BuiltLetter]]:
     """Render every planned letter in memory (country → letters, in plan order)."""
-    done = {
-        plan.dhpc.meta.country: letters
-        for plan, letters in iter_rendered(
-            plans, address_sources=address_sources, jobs=jobs, progress=progress
-        )
-    }
+    rendered = iter_rendered(plans, address_sources=address_sources, jobs=jobs, progress=progress)
+    with contextlib.closing(rendered):
+        done = {plan.dhpc.meta.country: letters for plan, letters in rendered}
     return {plan.dhpc.meta.country: done[plan.dhpc.meta.country] for plan in plans}
 
 
@@ -177,7 +175,7 @@ def iter_rendered(
     address_sources: Sequence[str] | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
-) -> Iterator[tuple[CountryPlan, list[BuiltLetter]]]:
+) -> Generator[tuple[CountryPlan, list[BuiltLetter]], None, None]:
     """Each country with its letters, as soon as the last of them is rendered.
 
     Every national version is checked first, so a content problem anywhere stops the
@@ -243,8 +241,11 @@ def build_campaign(
     address_sources: Sequence[str] | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    signing: Signing | None = None,
 ) -> CampaignBuild:
     """Render the selected letters and write them, each country's manifest and the campaign's.
+
+    ``signing`` signs each country's letters once they are rendered (``--sign``).
 
     The outputs are one :class:`OutputSet`: nothing replaces an old file unless every
     letter renders and every file is written; on any error, a full disk included, the
@@ -255,19 +256,19 @@ def build_campaign(
     # Every country's letters and manifests, and the campaign's, replace the old ones
     # together. A country's files are staged as soon as its letters are rendered, while
     # the workers render the others; a failure later discards them.
-    with OutputSet(out_dir) as outputs:
+    rendered = iter_rendered(plans, address_sources=address_sources, jobs=jobs, progress=progress)
+    # closing: on a failure while writing, the workers stop at once (they hold the cwd).
+    with OutputSet(out_dir) as outputs, contextlib.closing(rendered):
         staged = {
             plan.dhpc.meta.country: write_letters(
                 plan.dhpc,
                 out_root,
-                letters,
+                signing(plan.dhpc, letters) if signing is not None else letters,
                 html=html,
                 address_sources=address_sources,
                 outputs=outputs,
             )
-            for plan, letters in iter_rendered(
-                plans, address_sources=address_sources, jobs=jobs, progress=progress
-            )
+            for plan, letters in rendered
         }
         results = [staged[plan.dhpc.meta.country] for plan in plans]
         written = [path for result in results for path in result.written]
@@ -332,10 +333,7 @@ def check_campaign(
     for plan in plans:
         letters = rendered[plan.dhpc.meta.country]
         stale += stale_outputs(plan.dhpc, out_root, letters, address_sources)
-        out_dir = plan.dhpc.output_dir(out_root)
-        manifest = keep_other_languages(
-            out_dir / MANIFEST, make_manifest(plan.dhpc, letters, address_sources)
-        )
+        manifest = expected_manifest(plan.dhpc, out_root, letters, address_sources)
         expected[plan.dhpc.meta.country] = manifest_text(manifest)
     if not campaign.single:
         out_dir = out_root / campaign.id

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dhpc_gen import __version__
+from dhpc_gen.approval.log import SignoffLog
 from dhpc_gen.build import (
     MANIFEST,
     language_hash,
@@ -133,14 +134,28 @@ def check_counts(findings: Sequence[Finding]) -> Checks:
     )
 
 
-def signoff_state(campaign: Campaign, country: str, language: str) -> str:
-    """What the sign-off log of the campaign records for one country's language.
+def signoff_state(dhpc: Dhpc, language: str, log: SignoffLog | None) -> str:
+    """What the sign-off log (``dhpc signoff``) records for the current text of one letter.
 
-    No sign-off log exists yet: every cell is ``not recorded``. When one does, this is
-    the one function to read it in.
+    ``not recorded`` until someone signs; then who approved this very text, or that it
+    changed since it was approved, or that it was rejected.
     """
-    del campaign, country, language
-    return "not recorded"
+    from dhpc_gen.approval.state import approval_state
+
+    if log is None:
+        return "sign-off log unreadable (dhpc check says why)"
+    country = dhpc.meta.country if dhpc.in_campaign else None
+    state = approval_state(dhpc, language, country=country, log=log)
+    return "not recorded" if state.state == "never" else state.describe()
+
+
+def _signoff_log(campaign: Campaign) -> SignoffLog | None:
+    from dhpc_gen.approval.state import signoff_log
+
+    try:
+        return signoff_log(campaign.shared)
+    except DhpcError:
+        return None
 
 
 class _Hashes:
@@ -254,6 +269,7 @@ def campaign_status(
     from dhpc_gen.build import content_hash
 
     hashes = _Hashes()
+    log = _signoff_log(campaign)
     cells = []
     for country, dhpc in campaign.nationals.items():
         chash = content_hash(dhpc)
@@ -265,7 +281,7 @@ def campaign_status(
                     language=language,
                     translated=translated_state(campaign, language, mine),
                     checks=check_counts(mine),
-                    reviewed=signoff_state(campaign, country, language),
+                    reviewed=signoff_state(dhpc, language, log),
                     built=built_state(dhpc, language, out_root, hashes),
                     mailed=mailed_count(dhpc, language, out_root),
                     sent=sent_counts(dhpc, language, out_root, chash),

@@ -208,7 +208,7 @@ def test_a_country_is_added_to_a_campaign_with_data_only_as_the_readme_shows(
 def test_xliff_exchanges_a_shared_language_of_a_campaign(
     campaign_dir: Path, tmp_path: Path
 ) -> None:
-    from dhpc_gen.xliff import export_xliff, import_xliff
+    from dhpc_gen.exchange.xliff import export_xliff, import_xliff
 
     before = (campaign_dir / "de.yaml").read_bytes()
     exported = export_xliff(campaign_dir, tmp_path / "de.xlf", target="de")

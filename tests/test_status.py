@@ -164,3 +164,30 @@ def test_text_and_html_and_a_folder_of_one_country(tmp_path: Path, built: Path) 
         ["FI", "fi"],
     ]
     assert "not built" in result.output
+
+
+def test_reviewed_reads_the_signoff_log_country_by_country(workspace: tuple[Path, Path]) -> None:
+    content, out = workspace
+    result = CliRunner().invoke(
+        main,
+        [
+            "signoff", str(content), "--country", "BE", "--lang", "fr",
+            "--name", "Claire Dubois", "--role", "Medical reviewer",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    matrix = cells(status(content, out))
+    assert matrix[("BE", "fr")]["reviewed"].startswith("approved by Claire Dubois")
+    assert matrix[("BE", "nl")]["reviewed"] == "not recorded"
+    belgium = content / "countries" / "BE.yaml"
+    belgium.write_text(
+        belgium.read_text(encoding="utf-8").replace("débit de filtration", "débit"),
+        encoding="utf-8",
+    )
+    matrix = cells(status(content, out))
+    assert matrix[("BE", "fr")]["reviewed"].startswith("NOT APPROVED: changed since approved")
+    result = CliRunner().invoke(
+        main, ["signoff", str(content), "--lang", "fr", "--name", "A", "--role", "B"]
+    )
+    assert result.exit_code == 2
+    assert "choose it with --country" in result.output

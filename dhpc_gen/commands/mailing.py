@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, country_option, out_option, reports_errors
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    country_option,
+    out_option,
+    reports_errors,
+)
 from dhpc_gen.errors import UsageError, display_path
 
 _STAGES = {"read": "Reading sources", "match": "Matching duplicates"}
@@ -154,6 +159,11 @@ def register(group: click.Group) -> None:
             f"  rejected {report['rejected']}, outside the audience {report['filtered']}, "
             f"suppressed {report['suppressed']}, duplicates merged {report['duplicates_merged']}"
         )
+        if report["possible_duplicates"]:
+            click.echo(
+                f"  possible duplicates {report['possible_duplicates']}: kept apart, "
+                "check them in duplicates.csv"
+            )
         languages = ", ".join(f"{k} {v}" for k, v in report["recipients_per_language"].items())
         click.echo(f"  recipients {report['recipients']} ({languages})")
         if not report["recipients"]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, reports_errors
+from dhpc_gen.commands.options import content_dir_argument, reports_errors
 from dhpc_gen.errors import UsageError, display_path
 from dhpc_gen.i18n import SOURCE_LANGUAGE
 from dhpc_gen.review.findings import CHECK_IDS, Finding
@@ -125,6 +125,8 @@ def check(
     --strict, also on warnings). Notes, such as catalog entries no native speaker has
     reviewed and national deviations, inform and never fail.
     """
+    from dhpc_gen.approval.log import SignoffLogError
+    from dhpc_gen.approval.state import LanguageApproval, approvals
     from dhpc_gen.content.campaign import load_campaign
     from dhpc_gen.review.campaign import campaign_termbase, check_campaign
     from dhpc_gen.review.findings import findings_json
@@ -143,6 +145,13 @@ def check(
         for lang in campaign.languages
         if not countries or any(lang in d.meta.languages for d in selected)
     ]
+    states: list[LanguageApproval] | None = None
+    log_error: SignoffLogError | None = None
+    if campaign.single:  # a campaign's sign-offs are shown by dhpc status, per country
+        try:
+            states = approvals(campaign.shared)
+        except SignoffLogError as exc:
+            log_error = exc
     if fmt == "json":
         click.echo(
             findings_json(
@@ -154,6 +163,7 @@ def check(
                 countries=None
                 if campaign.single
                 else {d.meta.country: d.meta.languages for d in selected},
+                approvals=[a.to_dict() for a in states] if states is not None else None,
             ),
             nl=False,
         )
@@ -170,8 +180,15 @@ def check(
             f"{campaign.id}: {_counts_line(findings)}; {_plural(translations, 'translation')} "
             f"checked against {campaign.source_language}{shared}"
         )
-    failed = any(f.is_error for f in findings) or (strict and any(f.is_warning for f in findings))
-    if failed:
+        if states is not None:
+            from dhpc_gen.commands.approval import approval_lines
+
+            for line in approval_lines(campaign.directory, states):
+                click.echo(line)
+    if log_error is not None:
+        click.echo(f"Error: {log_error}", err=True)
+    failed = any(f.is_error or (strict and f.is_warning) for f in findings)
+    if failed or log_error is not None:
         sys.exit(1)
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import (
+from dhpc_gen.commands.options import (
     content_dir_argument,
     country_option,
     mailing_option,
     out_option,
     reports_errors,
+    require_signoff_option,
 )
 from dhpc_gen.errors import UsageError, display_path
 
@@ -38,6 +39,11 @@ def _send_summary_lines(summary: object) -> list[str]:
         )
     skipped = [
         (s.already_sent, "already sent earlier (never sent twice)"),
+        (
+            s.bounced_before,
+            "whose message bounced: not sent again to that address (dhpc merge --only bounced "
+            "prints their letters; a corrected address is sent with --resend-changed)",
+        ),
         (
             s.address_changed,
             "sent earlier at an address that has since changed in the mailing list: not sent "
@@ -137,6 +143,9 @@ def register(group: click.Group) -> None:
         help="Start an empty journal although the output folder shows earlier sending; the "
         "old send state and record are moved to OUT/<id>/superseded/.",
     )
+    @require_signoff_option(
+        "Send nothing unless the current text of every language is approved (dhpc signoff)."
+    )
     @reports_errors
     def send(
         directory: Path,
@@ -153,6 +162,7 @@ def register(group: click.Group) -> None:
         new_version: bool,
         resend_changed: bool,
         new_journal: bool,
+        require_signoff: bool,
     ) -> None:
         """E-mail the DHPC in DIR to every recipient with an address, each in their language.
 
@@ -182,6 +192,7 @@ def register(group: click.Group) -> None:
             new_version=new_version,
             resend_changed=resend_changed,
             new_journal=new_journal,
+            require_signoff=require_signoff,
         )
         dhpc = load_campaign(directory).only(country, "send")
         settings = load_settings(smtp_config)
@@ -232,6 +243,9 @@ def register(group: click.Group) -> None:
         type=click.Path(path_type=Path, dir_okay=False),
         help="Where to write the record. [default: OUT/<id>/distribution-record.<format>]",
     )
+    @click.option(
+        "--pdf", is_flag=True, help="Also write the summary as a one-page PDF, for the regulator."
+    )
     @reports_errors
     def report(
         directory: Path,
@@ -240,22 +254,27 @@ def register(group: click.Group) -> None:
         mailing: Path | None,
         fmt: str,
         output: Path | None,
+        pdf: bool,
     ) -> None:
         """Write the distribution record of the DHPC in DIR: who got which version, how, when.
 
-        One row per recipient and channel (e-mail from the send journal, post from the
-        print manifest), with language, content hash, state and time. The file holds
-        personal data and is created owner-readable only; the terminal shows counts only.
+        One row per recipient and channel (e-mail from the send journal with what came
+        back, post from the print manifest), with language, content hash, state, time and
+        the channel that finally reached the recipient; and a summary without personal data
+        (counts per language and outcome, the dates) beside it, with --pdf as a one-page PDF
+        too. The record holds personal data and is created owner-readable only; the terminal
+        shows counts only.
         """
         from dhpc_gen.build import content_hash
         from dhpc_gen.content.campaign import load_campaign
-        from dhpc_gen.distribution.report import build_record, totals_table, write_record
+        from dhpc_gen.distribution.report import build_record, totals_table
+        from dhpc_gen.distribution.summary import write_report
 
         dhpc = load_campaign(directory).only(country, "report")
         out_dir = dhpc.output_dir(out)
         record = build_record(dhpc.id, content_hash(dhpc), out_dir, mailing=mailing)
         target = output or out_dir / f"distribution-record.{fmt}"
-        write_record(record, target, fmt)
+        summary, written = write_report(dhpc, record, target, fmt, pdf=pdf)
         rows = totals_table(record.totals)
         click.echo(f"{dhpc.id}: {len(record.rows)} row(s) written to {display_path(target)}")
         if rows:
@@ -270,3 +289,11 @@ def register(group: click.Group) -> None:
         click.echo(
             "  total: " + (", ".join(f"{k} {v}" for k, v in sorted(by_state.items())) or "0")
         )
+        total = summary.total
+        click.echo(
+            f"  {total.recipients} recipient(s): e-mail delivered {total.email}, bounced then "
+            f"printed {total.bounced_then_printed}, printed {total.printed}, e-mail in doubt "
+            f"{total.email_in_doubt}, not reached {total.not_reached}"
+        )
+        for path in written[1:]:
+            click.echo(f"  summary: {display_path(path)}")

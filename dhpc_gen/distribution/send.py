@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, read_recipients
+from dhpc_gen.approval.sent import letter_versions, record_versions
+from dhpc_gen.approval.state import approval_states, refusal_message
 from dhpc_gen.build import MANIFEST, content_hash
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.address_block import AddressProblem, address_block, address_sha256
@@ -78,6 +80,8 @@ class SendOptions:
     retry_failed: bool = False
     new_version: bool = False
     """Allow sending although the journal has recipients sent another content version."""
+    require_signoff: bool = False
+    """Refuse, before anything is sent, unless every language's current text is approved."""
     resend_changed: bool = False
     """Send again, to the new address, those sent at an address that has since changed."""
     new_journal: bool = False
@@ -96,6 +100,8 @@ class SendSummary:
     duplicate_addresses: int = 0
     invalid_addresses: int = 0
     already_sent: int = 0
+    bounced_before: int = 0
+    """A bounce came back (``dhpc bounces``): never sent again to that address."""
     address_changed: int = 0
     """Sent (or maybe sent) at an address that has since changed, and not sent again."""
     readdressed: int = 0
@@ -451,10 +457,17 @@ def send_dhpc(
         refuse_unapproved(dhpc)
         require_server(settings)
 
+    versions = letter_versions(dhpc)
+    refused = [v.language for v in versions.values() if not v.approval]
+    if options.require_signoff and refused:
+        raise DhpcError(refusal_message(dhpc, [s for s in approval_states(dhpc, refused)]))
     recipients = _read_mailing(dhpc, mailing)
     summary.recipients = len(recipients)
-    composer = MessageComposer(dhpc, chash, settings)
+    if not options.dry_run:
+        record_versions(dhpc, out_dir)  # the distribution record names what was sent
+    composer = MessageComposer(dhpc, chash, settings, versions=versions)
     composer.sender  # noqa: B018 - a bad sender address is an error before anything else
+    composer.signer  # noqa: B018 - and so is a DKIM key that cannot sign for it
     planned = _plan(dhpc, chash, recipients, settings, composer, summary)
     letters = LetterFiles(dhpc, out_dir, chash)
     run = _Run(dhpc, chash, out_dir, settings, options, composer, letters, summary)
@@ -576,8 +589,10 @@ class _Run:
                 else:
                     candidates.append(dataclasses.replace(item, readdress=True))
                 continue
-            if state == "sent":
+            if state in ("sent", "deferred"):
                 summary.already_sent += 1
+            elif state == "bounced":
+                summary.bounced_before += 1
             elif state not in allowed:
                 if state == "unknown":
                     summary.unknown_waiting += 1
@@ -757,7 +772,7 @@ class _Run:
                 return "already_sent"
             try:
                 reply = connection.send(
-                    self.composer.envelope_from, composed.envelope_to, composed.data
+                    composed.envelope_from, composed.envelope_to, composed.data, composed.token
                 )
             except ConnectionDropped as exc:
                 journal.mark_pending(item.key, str(exc))

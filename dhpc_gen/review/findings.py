@@ -141,10 +141,12 @@ def findings_json(
     languages: Sequence[str],
     checks: Sequence[str] = CHECK_IDS,
     countries: Mapping[str, Sequence[str]] | None = None,
+    approvals: Sequence[Mapping[str, object]] | None = None,
 ) -> str:
     """The findings as JSON for CI: sorted keys and findings, no clock, no machine state.
 
-    ``countries`` (a campaign): country → its languages.
+    ``countries`` (a campaign): country → its languages. ``approvals``: the sign-off state
+    of each language, when the caller has it.
     """
     ordered = sort_findings(findings)
     counts: dict[str, object] = {s: sum(f.severity == s for f in ordered) for s in SEVERITIES}
@@ -160,6 +162,8 @@ def findings_json(
     }
     if countries is not None:
         document["countries"] = {code: list(langs) for code, langs in countries.items()}
+    if approvals is not None:
+        document["approvals"] = [dict(a) for a in approvals]
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
