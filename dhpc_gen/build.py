@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from dhpc_gen import __version__
 from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.errors import ContentError, UsageError
+from dhpc_gen.errors import ContentError, Problem, UsageError
 from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
@@ -170,10 +170,15 @@ def refuse_unprintable(dhpc: Dhpc) -> None:
     cannot be printed."""
     from dhpc_gen.render.fonts import glyph_problems
 
-    problems = consistency_problems(dhpc) + registry_problems(dhpc) + glyph_problems(dhpc.files)
+    problems = unprintable_problems(dhpc) + glyph_problems(dhpc.files)
     if problems:
         raise ContentError(problems)
+
+
+def unprintable_problems(dhpc: Dhpc) -> list[Problem]:
+    """The structure and reporting-block problems of ``dhpc`` (its characters aside)."""
     safe_name(dhpc.id, "DHPC id")
+    return consistency_problems(dhpc) + registry_problems(dhpc)
 
 
 def render_letter(

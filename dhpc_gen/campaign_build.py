@@ -35,16 +35,16 @@ from dhpc_gen.build import (
     Signing,
     expected_manifest,
     manifest_text,
-    refuse_unprintable,
     render_letter,
     selected_languages,
     stale_outputs,
     template_version,
+    unprintable_problems,
     write_letters,
 )
 from dhpc_gen.content.campaign import Campaign
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.errors import ContentError, UsageError
+from dhpc_gen.errors import ContentError, Problem, UsageError
 from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 
 logger = logging.getLogger(__name__)
@@ -181,12 +181,14 @@ def iter_rendered(
     Every national version is checked first, so a content problem anywhere stops the
     build before a letter is laid out and is reported with all the others.
     """
-    problems = []
+    from dhpc_gen.render.fonts import glyph_problems
+
+    problems: list[Problem] = []
     for plan in plans:
-        try:
-            refuse_unprintable(plan.dhpc)
-        except ContentError as exc:
-            problems += [p for p in exc.problems if p not in problems]
+        problems += [p for p in unprintable_problems(plan.dhpc) if p not in problems]
+    # The characters of each file once, however many countries share it.
+    files = dict.fromkeys(path for plan in plans for path in plan.dhpc.files)
+    problems += glyph_problems(list(files))
     if problems:
         raise ContentError(problems)
     tasks = [(plan.dhpc.meta.country, lang) for plan in plans for lang in plan.languages]
