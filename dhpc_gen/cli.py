@@ -196,9 +196,9 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
 
 
 def _register_features() -> None:
-    from dhpc_gen.commands import mailing, merge, review, send, xliff
+    from dhpc_gen.commands import mailing, merge, review, send, serve, xliff
 
-    for feature in (review, xliff, mailing, merge, send):
+    for feature in (review, xliff, mailing, merge, send, serve):
         feature.register(main)
 
 
