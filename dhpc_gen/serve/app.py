@@ -170,7 +170,7 @@ class ServeApp:
     def letter(self, request: Request) -> Response:
         language = request.path_params["language"]
         snapshot = self.workspace.snapshot()
-        if language not in snapshot.languages:
+        if snapshot.dhpc is not None and language not in snapshot.languages:
             return self.problem(request, 404, "", "/preview")
         message = snapshot.error or snapshot.build_error
         if message is None:
