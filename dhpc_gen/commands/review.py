@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, reports_errors
+from dhpc_gen.commands.options import content_dir_argument, reports_errors
 from dhpc_gen.errors import UsageError, display_path
 from dhpc_gen.i18n import SOURCE_LANGUAGE
 from dhpc_gen.review.findings import CHECK_IDS, Finding
@@ -104,6 +104,8 @@ def check(
     1 when there is (with --strict, also on warnings). Notes, such as catalog entries
     no native speaker has reviewed, inform and never fail.
     """
+    from dhpc_gen.approval.log import SignoffLogError
+    from dhpc_gen.approval.state import LanguageApproval, approvals
     from dhpc_gen.content import load_dhpc
     from dhpc_gen.review.checks import run_checks
     from dhpc_gen.review.findings import findings_json
@@ -112,6 +114,12 @@ def check(
     dhpc = load_dhpc(directory)
     checks = only or CHECK_IDS
     findings = run_checks(dhpc, termbase=termbase_for(dhpc, terms), checks=checks)
+    states: list[LanguageApproval] | None = None
+    log_error: SignoffLogError | None = None
+    try:
+        states = approvals(dhpc)
+    except SignoffLogError as exc:
+        log_error = exc
     if fmt == "json":
         click.echo(
             findings_json(
@@ -120,6 +128,7 @@ def check(
                 source_language=dhpc.meta.source_language,
                 languages=dhpc.meta.languages,
                 checks=[c for c in CHECK_IDS if c in checks],
+                approvals=[a.to_dict() for a in states] if states is not None else None,
             ),
             nl=False,
         )
@@ -131,8 +140,15 @@ def check(
             f"{dhpc.id}: {_counts_line(findings)}; {_plural(translations, 'translation')} "
             f"checked against {dhpc.meta.source_language}"
         )
+        if states is not None:
+            from dhpc_gen.commands.approval import approval_lines
+
+            for line in approval_lines(dhpc.directory, states):
+                click.echo(line)
+    if log_error is not None:
+        click.echo(f"Error: {log_error}", err=True)
     failed = any(f.is_error or (strict and f.is_warning) for f in findings)
-    if failed:
+    if failed or log_error is not None:
         sys.exit(1)
 
 

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    mailing_option,
+    out_option,
+    reports_errors,
+    require_signoff_option,
+)
 from dhpc_gen.errors import UsageError, display_path
 
 
@@ -130,6 +136,9 @@ def register(group: click.Group) -> None:
         help="Start an empty journal although the output folder shows earlier sending; the "
         "old send state and record are moved to OUT/<id>/superseded/.",
     )
+    @require_signoff_option(
+        "Send nothing unless the current text of every language is approved (dhpc signoff)."
+    )
     @reports_errors
     def send(
         directory: Path,
@@ -145,6 +154,7 @@ def register(group: click.Group) -> None:
         new_version: bool,
         resend_changed: bool,
         new_journal: bool,
+        require_signoff: bool,
     ) -> None:
         """E-mail the DHPC in DIR to every recipient with an address, each in their language.
 
@@ -169,6 +179,7 @@ def register(group: click.Group) -> None:
             new_version=new_version,
             resend_changed=resend_changed,
             new_journal=new_journal,
+            require_signoff=require_signoff,
         )
         dhpc = load_dhpc(directory)
         settings = load_settings(smtp_config)

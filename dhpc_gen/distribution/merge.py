@@ -42,6 +42,8 @@ from dhpc_gen.addresses.recipients import (
     neutralise,
     read_recipients,
 )
+from dhpc_gen.approval.sent import record_versions
+from dhpc_gen.approval.state import approval_states, refusal_message
 from dhpc_gen.build import content_hash
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
@@ -177,12 +179,17 @@ def merge(
     jobs: int | None = None,
     leave_out_rejects: bool = False,
     progress: Progress | None = None,
+    require_signoff: bool = False,
 ) -> MergeResult:
     """Write the print files (and per-recipient letters) of ``dhpc`` for ``mailing``.
 
     Raises :class:`RejectedRecipients` (after writing only ``rejects.csv``) when an
-    address cannot be printed, unless ``leave_out_rejects``.
+    address cannot be printed, unless ``leave_out_rejects``. ``require_signoff``: refuse,
+    before writing anything, unless every language's current text is approved.
     """
+    refused = [s for s in approval_states(dhpc) if not s.approved]
+    if require_signoff and refused:
+        raise DhpcError(refusal_message(dhpc, refused))
     try:
         return _merge(
             dhpc, mailing, out_root, per_recipient, window, jobs, leave_out_rejects, progress
@@ -215,6 +222,7 @@ def _merge(
     problems = consistency_problems(dhpc)
     if problems:
         raise ContentError(problems)
+    record_versions(dhpc, out_dir)  # the distribution record names what was printed
     print_dir = out_dir / PRINT_DIR
     font = load_font()
     pool: Pool | None = None

@@ -12,11 +12,12 @@ import datetime as dt
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, read_recipients
+from dhpc_gen.approval.sent import LetterVersion, read_versions
 from dhpc_gen.distribution.journal import JOURNAL_FILE, read_snapshot, utc_now
 from dhpc_gen.distribution.send_state import check_journal
 from dhpc_gen.errors import DhpcError, display_path
@@ -109,6 +110,11 @@ class RecordRow:
     readdressed: bool = False
     """An earlier message: the address changed after it, and the letter was sent again to
     the new one (``--resend-changed``; the recipient's next row)."""
+    language_sha256: str = ""
+    """The version of the recipient's language (``dhpc.yaml`` + the language file)."""
+    approval: str = ""
+    """The sign-off entry that approved that version; empty when it was not approved."""
+    approved_by: str = ""
 
 
 RECORD_COLUMNS = tuple(f.name for f in fields(RecordRow))
@@ -226,6 +232,8 @@ def build_record(
                     was_unknown=False,
                 )
             )
+    versions = read_versions(out_dir)
+    rows = [_with_version(row, versions) for row in rows]
     if not rows and not journal_path.exists() and not manifest_path.exists():
         raise DhpcError(
             f"{display_path(out_dir)}: nothing distributed yet: no {JOURNAL_FILE} (dhpc send) "
@@ -233,6 +241,18 @@ def build_record(
             f"{PRINT_MANIFEST.as_posix()} (dhpc merge)"
         )
     return DistributionRecord(dhpc_id, content_hash, utc_now(), tuple(rows), tuple(sources))
+
+
+def _with_version(row: RecordRow, versions: Mapping[tuple[str, str], LetterVersion]) -> RecordRow:
+    version = versions.get((row.content_hash, row.language))
+    if version is None:
+        return row
+    return replace(
+        row,
+        language_sha256=version.language_sha256,
+        approval=version.approval,
+        approved_by=version.approved_by,
+    )
 
 
 def record_csv(record: DistributionRecord) -> str:

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, read_recipients
+from dhpc_gen.approval.sent import letter_versions, record_versions
+from dhpc_gen.approval.state import approval_states, refusal_message
 from dhpc_gen.build import MANIFEST, content_hash
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.address_block import AddressProblem, address_block, address_sha256
@@ -78,6 +80,8 @@ class SendOptions:
     retry_failed: bool = False
     new_version: bool = False
     """Allow sending although the journal has recipients sent another content version."""
+    require_signoff: bool = False
+    """Refuse, before anything is sent, unless every language's current text is approved."""
     resend_changed: bool = False
     """Send again, to the new address, those sent at an address that has since changed."""
     new_journal: bool = False
@@ -425,9 +429,15 @@ def send_dhpc(
             )
         require_server(settings)
 
+    versions = letter_versions(dhpc)
+    refused = [v.language for v in versions.values() if not v.approval]
+    if options.require_signoff and refused:
+        raise DhpcError(refusal_message(dhpc, [s for s in approval_states(dhpc, refused)]))
     recipients = _read_mailing(dhpc, mailing)
     summary.recipients = len(recipients)
-    composer = MessageComposer(dhpc, chash, settings)
+    if not options.dry_run:
+        record_versions(dhpc, out_dir)  # the distribution record names what was sent
+    composer = MessageComposer(dhpc, chash, settings, versions=versions)
     composer.sender  # noqa: B018 - a bad sender address is an error before anything else
     planned = _plan(dhpc, chash, recipients, settings, composer, summary)
     letters = LetterFiles(dhpc, out_dir, chash)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from dhpc_gen.i18n import Boilerplate, long_date, translations
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
 from dhpc_gen.render.environment import make_environment
+from dhpc_gen.render.typography import letter_typesetter, typeset_html
 from dhpc_gen.resources import ASSETS_DIR, TEMPLATES_DIR
 
 LETTER_TEMPLATE = "letter.html"
@@ -34,6 +36,33 @@ class PersonView:
     name: str
     title: str
     company: str
+
+
+@dataclass(frozen=True)
+class LetterheadView:
+    """The letterhead as the template shows it; the logo is inlined as a data URL."""
+
+    logo_url: str | None
+    logo_alt: str
+    lines: tuple[str, ...]
+    footer: tuple[str, ...]
+
+
+def letterhead_view(dhpc: Dhpc) -> LetterheadView | None:
+    """The DHPC's letterhead, or None (the letter then names its MAHs at the top)."""
+    letterhead = dhpc.letterhead
+    if letterhead is None:
+        return None
+    logo_url = None
+    if letterhead.logo is not None:
+        encoded = base64.b64encode(letterhead.logo.data).decode("ascii")
+        logo_url = f"data:{letterhead.logo.media_type};base64,{encoded}"
+    return LetterheadView(
+        logo_url=logo_url,
+        logo_alt=", ".join(mah.name for mah in dhpc.meta.mahs),
+        lines=letterhead.lines,
+        footer=letterhead.footer,
+    )
 
 
 @dataclass(frozen=True)
@@ -64,19 +93,24 @@ class LetterView:
     tool_version: str
     window_space_mm: float | None = None
     """Merged letters: blank space at the top of page 1 for the envelope window (no date)."""
+    letterhead: LetterheadView | None = None
 
 
 def compose_title(dhpc: Dhpc, text: LanguageText) -> str:
     """``Alemtuzumab (LEMTRADA): key message``, after the EMA template.
 
-    Several products: ``substance (PRODUCT), substance (PRODUCT): key message``.
+    Products of one substance share it, as people write them: ``Testimab (TESTIMAB▼,
+    TESTIMAB PEN▼): …``; several substances follow one another, each with its products:
+    ``Ciprofloxacin (CIPROXIN▼), levofloxacin (TAVANIC): …``.
     """
     if text.title:
         return text.title
-    parts = []
+    products: dict[str, tuple[str, list[str]]] = {}
     for product, substance in zip(dhpc.meta.products, text.active_substances, strict=True):
         triangle = "▼" if product.additional_monitoring else ""
-        parts.append(f"{substance} ({product.name.upper()}{triangle})")
+        key = " ".join(substance.casefold().split())
+        products.setdefault(key, (substance, []))[1].append(f"{product.name.upper()}{triangle}")
+    parts = [f"{substance} ({', '.join(names)})" for substance, names in products.values()]
     title = f"{', '.join(parts)}: {text.key_message}"
     return title[:1].upper() + title[1:]
 
@@ -169,6 +203,7 @@ def letter_view(
         signatories=signatories,
         address_sources=sources,
         tool_version=__version__,
+        letterhead=letterhead_view(dhpc),
     )
 
 
@@ -207,7 +242,7 @@ def render_html(
             f"locales/{language}/LC_MESSAGES/messages.po has no translation for: "
             + "; ".join(sorted(repr(m) for m in gettext.missing))
         )
-    return html
+    return typeset_html(html, letter_typesetter(dhpc, language))
 
 
 def standalone_html(html: str) -> str:

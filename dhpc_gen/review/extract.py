@@ -265,7 +265,8 @@ def _date_value(kind: str, year: str | None, month: int, day: str | None) -> str
 # --- numbers ----------------------------------------------------------------------------
 
 _NUMBER = re.compile(rf"\d+(?:[.,{_SPACES}]\d+)*")
-_RANGE_DASH = re.compile(rf"[{_SPACES}]?[{_DASHES}][{_SPACES}]?")
+# A word joiner after the dash is how the letter's typesetting keeps a range on one line.
+_RANGE_DASH = re.compile(rf"[{_SPACES}]?[{_DASHES}]\u2060?[{_SPACES}]?")
 _PERCENT = re.compile(rf"[{_SPACES}]?%")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -131,12 +131,16 @@ def findings_json(
     source_language: str,
     languages: Sequence[str],
     checks: Sequence[str] = CHECK_IDS,
+    approvals: Sequence[Mapping[str, object]] | None = None,
 ) -> str:
-    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state."""
+    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state.
+
+    ``approvals``: the sign-off state of each language, when the caller has it.
+    """
     ordered = sort_findings(findings)
     counts: dict[str, object] = {s: sum(f.severity == s for f in ordered) for s in SEVERITIES}
     counts["by_check"] = count_by_check(ordered)
-    document = {
+    document: dict[str, object] = {
         "format": JSON_FORMAT_VERSION,
         "dhpc": dhpc_id,
         "source_language": source_language,
@@ -145,6 +149,8 @@ def findings_json(
         "counts": counts,
         "findings": [f.to_dict() for f in ordered],
     }
+    if approvals is not None:
+        document["approvals"] = [dict(a) for a in approvals]
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 

@@ -19,6 +19,7 @@ from babel import Locale, UnknownLocaleError
 from markupsafe import Markup, escape
 
 from dhpc_gen import __version__
+from dhpc_gen.approval.state import LanguageApproval, approvals
 from dhpc_gen.build import content_hash, render_letters, template_version
 from dhpc_gen.content.fields import TextField, text_fields
 from dhpc_gen.content.markup import plain_text
@@ -156,6 +157,8 @@ class ReviewView:
     letters: tuple[LetterLine, ...]
     template_version: str
     tool_version: str
+    approvals: tuple[LanguageApproval, ...] = ()
+    """Each language's sign-off state and the changes since its last approval."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,8 @@ class ReviewInputs:
     registry_dir: Path = REGULATORS_DIR
     thumbnails: bool = True
     progress: Callable[[str], None] | None = field(default=None)
+    approvals: bool = True
+    """Show the sign-off state of each language and what changed since its approval."""
 
 
 def language_name(language: str) -> str:
@@ -446,6 +451,7 @@ def build_review(dhpc: Dhpc, inputs: ReviewInputs | None = None) -> Review:
         letters=tuple(letters),
         template_version=template_version(),
         tool_version=__version__,
+        approvals=tuple(approvals(dhpc)) if inputs.approvals else (),
     )
     return Review(render_review_html(view), tuple(findings), view)
 
