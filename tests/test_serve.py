@@ -363,13 +363,19 @@ def test_content_is_escaped_as_in_the_letter(tmp_path: Path) -> None:
     hostile = "<img src=x onerror=alert(1)> **Tärkeää** [x](javascript:alert(1))"
     edit_yaml(content / "fi.yaml", lambda data: data["summary"].__setitem__(0, hostile))
     with running_server(content, cwd=tmp_path) as server:
-        letter = server.get("/letter/fi").body
+        letter = _untypeset(server.get("/letter/fi").body)
         review = server.get("/review").body
     # Escaped (a finding may mark the number inside it: "alert(<mark>1</mark>)").
-    assert "&lt;img src=x onerror=alert(" in letter and "<img" not in letter
+    assert "&lt;img src=x onerror=alert(" in letter and "<img src=x" not in letter
     assert "<strong>Tärkeää</strong>" in letter  # the safe markup, as in the PDF
     assert 'href="javascript' not in letter
-    assert "<img" not in review and "&lt;img src=x onerror=alert(" in review
+    assert "<img src=x" not in review and "&lt;img src=x onerror=alert(" in review
+
+
+def _untypeset(html: str) -> str:
+    """The letter's text without the soft hyphens and no-break spaces typesetting adds."""
+    html = re.sub(r"&#x?(ad|173|shy);|&shy;|\u00ad|\u2060", "", html)
+    return re.sub(r"[\u00a0\u202f]|&#xa0;|&nbsp;|&#x202f;", " ", html)
 
 
 def test_a_content_error_shows_the_message_dhpc_build_gives(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, out_option, reports_errors
+from dhpc_gen.commands.options import content_dir_argument, out_option, reports_errors
 
 
 def register(group: click.Group) -> None:

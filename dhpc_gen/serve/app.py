@@ -273,7 +273,7 @@ class ServeApp:
                 comment=form.get("comment", ""),
                 seen_sha256=form.get("content_sha256", ""),
             )
-        except approvals.StaleVersionError as exc:
+        except approvals.VersionChangedError as exc:
             return self.problem(request, 409, str(exc), back)
         except DhpcError as exc:
             return self.problem(request, 400, str(exc), back)

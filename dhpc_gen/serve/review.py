@@ -12,7 +12,7 @@ from dhpc_gen.review.checks import language_pairs
 from dhpc_gen.review.findings import Finding
 from dhpc_gen.review.report import Row, review_rows
 from dhpc_gen.review.termbase import termbase_for
-from dhpc_gen.serve.approval import ApprovalView, approval_view, changed_fields
+from dhpc_gen.serve.approval import ApprovalView, approval_views
 from dhpc_gen.serve.comments import Comment, by_field, read_comments
 
 
@@ -51,10 +51,10 @@ def review_state(dhpc: Dhpc) -> ReviewState:
     except DhpcError as exc:
         comments, comment_problem = {}, str(exc)
     try:
-        approvals = {x: approval_view(dhpc, x) for x in dhpc.meta.languages}
-        changed = {x: changed_fields(dhpc, x) for x in dhpc.meta.languages}
+        approvals = approval_views(dhpc)
+        changed = {x: frozenset(view.changes) for x, view in approvals.items()}
         approval_problem = ""
-    except DhpcError as exc:
+    except DhpcError as exc:  # a damaged sign-off log: said on the page, nothing approved
         approvals, changed, approval_problem = {}, {}, str(exc)
     return ReviewState(comments, comment_problem, approvals, changed, approval_problem)
 

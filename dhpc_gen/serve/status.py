@@ -18,7 +18,7 @@ from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import DhpcError
 from dhpc_gen.fsutil import sha256_file
 from dhpc_gen.review.findings import Finding
-from dhpc_gen.serve.approval import ApprovalView, approval_view
+from dhpc_gen.serve.approval import ApprovalView, approval_views
 
 BuildState = Literal["current", "outdated", "missing"]
 
@@ -110,13 +110,13 @@ def language_statuses(
     recipients = _recipients(out_dir)
     sending = _sending(dhpc, out_dir)
     source = dhpc.meta.source_language
+    try:
+        approvals, problem = approval_views(dhpc, with_changes=False), ""
+    except DhpcError as exc:
+        approvals, problem = {}, str(exc)
     rows = []
     for language in (source, *(x for x in dhpc.meta.languages if x != source)):
         mine = [f for f in findings if f.language == language]
-        try:
-            approval, problem = approval_view(dhpc, language), ""
-        except DhpcError as exc:
-            approval, problem = None, str(exc)
         rows.append(
             LanguageStatus(
                 language=language,
@@ -124,7 +124,7 @@ def language_statuses(
                 errors=sum(f.is_error for f in mine),
                 warnings=sum(f.is_warning for f in mine),
                 notes=sum(f.severity == "note" for f in mine),
-                approval=approval,
+                approval=approvals.get(language),
                 approval_problem=problem,
                 build=build_state(dhpc, language, out_dir, manifest),
                 recipients=None if recipients is None else recipients.get(language, 0),
