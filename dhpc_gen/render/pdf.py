@@ -21,6 +21,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from dhpc_gen.content.letterhead import svg_problem
 from dhpc_gen.errors import RenderError
+from dhpc_gen.render.fonts import bundled_fonts_only
 from dhpc_gen.resources import RENDER_ROOTS, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def write_pdf(
 ) -> bytes:
     """Lay out ``html`` and return the PDF bytes (tagged, in the archival ``variant``)."""
     fetcher = fetcher or ProjectOnlyFetcher()
-    with source_date_epoch(epoch):
+    with source_date_epoch(epoch), bundled_fonts_only():
         try:
             document = HTML(
                 string=html,
