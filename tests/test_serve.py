@@ -473,3 +473,27 @@ def test_help_describes_the_command() -> None:
     assert result.exit_code == 0
     for option in ("--port", "--host", "--token", "--out"):
         assert option in result.output
+
+
+def test_a_comments_file_that_links_elsewhere_is_neither_read_nor_written(
+    tmp_path: Path,
+) -> None:
+    content = tmp_path / "lemtrada-2019"
+    shutil.copytree(EXAMPLE, content)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text(SECRET, "utf-8")
+    (content / "comments.jsonl").symlink_to(elsewhere)
+    with running_server(content, cwd=tmp_path) as server:
+        review = server.get("/review").body
+        assert "is a link" in review and SECRET not in review
+        fields = {
+            "csrf": server.csrf(),
+            "language": "fi",
+            "field": "summary[0]",
+            "text": "x",
+            "name": "Maija",
+        }
+        reply = _post(server, "/comments", fields)
+    assert reply.status == 400  # type: ignore[attr-defined]
+    assert elsewhere.read_text("utf-8") == SECRET
+    assert (content / "comments.jsonl").is_symlink()

@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 EVENT_KEEPALIVE = 15.0
 """Seconds between the comment lines that keep an idle event stream open."""
+EVENT_POLL = 0.5
+"""Seconds an event stream waits for a change before it looks whether the server stops."""
 
 
 def _files(folder: Path, pattern: str) -> dict[str, Path]:
@@ -306,13 +308,17 @@ class ServeApp:
 
         async def stream() -> AsyncIterator[str]:
             seen = -1
+            idle = 0.0
             while not workspace.stopping:
-                version = await workspace.wait_for_change(seen, EVENT_KEEPALIVE)
+                version = await workspace.wait_for_change(seen, EVENT_POLL)
                 if version != seen:
-                    seen = version
+                    seen, idle = version, 0.0
                     yield f"data: {version}\n\n"
                 else:
-                    yield ": still here\n\n"
+                    idle += EVENT_POLL
+                    if idle >= EVENT_KEEPALIVE:
+                        idle = 0.0
+                        yield ": still here\n\n"
 
         return StreamingResponse(
             stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}

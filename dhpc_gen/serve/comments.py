@@ -59,6 +59,7 @@ def comments_path(directory: Path) -> Path:
 def read_comments(directory: Path) -> list[Comment]:
     """Every comment in the folder's file, oldest first (none when there is no file)."""
     path = comments_path(directory)
+    _refuse_link(path)
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -78,6 +79,12 @@ def read_comments(directory: Path) -> list[Comment]:
                 "fix or remove the line"
             ) from exc
     return found
+
+
+def _refuse_link(path: Path) -> None:
+    """A link could make the server read, and copy into the folder, a file elsewhere."""
+    if path.is_symlink():
+        raise CommentError(f"{display_path(path)}: is a link; put the comments file itself here")
 
 
 def _comment(record: Mapping[str, object]) -> Comment:
@@ -126,6 +133,7 @@ def add_comment(
         content_sha256=content_sha256,
     )
     path = comments_path(directory)
+    _refuse_link(path)
     with _lock:
         try:
             old = path.read_text(encoding="utf-8")

@@ -110,7 +110,9 @@ def prepare(options: ServeOptions) -> RunningServer:
     url = f"http://{name}:{port}/"
     if policy.token is not None:
         url += f"?{TOKEN_PARAMETER}={policy.token}"
-    return RunningServer(url, policy, uvicorn.Server(config), sock)
+    server = uvicorn.Server(config)
+    workspace.closing = lambda: server.should_exit
+    return RunningServer(url, policy, server, sock)
 
 
 def serve_forever(running: RunningServer, ready: Callable[[str], None] | None = None) -> None:

@@ -80,6 +80,8 @@ class Workspace:
     _render_lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: asyncio.Condition | None = None
     _stop: asyncio.Event | None = None
+    closing: Callable[[], bool] = lambda: False
+    """True once the server is shutting down (Ctrl-C): open event streams then end."""
 
     # --- what the pages read -------------------------------------------------------------
 
@@ -191,7 +193,7 @@ class Workspace:
 
     @property
     def stopping(self) -> bool:
-        return self._stop is not None and self._stop.is_set()
+        return (self._stop is not None and self._stop.is_set()) or self.closing()
 
     async def stop(self) -> None:
         if self._stop is not None:
