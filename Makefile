@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 
 # Debian packages: HarfBuzz's subsetter (WeasyPrint embeds font subsets with it; without
 # it the PDFs differ byte-wise from those built where it is present), and the tools the
-# tests drive: pdftotext/pdffonts (poppler-utils), Chromium and LibreOffice Writer (the
-# word processor that opens and saves the Word documents of the docx tests).
+# tests drive: pdftotext/pdffonts (poppler-utils), Chromium, LibreOffice Writer (the
+# word processor that opens and saves the Word documents of the docx tests) and Postfix
+# (the delivery test runs an instance of its own on loopback).
 RENDER_DEBS := libharfbuzz-subset0
-TEST_DEBS := $(RENDER_DEBS) poppler-utils chromium libreoffice-writer-nogui
+TEST_DEBS := $(RENDER_DEBS) poppler-utils chromium libreoffice-writer-nogui postfix
 define ensure_debs
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
