@@ -39,6 +39,8 @@ demo: $(STAMP) render-deps
 	$(BIN)/dhpc build content/lemtrada-2019 --out output --html
 	$(BIN)/dhpc build content/fictumab-2026 --out output
 	@echo "Letters written to output/lemtrada-2019/ and output/fictumab-2026/<CC>/"
+	@echo "To preview, review and approve them in a browser:"
+	@echo "  $(BIN)/dhpc serve content/lemtrada-2019    (then open http://127.0.0.1:8800/)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check dhpc_gen tests benchmarks
@@ -52,11 +54,15 @@ pytest: $(STAMP) sysdeps
 
 test: lint typecheck pytest
 
-# Extract boilerplate from the templates, merge into each catalog, compile.
+# Extract boilerplate from the templates, merge into each catalog, compile; then the same
+# for the pages of dhpc serve, whose words have catalogs of their own (serve.po).
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o locales/messages.pot --no-location --sort-output --width=100 --project=dhpc_gen --version=0.1.0 .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete --width=100
 	$(BIN)/pybabel compile -d locales --statistics
+	$(BIN)/pybabel extract -F babel-serve.cfg -o locales/serve.pot --no-location --sort-output --width=100 --project=dhpc_gen --version=0.1.0 .
+	$(BIN)/pybabel update -D serve -i locales/serve.pot -d locales --no-fuzzy-matching --ignore-obsolete --width=100
+	$(BIN)/pybabel compile -D serve -d locales --statistics
 
 clean:
 	rm -rf $(VENV) output/*/

@@ -279,11 +279,12 @@ def _register_features() -> None:
         merge,
         review,
         send,
+        serve,
         status,
         xliff,
     )
 
-    for feature in (review, xliff, docx, mailing, merge, send, approval, bounces, status):
+    for feature in (review, xliff, docx, mailing, merge, send, approval, bounces, serve, status):
         feature.register(main)
 
 
