@@ -10,11 +10,12 @@ extraction the ``numbers`` check uses.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -385,14 +386,62 @@ def _meta_fields(dhpc: Dhpc) -> list[TextField]:
     return out
 
 
+CORE_FACTS = ("id", "country", "languages", "source_language", "status", "products", "pdf_variant")
+"""Facts of a campaign's national version that its ``dhpc.yaml`` gives; the rest are the
+country's (``countries/<CC>.yaml``)."""
+
+
+def _facts_file(dhpc: Dhpc, path: str) -> str:
+    """The file a fact of ``dhpc.meta`` comes from: ``dhpc.yaml`` or the country's file."""
+    if dhpc.country_file is None or re.split(r"[.\[]", path, maxsplit=1)[0] in CORE_FACTS:
+        return META_FILE
+    return dhpc.relative(dhpc.country_file)
+
+
 def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> LanguageDiff:
-    """``dhpc.yaml`` compared value by value (by field path: its lists are facts, not prose)."""
-    before = {f.path: f.text for f in _meta_fields(old)}
-    after_fields = _meta_fields(new)
-    after = {f.path: f.text for f in after_fields}
-    lines_new = _Lines(new.directory / META_FILE)
-    lines_old = _Lines(old.directory / META_FILE)
-    language = new.meta.source_language
+    """``dhpc.yaml`` compared value by value (by field path: its lists are facts, not prose).
+
+    The national version of a campaign's country: its facts, each named in the file it
+    comes from (``dhpc.yaml`` or ``countries/<CC>.yaml``).
+    """
+    changes = compare_values(
+        {f.path: f.text for f in _meta_fields(old)},
+        {f.path: f.text for f in _meta_fields(new)},
+        language=new.meta.source_language,
+        old_place=_FactPlaces(old, old_label),
+        new_place=_FactPlaces(new, new_label),
+    )
+    return LanguageDiff("", "changed" if changes else "unchanged", changes)
+
+
+class _FactPlaces:
+    """Where a fact of a version is: the file as shown (``label/name``) and its line."""
+
+    def __init__(self, dhpc: Dhpc, label: str) -> None:
+        self.dhpc = dhpc
+        self.label = label
+        self._lines: dict[str, _Lines] = {}
+
+    def __call__(self, path: str) -> tuple[str, int | None]:
+        name = _facts_file(self.dhpc, path)
+        if name not in self._lines:
+            self._lines[name] = _Lines(self.dhpc.directory / name)
+        return f"{self.label}/{name}", self._lines[name](path)
+
+
+Place = Callable[[str], tuple[str, int | None]]
+"""A field path → the file it is in (as shown) and its line there."""
+
+
+def compare_values(
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    *,
+    language: str,
+    old_place: Place,
+    new_place: Place,
+) -> tuple[FieldChange, ...]:
+    """Facts compared by field path: what was added, changed and removed."""
     changes = []
     for path, text in after.items():
         if path not in before:
@@ -403,8 +452,7 @@ def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> Langua
                     None,
                     None,
                     text,
-                    f"{new_label}/{META_FILE}",
-                    lines_new(path),
+                    *new_place(path),
                     (Segment("insert", text),),
                     fact_changes("", text, language),
                 )
@@ -417,8 +465,7 @@ def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> Langua
                     path,
                     before[path],
                     text,
-                    f"{new_label}/{META_FILE}",
-                    lines_new(path),
+                    *new_place(path),
                     word_diff(before[path], text),
                     fact_changes(before[path], text, language),
                 )
@@ -432,13 +479,12 @@ def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> Langua
                     path,
                     text,
                     None,
-                    f"{old_label}/{META_FILE}",
-                    lines_old(path),
+                    *old_place(path),
                     (Segment("delete", text),),
                     fact_changes(text, "", language),
                 )
             )
-    return LanguageDiff("", "changed" if changes else "unchanged", tuple(changes))
+    return tuple(changes)
 
 
 def compare_language(
@@ -471,8 +517,51 @@ def compare_language(
         old_lines=_Lines(old.directory / name),
         new_lines=_Lines(new.directory / name),
     )
+    if old.country_file is not None or new.country_file is not None:
+        old_at = _national_places(old, language, old_label)
+        new_at = _national_places(new, language, new_label)
+        changes = tuple(_placed(c, old_at if c.kind == "removed" else new_at) for c in changes)
+        moves = tuple(_placed(c, new_at) for c in moves)
     status: Literal["changed", "unchanged"] = "changed" if changes else "unchanged"
     return LanguageDiff(language, status, changes, moves, old_hash, new_hash)
+
+
+_NATIONAL_TEXTS = {
+    "contact_points": ("mahs", "department"),
+    "signatory_titles": ("signatories", "title"),
+    "address_sources": ("address_sources", None),
+}
+"""Fields of a national text that the country's file gives: field → (list, key)."""
+
+
+def _national_places(dhpc: Dhpc, language: str, label: str) -> dict[str, tuple[str, int | None]]:
+    """Field paths of a national text that its country's file gives, and where there.
+
+    A deviation replaces the shared text of its field; the contact point, the signatory
+    titles and the address sources are national facts.
+    """
+    if dhpc.country_file is None:
+        return {}
+    shown = f"{label}/{dhpc.relative(dhpc.country_file)}"
+    lines = _Lines(dhpc.country_file)
+    places: dict[str, tuple[str, int | None]] = {}
+    for item in text_fields(dhpc.text(language)):
+        steps = parse_loc(item.path)
+        if steps[0] in _NATIONAL_TEXTS and len(steps) > 1:
+            listed, key = _NATIONAL_TEXTS[str(steps[0])]
+            path = f"{listed}[{steps[1]}]" + (f".{key}" if key else "")
+            places[item.path] = (shown, lines(path))
+    for index, deviation in enumerate(dhpc.deviations):
+        if deviation.language == language:
+            places[deviation.field] = (shown, lines(f"deviations[{index}].text"))
+    return places
+
+
+def _placed(change: FieldChange, places: Mapping[str, tuple[str, int | None]]) -> FieldChange:
+    if change.path not in places:
+        return change
+    file, line = places[change.path]
+    return dataclasses.replace(change, file=file, line=line)
 
 
 def compare(

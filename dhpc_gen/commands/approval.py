@@ -24,13 +24,15 @@ def register(group: click.Group) -> None:
 
 
 def approval_lines(directory: Path, states: Sequence[LanguageApproval]) -> list[str]:
-    """The approval block of ``dhpc check``: one line per language, the changes below."""
+    """The approval block of ``dhpc check``: one line per language (per country and
+    language in a campaign), the changes below."""
     from dhpc_gen.approval.diff import change_lines
     from dhpc_gen.approval.log import LOG_FILE
 
     lines = [f"approval ({display_path(directory / LOG_FILE)}):"]
     for item in states:
-        lines.append(f"  {item.state.language}: {item.state.describe()}")
+        country = f"{item.state.country} " if item.state.country else ""
+        lines.append(f"  {country}{item.state.language}: {item.state.describe()}")
         found = item.since
         if found is None:
             continue
