@@ -138,24 +138,99 @@ class DhpcDiff:
     languages: tuple[LanguageDiff, ...] = field(default=())
     letter_date: dt.date = dt.date(2000, 1, 1)
     """The new version's letter date (dates the redline PDF)."""
+    countries: tuple[CountryDiff, ...] | None = None
+    """A campaign: the changes of each country's file (None: a folder of one country)."""
+    sent_in: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """A campaign: language → the countries that send in it (the new version's)."""
+    deviated: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """A campaign: language → field → the countries whose deviation replaces it, so a
+    change of the shared text there does not reach their letters."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.meta.changes) or any(
-            d.changes or d.status in ("added", "removed") for d in self.languages
+        return (
+            bool(self.meta.changes)
+            or any(d.changes or d.status in ("added", "removed") for d in self.languages)
+            or any(c.changed for c in self.countries or ())
         )
 
     def change_count(self) -> int:
-        return len(self.meta.changes) + sum(len(d.changes) for d in self.languages)
+        return (
+            len(self.meta.changes)
+            + sum(len(d.changes) for d in self.languages)
+            + sum(
+                len(c.changes) + sum(len(d.changes) for d in c.deviations)
+                for c in self.countries or ()
+            )
+        )
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        document: dict[str, object] = {
             "format": DIFF_FORMAT_VERSION,
             "dhpc": self.dhpc_id,
             "old": self.old_label,
             "new": self.new_label,
             "dhpc_yaml": self.meta.to_dict(),
             "languages": [d.to_dict() for d in self.languages],
+        }
+        if self.countries is not None:
+            document["countries"] = [c.to_dict() for c in self.countries]
+            document["sent_in"] = {lang: list(c) for lang, c in self.sent_in.items()}
+            document["deviated"] = {
+                lang: {path: list(c) for path, c in fields.items()}
+                for lang, fields in self.deviated.items()
+            }
+        return document
+
+
+@dataclass(frozen=True)
+class DeviationChange:
+    """A national deviation added, removed, reworded or given another reference."""
+
+    language: str
+    field: str
+    """The field of the language file it replaces: ``summary[1]``."""
+    reference: str
+    kind: Literal["added", "removed", "changed"]
+    changes: tuple[FieldChange, ...]
+    """Of its text (``deviations[i].text``) and of its reference."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "language": self.language,
+            "field": self.field,
+            "reference": self.reference,
+            "kind": self.kind,
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class CountryDiff:
+    """The changes of one country's file of a campaign: its facts and its deviations."""
+
+    country: str
+    status: Literal["changed", "added", "removed", "unchanged"]
+    languages: tuple[str, ...]
+    """The languages the country sends in."""
+    file: str
+    """The country's file as shown: ``content/x/countries/BE.yaml``."""
+    changes: tuple[FieldChange, ...] = ()
+    """Its facts, value by value (date, affiliate, signatories, wordings …)."""
+    deviations: tuple[DeviationChange, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.deviations) or self.status in ("added", "removed")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "country": self.country,
+            "status": self.status,
+            "languages": list(self.languages),
+            "file": self.file,
+            "changes": [c.to_dict() for c in self.changes],
+            "deviations": [d.to_dict() for d in self.deviations],
         }
 
 
@@ -367,8 +442,8 @@ def compare_fields(
     return tuple(c for _, c in changes), tuple(moves)
 
 
-def _meta_fields(dhpc: Dhpc) -> list[TextField]:
-    """``dhpc.yaml`` as one text field per value, by field path."""
+def value_fields(data: Mapping[str, object]) -> list[TextField]:
+    """Facts (a YAML file as read) as one text field per value, by field path."""
     out: list[TextField] = []
 
     def walk(value: object, path: str) -> None:
@@ -382,8 +457,13 @@ def _meta_fields(dhpc: Dhpc) -> list[TextField]:
             text = str(value).lower() if isinstance(value, bool) else str(value)
             out.append(TextField(path, text, "fact"))
 
-    walk(dhpc.meta.model_dump(mode="json"), "")
+    walk(data, "")
     return out
+
+
+def _meta_fields(dhpc: Dhpc) -> list[TextField]:
+    """``dhpc.yaml`` as one text field per value, by field path."""
+    return value_fields(dhpc.meta.model_dump(mode="json"))
 
 
 CORE_FACTS = ("id", "country", "languages", "source_language", "status", "products", "pdf_variant")
@@ -609,7 +689,7 @@ def change_lines(change: FieldChange, *, context: int | None = 12) -> list[str]:
 def diff_text(diff: DhpcDiff) -> str:
     """The whole comparison for a terminal or a log."""
     lines = [f"{diff.dhpc_id}: {diff.old_label} → {diff.new_label}"]
-    sections = [("dhpc.yaml", diff.meta), *((d.language, d) for d in diff.languages)]
+    sections = [("dhpc.yaml", diff.meta), *((_language_label(diff, d), d) for d in diff.languages)]
     for name, part in sections:
         if part.status == "added":
             lines.append(f"{name}: language added")
@@ -627,9 +707,50 @@ def diff_text(diff: DhpcDiff) -> str:
         lines.append(summary)
         for change in (*part.changes, *part.moved):
             lines += [f"  {line}" for line in change_lines(change)]
+            kept = diff.deviated.get(part.language, {}).get(change.path, ())
+            if kept and change.kind != "moved":
+                lines.append(
+                    f"    not in the letters of {', '.join(kept)}: a deviation replaces this field"
+                )
+    for country in diff.countries or ():
+        lines += _country_lines(country)
     if not diff.changed:
         lines.append("no text changed")
     return "\n".join(lines) + "\n"
+
+
+def _language_label(diff: DhpcDiff, part: LanguageDiff) -> str:
+    """``fi``, or in a campaign ``de (AT, BE, DE)``: the countries whose letters it changes."""
+    users = diff.sent_in.get(part.language)
+    if diff.countries is None:
+        return part.language
+    return f"{part.language} ({', '.join(users) if users else 'the core text'})"
+
+
+def _country_lines(country: CountryDiff) -> list[str]:
+    name = f"{country.country} ({country.file})"
+    if country.status in ("added", "removed"):
+        return [f"{name}: country {country.status}"]
+    if not country.changed:
+        return []
+    parts = []
+    if country.changes:
+        count = len(country.changes)
+        parts.append(f"{count} fact{'s' if count != 1 else ''} changed")
+    if country.deviations:
+        count = len(country.deviations)
+        parts.append(f"{count} deviation{'s' if count != 1 else ''} changed")
+    lines = [f"{name}: {', '.join(parts)}"]
+    for change in country.changes:
+        lines += [f"  {line}" for line in change_lines(change)]
+    for deviation in country.deviations:
+        lines.append(
+            f"  deviation of {deviation.language} {deviation.field} {deviation.kind} "
+            f"({deviation.reference}):"
+        )
+        for change in deviation.changes:
+            lines += [f"    {line}" for line in change_lines(change)]
+    return lines
 
 
 def diff_json(diff: DhpcDiff) -> str:

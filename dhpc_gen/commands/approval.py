@@ -63,6 +63,13 @@ def approval_lines(directory: Path, states: Sequence[LanguageApproval]) -> list[
     "--lang", "languages", multiple=True, metavar="L", help="Only this language (repeatable)."
 )
 @click.option(
+    "--country",
+    "countries",
+    multiple=True,
+    metavar="CC",
+    help="A campaign: only this country's file and (without --lang) its languages (repeatable).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json", "html", "pdf"]),
@@ -82,6 +89,7 @@ def diff(
     from_rev: str | None,
     to_rev: str | None,
     languages: tuple[str, ...],
+    countries: tuple[str, ...],
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -90,7 +98,8 @@ def diff(
     Either two content folders (dhpc diff OLD_DIR NEW_DIR), or one folder in git and a
     revision (dhpc diff DIR --from HEAD~1 [--to REV]), read with git itself. Fields whose
     text is unchanged are not shown, wherever they moved; a changed number or dose is
-    flagged with "!".
+    flagged with "!". A campaign: its dhpc.yaml, each shared language file (naming the
+    countries it goes to) and each country's file, facts and deviations.
     """
     from dhpc_gen.approval.diff import diff_json, diff_text
     from dhpc_gen.approval.versions import compare_folders, compare_revisions
@@ -105,9 +114,9 @@ def diff(
         raise UsageError("--format pdf: name the file with -o FILE.pdf")
     chosen = list(languages) or None
     if from_rev is not None:
-        result = compare_revisions(folders[0], from_rev, to_rev, chosen)
+        result = compare_revisions(folders[0], from_rev, to_rev, chosen, countries)
     else:
-        result = compare_folders(folders[0], folders[1], chosen)
+        result = compare_folders(folders[0], folders[1], chosen, countries)
     if fmt in ("html", "pdf"):
         from dhpc_gen.approval.redline import redline_html, redline_pdf
 
