@@ -7,6 +7,7 @@ import from here, so nothing imports ``cli`` back.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,12 @@ def reports_errors(func: F) -> F:
         except DhpcError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            # The reader of the output went away (``dhpc regulators | head -1``): what it
+            # wanted it has; say nothing, and keep Python from complaining at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except OSError as exc:
             # A file the library did not expect to fail (a full disk, a folder that is
             # a file, no permission): a message naming the file, never a traceback.
@@ -70,3 +77,22 @@ def mailing_option(
         return click.option("--mailing", type=click.Path(path_type=Path), help=help)(func)
 
     return decorate
+
+
+def country_option(func: F) -> F:
+    """``--country``: the one country of a campaign a command works on."""
+    return click.option(
+        "--country",
+        "country",
+        metavar="CC",
+        help="The country of a campaign to work on (ISO code, e.g. BE); needed when the "
+        "DHPC has several.",
+    )(func)
+
+
+def jobs_option(func: F) -> F:
+    return click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        help="Processes to use. [default: the number of CPUs]",
+    )(func)
