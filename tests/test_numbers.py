@@ -119,15 +119,34 @@ def test_a_changed_unit_or_sign_is_an_error_naming_both(
 
 
 def test_a_dropped_sign_or_unit_is_a_warning(ws: Workspace) -> None:
-    fi = FI_DOSE.replace("< 0,5", "0,5").replace("14 päivän välein", "joka 14. kerta")
+    fi = FI_DOSE.replace("< 0,5", "0,5").replace("5 mg/kg:aan", "5:een")
     found = numbers_findings(ws, {"sv": SV_DOSE, "fi": fi})
     assert described(found) == [
-        ("fi", "warning", "number '14 dagars' of the source is '14' in fi: no unit (days)"),
+        ("fi", "warning", "number '5 mg/kg' of the source is '5' in fi: no unit (mg/kg)"),
         (
             "fi",
             "warning",
             "number '< 0,5 × 10⁹/l' of the source is '0,5 × 10⁹/l' in fi: no sign (<)",
         ),
+    ]
+
+
+def test_a_unit_of_time_left_to_the_context_and_a_likely_sign_word_pass(
+    ws: Workspace,
+) -> None:
+    """ "12 weeks" may be "12 ensimmäisen" (the weeks said before); "< 30" may be "unter
+    30" (a word that is "below" before a number, though not always)."""
+    fi = FI_DOSE.replace("14 päivän välein", "joka 14. kerta")
+    assert numbers_findings(ws, {"sv": SV_DOSE, "fi": fi}) == []
+    sv = "eGFR < 30 ml/min, eGFR < 15 ml/min"
+    de = "eGFR unter 30 ml/min, eGFR über 15 ml/min"
+    found = numbers_findings(ws, {"sv": sv, "de": de})
+    assert described(found) == [
+        (
+            "de",
+            "warning",
+            "number '< 15 ml/min' of the source is '15 ml/min' in de: sign '<' may be 'über' (>)",
+        )
     ]
 
 

@@ -38,7 +38,7 @@ from dhpc_gen.review.extract import (
 )
 from dhpc_gen.review.findings import CHECK_IDS, Finding, Severity, excerpt, shorten, sort_findings
 from dhpc_gen.review.termbase import Term, Termbase, dhpc_terms
-from dhpc_gen.review.units import unit_name
+from dhpc_gen.review.units import TIME_UNITS, unit_name
 
 logger = logging.getLogger(__name__)
 
@@ -306,6 +306,8 @@ def compare_facts(
         missing.remove(was)
         extra.remove(now)
         changes, changed = _qualifier_changes(was, now)
+        if not changes:
+            continue
         found.append(
             FactDifference(
                 "error" if changed else "warning",
@@ -358,25 +360,57 @@ def _as_two_numbers(
     return kept
 
 
+_SAME_WAY = {"<": "<≤", "≤": "<≤", ">": ">≥", "≥": ">≥"}
+
+
 def _qualifier_changes(was: Token, now: Token) -> tuple[list[str], bool]:
     """How the sign and unit of the same value differ; whether one was changed (not
-    only left out or added)."""
+    only left out or added). Nothing when the difference is only that one text names a
+    unit of time the other leaves to the context ("12 weeks", "12 ensimmäisen"), or a
+    sign the other writes with a word that is most often that sign ("< 30", "unter 30")."""
     changes: list[str] = []
     changed = False
-    for what, mine, theirs in (
-        ("sign", (was.sign, was.sign_text), (now.sign, now.sign_text)),
-        ("unit", (was.unit, was.unit_text), (now.unit, now.unit_text)),
-    ):
-        if mine[0] == theirs[0]:
-            continue
-        if mine[0] and theirs[0]:
+    if was.sign != now.sign:
+        if was.sign and now.sign:
             changed = True
-            changes.append(f"{what} {_shown(what, *mine)} is {_shown(what, *theirs)}")
-        elif mine[0]:
-            changes.append(f"no {what} ({_name(what, mine[0])})")
+            changes.append(
+                f"sign {_shown('sign', was.sign, was.sign_text)} is "
+                f"{_shown('sign', now.sign, now.sign_text)}"
+            )
         else:
-            changes.append(f"{what} {_shown(what, *theirs)}, which the source has not")
+            present, other = (was, now) if was.sign else (now, was)
+            likely = other.likely_sign
+            if not likely or likely not in _SAME_WAY[present.sign]:
+                changes.append(_one_sided_sign(present, other, present is was))
+    if was.unit != now.unit:
+        if was.unit and now.unit:
+            changed = True
+            changes.append(
+                f"unit {_shown('unit', was.unit, was.unit_text)} is "
+                f"{_shown('unit', now.unit, now.unit_text)}"
+            )
+        elif (was.unit or now.unit) not in TIME_UNITS:
+            if was.unit:
+                changes.append(f"no unit ({unit_name(was.unit)})")
+            else:
+                shown = _shown("unit", now.unit, now.unit_text)
+                changes.append(f"unit {shown}, which the source has not")
     return changes, changed
+
+
+def _any_sign(token: Token) -> str:
+    if token.sign:
+        return _shown("sign", token.sign, token.sign_text)
+    return _shown("sign", token.likely_sign, token.likely_sign_text)
+
+
+def _one_sided_sign(present: Token, other: Token, in_source: bool) -> str:
+    if other.likely_sign:
+        mine, theirs = (present, other) if in_source else (other, present)
+        return f"sign {_any_sign(mine)} may be {_any_sign(theirs)}"
+    if in_source:
+        return f"no sign ({present.sign})"
+    return f"sign {_shown('sign', present.sign, present.sign_text)}, which the source has not"
 
 
 def _name(what: str, canonical: str) -> str:

@@ -26,10 +26,14 @@ from dhpc_gen.review.units import (
     SCALED_SYMBOLS,
     SIGN_SYMBOLS,
     SYMBOLS,
+    TIME_UNITS,
     UNIT_FILLERS,
     attached_compounds,
     between_words,
     compound_stems,
+    compounds_with_units,
+    likely_sign_words,
+    ordinal_mark,
     range_words,
     sign_words,
     unit_words,
@@ -59,6 +63,10 @@ class Token:
     """The unit of a quantity, canonical: ``mg/kg``, ``µL``, ``/µL``, ``day``, ``%``."""
     unit_text: str = ""
     """The unit as written: "mg/kg", "Tage", "cellules/µl"."""
+    likely_sign: str = ""
+    """A word that is a comparison before a number most of the time ("unter 30", "under
+    30"): not part of the fact, it only confirms or questions the other language's sign."""
+    likely_sign_text: str = ""
     number: Token | None = None
     """A quantity's number alone, as :func:`facts` found it ("1-3" of "1-3 dagar"), when
     the quantity's value is that number's."""
@@ -598,8 +606,9 @@ def _filler(language: str) -> re.Pattern[str] | None:
 
 
 @lru_cache(maxsize=64)
-def _sign_pattern(language: str) -> re.Pattern[str] | None:
-    phrases = sorted(sign_words(language), key=lambda w: (-len(w), w))
+def _sign_pattern(language: str, likely: bool = False) -> re.Pattern[str] | None:
+    table = likely_sign_words(language) if likely else sign_words(language)
+    phrases = sorted(table, key=lambda w: (-len(w), w))
     if not phrases:
         return None
     alternatives = "|".join(_phrase(p) for p in phrases)
@@ -657,7 +666,9 @@ def _unit_after(text: str, position: int, language: str) -> tuple[str, int, int,
 
     "10 mg/kg", "14 Tage", "5 pour cent", "30 ml/min/1,73 m²", the "/µl" of
     "1 000 cells/µl" (the word before the slash is what is counted, not the unit), and
-    compounds such as "65-year-old" or "18-vuotiaat".
+    compounds such as "65-year-old" or "18-vuotiaat". A unit of time may also come
+    after an ordinal ("var 3:e månad"), inside a compound ("12 hoitoviikon") or after
+    one word ("12 premières semaines").
     """
     compound = _compound_unit(text, position, language)
     if compound is not None:
@@ -678,6 +689,10 @@ def _unit_after(text: str, position: int, language: str) -> tuple[str, int, int,
         unit, power, end = first
         parts.append(unit)
     else:
+        time_unit = _time_unit_near(text, position, start, language)
+        if time_unit is not None:
+            unit, start, end = time_unit
+            return unit, 0, start, end
         counted = _LETTERS.match(text, start)
         end = counted.end() if counted is not None else start
         if counted is None and start != position:
@@ -701,6 +716,64 @@ def _unit_after(text: str, position: int, language: str) -> tuple[str, int, int,
     return "".join(parts), power, start, end
 
 
+@lru_cache(maxsize=64)
+def _time_words(language: str) -> tuple[dict[str, str], tuple[int, ...]]:
+    """The words of units of time of five letters or more (the ends of compounds), and
+    their lengths, longest first."""
+    words = {w: u for w, u in unit_words(language).items() if u in TIME_UNITS and len(w) >= 5}
+    return words, tuple(sorted({len(w) for w in words}, reverse=True))
+
+
+@lru_cache(maxsize=64)
+def _ordinal(language: str) -> re.Pattern[str] | None:
+    mark = ordinal_mark(language)
+    return re.compile(rf"(?:{mark})[{_SPACES}]") if mark else None
+
+
+def _time_part(text: str, position: int, language: str) -> tuple[str, int] | None:
+    """A unit of time at ``position``: a word of the language, or a compound ending in
+    one (compounding languages only)."""
+    part = _unit_part(text, position, language)
+    if part is not None:
+        return (part[0], part[2]) if part[0] in TIME_UNITS else None
+    if not compounds_with_units(language):
+        return None
+    word = _WORD_UNIT.match(text, position)
+    if word is None:
+        return None
+    folded = _folded(word.group(0)).rstrip(".")
+    words, lengths = _time_words(language)
+    for length in lengths:
+        if len(folded) >= length + 3 and folded[-length:] in words:
+            return words[folded[-length:]], position + len(word.group(0).rstrip("."))
+    return None
+
+
+def _time_unit_near(
+    text: str, number_end: int, start: int, language: str
+) -> tuple[str, int, int] | None:
+    """(unit, start, end) of a unit of time that is not right after the number: after an
+    ordinal ("3:e månad", "3. Monat", "3rd month"), as the end of a compound
+    ("12 hoitoviikon") or one word further ("12 premières semaines")."""
+    ordinal = _ordinal(language)
+    if ordinal is not None:
+        mark = ordinal.match(text, number_end)
+        if mark is not None:
+            part = _unit_part(text, mark.end(), language)
+            if part is not None and part[0] in TIME_UNITS:
+                return part[0], mark.end(), part[2]
+    if start == number_end:
+        return None  # a space first: "12 weeks", not "12weeks"
+    found = _time_part(text, start, language)
+    if found is not None:
+        return found[0], start, found[1]
+    word = _LETTERS.match(text, start)
+    if word is None or word.end() - start > 20 or not text.startswith(" ", word.end()):
+        return None
+    found = _time_part(text, word.end() + 1, language)
+    return (found[0], start, found[1]) if found is not None else None
+
+
 def _scaled(value: str, power: int) -> str:
     """``value`` (a number or a range "a–b") times ten to the ``power``."""
     if not power:
@@ -714,18 +787,23 @@ def _scaled(value: str, power: int) -> str:
     return "–".join(out)
 
 
-def _sign_before(text: str, start: int, language: str) -> tuple[str, int] | None:
-    """(canonical sign, where it starts) of the comparison right before ``start``."""
-    symbol = _SIGN_SYMBOL_BEFORE.search(text, max(0, start - 8), start)
-    if symbol is not None:
-        return SIGN_SYMBOLS[symbol.group(1)], symbol.start(1)
-    pattern = _sign_pattern(language)
+def _sign_before(
+    text: str, start: int, language: str, *, likely: bool = False
+) -> tuple[str, int] | None:
+    """(canonical sign, where it starts) of the comparison right before ``start``; with
+    ``likely``, of a word that is one most of the time."""
+    if not likely:
+        symbol = _SIGN_SYMBOL_BEFORE.search(text, max(0, start - 8), start)
+        if symbol is not None:
+            return SIGN_SYMBOLS[symbol.group(1)], symbol.start(1)
+    pattern = _sign_pattern(language, likely)
     if pattern is None:
         return None
     words = pattern.search(text, max(0, start - 48), start)
     if words is None:
         return None
-    return sign_words(language)[_folded(words.group(1))], words.start(1)
+    table = likely_sign_words(language) if likely else sign_words(language)
+    return table[_folded(words.group(1))], words.start(1)
 
 
 def quantities(text: str, language: str) -> list[Token]:
@@ -763,11 +841,16 @@ def quantities(text: str, language: str) -> list[Token]:
                 unit_text = text[unit_start:end]
             if unit == "%" and kind == "number":
                 kind, value, unit = "percent", f"{value}%", ""
-        start, sign, sign_text = token.start, "", ""
+        start, sign, sign_text, likely, likely_text = token.start, "", "", "", ""
         before = _sign_before(text, start, language)
         if before is not None:
             sign, start = before
             sign_text = text[start : _sign_end(text, start, token.start)]
+        else:
+            before = _sign_before(text, start, language, likely=True)
+            if before is not None:
+                likely = before[0]
+                likely_text = text[before[1] : _sign_end(text, before[1], token.start)]
         found.append(
             dataclasses.replace(
                 token,
@@ -779,6 +862,8 @@ def quantities(text: str, language: str) -> list[Token]:
                 end=end,
                 sign=sign,
                 sign_text=sign_text,
+                likely_sign=likely,
+                likely_sign_text=likely_text,
                 unit=unit,
                 unit_text=unit_text,
             )

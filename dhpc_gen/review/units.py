@@ -491,6 +491,45 @@ course), Czech "18letý" (written as one word)."""
 _ATTACHED_COMPOUNDS = frozenset({"cs", "sk"})
 """Languages that write such a compound as one word with the digits: "18letý"."""
 
+COMPOUNDING_LANGUAGES = frozenset({"da", "de", "et", "fi", "is", "nb", "nl", "sv"})
+"""Languages that write a noun and a unit of time as one word: Finnish "12 hoitoviikon"
+(12 treatment weeks), Swedish "12 behandlingsveckorna", German "12 Behandlungswochen"."""
+
+TIME_UNITS = frozenset({_DAY, _WEEK, _MONTH, _YEAR, _HOUR, _MINUTE, "second"})
+"""Units a language writes in its own words; a translation may put a word between the
+number and them ("12 premières semaines") or leave them to the context."""
+
+_ORDINAL_MARKS: dict[str, str] = {
+    "cs": r"\.",
+    "da": r"\.",
+    "de": r"\.",
+    "en": "st|nd|rd|th",
+    "et": r"\.",
+    "fi": r"\.",
+    "fr": "e|er|re|ème|es",
+    "hr": r"\.",
+    "hu": r"\.",
+    "is": r"\.",
+    "lv": r"\.",
+    "nb": r"\.",
+    "sk": r"\.",
+    "sl": r"\.",
+    "sv": ":e|:a",
+}
+"""How an ordinal ends (a regex): "var 3:e månad", "jeden 3. Monat", "every 3rd month" —
+every third month is every three months."""
+
+
+def ordinal_mark(language: str) -> str:
+    return _ORDINAL_MARKS.get(_base(language), "")
+
+
+def compounds_with_units(language: str) -> bool:
+    return _base(language) in COMPOUNDING_LANGUAGES
+
+
+"""Languages that write such a compound as one word with the digits: "18letý"."""
+
 
 def compound_stems(language: str) -> tuple[tuple[str, str], ...]:
     """(stem, unit) of ``language``'s compounds, longest stems first."""
@@ -516,8 +555,8 @@ SIGN_SYMBOLS = MappingProxyType(
 
 _SIGN_WORDS: dict[str, dict[str, str]] = {
     "bg": {
-        "<": "по-малко от|под",
-        ">": "повече от|над",
+        "<": "по-малко от",
+        ">": "повече от",
         "≥": "най-малко|поне|не по-малко от",
         "≤": "най-много|не повече от",
     },
@@ -552,14 +591,14 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "≤": "at most|no more than|not more than",
     },
     "es": {
-        "<": "menos de|inferior a|inferiores a",
-        ">": "más de|superior a|superiores a",
+        "<": "menos de|inferior a|inferiores a|por debajo de",
+        ">": "más de|superior a|superiores a|por encima de",
         "≥": "al menos|como mínimo|no menos de",
         "≤": "como máximo|no más de",
     },
     "et": {
-        "<": "vähem kui|alla",
-        ">": "rohkem kui|üle",
+        "<": "vähem kui",
+        ">": "rohkem kui",
         "≥": "vähemalt|mitte vähem kui",
         "≤": "maksimaalselt|mitte rohkem kui",
     },
@@ -570,8 +609,9 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "≤": "enintään|korkeintaan|ei yli",
     },
     "fr": {
-        "<": "moins de|inférieur à|inférieure à|inférieurs à|inférieures à",
-        ">": "plus de|supérieur à|supérieure à|supérieurs à|supérieures à",
+        "<": "moins de|inférieur à|inférieure à|inférieurs à|inférieures à|en dessous de|"
+        "au-dessous de",
+        ">": "plus de|supérieur à|supérieure à|supérieurs à|supérieures à|au-dessus de",
         "≥": "au moins|au minimum|pas moins de|supérieur ou égal à|supérieure ou égale à",
         "≤": "au plus|au maximum|pas plus de|inférieur ou égal à|inférieure ou égale à",
     },
@@ -595,8 +635,8 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "≤": "að hámarki",
     },
     "it": {
-        "<": "meno di|inferiore a|inferiori a",
-        ">": "più di|superiore a|superiori a",
+        "<": "meno di|inferiore a|inferiori a|al di sotto di",
+        ">": "più di|superiore a|superiori a|al di sopra di",
         "≥": "almeno|non meno di",
         "≤": "al massimo|non più di",
     },
@@ -632,14 +672,14 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "≤": "co najwyżej|maksymalnie|nie więcej niż",
     },
     "pt": {
-        "<": "menos de|inferior a|inferiores a",
-        ">": "mais de|superior a|superiores a",
+        "<": "menos de|inferior a|inferiores a|abaixo de",
+        ">": "mais de|superior a|superiores a|acima de",
         "≥": "pelo menos|no mínimo|não menos de",
         "≤": "no máximo|não mais de",
     },
     "ro": {
         "<": "mai puțin de|mai puţin de",
-        ">": "mai mult de|peste",
+        ">": "mai mult de",
         "≥": "cel puțin|cel puţin|nu mai puțin de|nu mai puţin de",
         "≤": "cel mult|nu mai mult de",
     },
@@ -665,8 +705,44 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
 
 
 def sign_words(language: str) -> dict[str, str]:
-    """Casefolded comparison words of ``language`` → canonical sign."""
+    """Casefolded comparison words of ``language`` → canonical sign (reliable ones)."""
     table = _SIGN_WORDS.get(_base(language), {})
+    return {
+        phrase.casefold(): sign for sign, phrases in table.items() for phrase in phrases.split("|")
+    }
+
+
+_LIKELY_SIGN_WORDS: dict[str, dict[str, str]] = {
+    "bg": {"<": "под", ">": "над"},
+    "cs": {"<": "pod", ">": "nad"},
+    "da": {"<": "under", ">": "over"},
+    "de": {"<": "unter|unterhalb", ">": "über|oberhalb"},
+    "el": {"<": "κάτω από", ">": "πάνω από"},
+    "en": {"<": "below|under", ">": "above|over"},
+    "es": {"<": "bajo"},
+    "et": {"<": "alla", ">": "üle"},
+    "fr": {"<": "sous"},
+    "is": {"<": "undir", ">": "yfir"},
+    "it": {"<": "sotto", ">": "sopra|oltre"},
+    "lt": {"<": "žemiau", ">": "virš"},
+    "lv": {"<": "zem", ">": "virs"},
+    "nb": {"<": "under", ">": "over"},
+    "nl": {"<": "onder|beneden", ">": "boven"},
+    "ro": {"<": "sub", ">": "peste"},
+    "sk": {"<": "pod", ">": "nad"},
+    "sl": {"<": "pod", ">": "nad"},
+    "sv": {"<": "under", ">": "över"},
+}
+"""Words that are a comparison before a number most of the time, not always: German
+"unter 30" is "below 30", "unter 1 000 Patienten" "among 1 000 patients"; Swedish
+"under 4 veckor" is "for 4 weeks". They never make a finding of their own; they confirm
+a sign the other language writes ("< 30" = "unter 30"), or make a differing one worth a
+look."""
+
+
+def likely_sign_words(language: str) -> dict[str, str]:
+    """Casefolded words of ``language`` that are most often a comparison → its sign."""
+    table = _LIKELY_SIGN_WORDS.get(_base(language), {})
     return {
         phrase.casefold(): sign for sign, phrases in table.items() for phrase in phrases.split("|")
     }
