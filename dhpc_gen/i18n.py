@@ -18,8 +18,10 @@ from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.support import Translations
+from markupsafe import Markup
 
-from dhpc_gen.errors import DhpcError
+from dhpc_gen.content.phrases import PlaceholderError, phrase_html, phrase_text
+from dhpc_gen.errors import DhpcError, RenderError, display_path
 from dhpc_gen.resources import LOCALES_DIR
 
 SOURCE_LANGUAGE = "en"
@@ -49,6 +51,9 @@ class CompiledCatalog:
 
     translations: Translations
     translated: frozenset[str]
+    path: Path | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)
+    """The line of each msgid's entry, for messages."""
 
 
 @lru_cache(maxsize=32)
@@ -64,7 +69,8 @@ def _compiled(path: Path, mtime_ns: int) -> CompiledCatalog:
     translated = frozenset(
         str(m.id) for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)
     )
-    return CompiledCatalog(Translations(buffer, domain="messages"), translated)
+    lines = {str(m.id): int(m.lineno) for m in catalog if isinstance(m.id, str) and m.lineno}
+    return CompiledCatalog(Translations(buffer, domain="messages"), translated, path, lines)
 
 
 def translations(language: str, locales_dir: Path = LOCALES_DIR) -> CompiledCatalog:
@@ -80,13 +86,16 @@ class Boilerplate:
     """gettext for one letter: the letter's own overrides first, then the catalog.
 
     Every msgid that has no translation is remembered in ``missing`` so the build can
-    refuse to print English words into a Finnish letter.
+    refuse to print English words into a Finnish letter. :meth:`html` and :meth:`text`
+    give a phrase as it is printed (:mod:`dhpc_gen.content.phrases`).
     """
 
     language: str
     catalog: CompiledCatalog
     overrides: Mapping[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
+    overrides_file: str = ""
+    """Where the overrides were typed (``content/x/fi.yaml``), for messages."""
 
     def gettext(self, message: str) -> str:
         if message in self.overrides:
@@ -101,6 +110,42 @@ class Boilerplate:
             self.missing.add(singular)
         translated: str = self.catalog.translations.ngettext(singular, plural, n)
         return translated
+
+    def html(self, message: str, **variables: object) -> Markup:
+        """The phrase as HTML: the safe markup rendered, the rest escaped, values put in."""
+        return Markup(self._phrase(message, self.gettext(message), variables, html=True))
+
+    def text(self, message: str, **variables: object) -> str:
+        """The phrase as plain text, values put in."""
+        return self._phrase(message, self.gettext(message), variables, html=False)
+
+    def nhtml(self, singular: str, plural: str, n: int, **variables: object) -> Markup:
+        variables.setdefault("num", n)
+        translated = self.ngettext(singular, plural, n)
+        return Markup(self._phrase(singular, translated, variables, html=True))
+
+    def ntext(self, singular: str, plural: str, n: int, **variables: object) -> str:
+        variables.setdefault("num", n)
+        return self._phrase(singular, self.ngettext(singular, plural, n), variables, html=False)
+
+    def _phrase(
+        self, message: str, translated: str, variables: Mapping[str, object], *, html: bool
+    ) -> str:
+        try:
+            if html:
+                return str(phrase_html(translated, variables))
+            return phrase_text(translated, variables)
+        except PlaceholderError as exc:
+            raise RenderError(f"{self._where(message)}: {exc}") from None
+
+    def _where(self, message: str) -> str:
+        """Where the wording of ``message`` was typed: the override or the catalog entry."""
+        if message in self.overrides:
+            return f"{self.overrides_file or self.language + '.yaml'} boilerplate[{message!r}]"
+        path = self.catalog.path
+        shown = display_path(path) if path is not None else f"the {self.language} catalog"
+        line = self.catalog.lines.get(message)
+        return f"{shown}:{line} msgid {message!r}" if line else f"{shown} msgid {message!r}"
 
 
 def long_date(value: dt.date, language: str) -> str:

@@ -56,6 +56,7 @@ from dhpc_gen.content.loader import (
 )
 from dhpc_gen.content.markup import plain_text
 from dhpc_gen.content.model import ContactPoint, DhpcMeta, LanguageText, Section
+from dhpc_gen.content.yaml_values import content_yaml
 from dhpc_gen.errors import (
     ContentError,
     DhpcError,
@@ -863,7 +864,7 @@ class _Edits:
 
 
 def _rt_yaml(indent: Indentation = Indentation()) -> YAML:
-    yaml = YAML(typ="rt")
+    yaml = content_yaml()  # reads back what the loader reads (dates stay text)
     yaml.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
     yaml.width = 1 << 20  # never wrap a value we did not fold ourselves
     yaml.preserve_quotes = True

@@ -34,9 +34,16 @@ from dhpc_gen.content.markup import plain_text, render_inline
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.smtp import SmtpSettings
 from dhpc_gen.errors import DhpcError, RenderError
-from dhpc_gen.i18n import Boilerplate, translations
-from dhpc_gen.render.letter import PersonView, compose_title, letter_view, localised_sources
-from dhpc_gen.resources import TEMPLATES_DIR
+from dhpc_gen.i18n import Boilerplate
+from dhpc_gen.render.environment import install_boilerplate
+from dhpc_gen.render.letter import (
+    PersonView,
+    compose_title,
+    letter_boilerplate,
+    letter_view,
+    localised_sources,
+)
+from dhpc_gen.resources import LOCALES_DIR, TEMPLATES_DIR
 
 EMAIL_TEMPLATES = ("email/subject.txt", "email/body.txt", "email/body.html")
 
@@ -101,6 +108,7 @@ class MailView:
     name: str
     """The recipient's name on one line; empty: greet with ``salutation``."""
     salutation: str
+    salutation_html: Markup
     title: str
     title_html: Markup
     companies: str
@@ -159,11 +167,13 @@ class MessageComposer:
         settings: SmtpSettings,
         *,
         templates_dir: Path = TEMPLATES_DIR,
+        locales_dir: Path = LOCALES_DIR,
     ) -> None:
         self.dhpc = dhpc
         self.content_hash = content_hash
         self.settings = settings
         self._templates_dir = templates_dir
+        self._locales_dir = locales_dir
         self._environments: dict[str, tuple[jinja2.Environment, Boilerplate]] = {}
         self._views: dict[str, MailView] = {}
         self._attachments: dict[tuple[str, str], MIMEPart] = {}
@@ -204,12 +214,9 @@ class MessageComposer:
 
     def _environment(self, language: str) -> tuple[jinja2.Environment, Boilerplate]:
         if language not in self._environments:
-            overrides = dict(self.dhpc.text(language).boilerplate)
-            gettext = Boilerplate(language, translations(language), overrides)
+            gettext = letter_boilerplate(self.dhpc, language, self._locales_dir)
             env = make_mail_environment(self._templates_dir)
-            env.install_gettext_callables(  # type: ignore[attr-defined]
-                gettext.gettext, gettext.ngettext, newstyle=True
-            )
+            install_boilerplate(env, gettext)
             self._environments[language] = (env, gettext)
         return self._environments[language]
 
@@ -239,7 +246,12 @@ class MessageComposer:
             language=language,
             draft=letter.draft,
             name="",
-            salutation=letter.salutation,
+            salutation=(
+                plain_text(text.salutation)
+                if text.salutation
+                else gettext.text("To healthcare professionals")
+            ),
+            salutation_html=letter.salutation,
             title=plain_text(title),
             title_html=render_inline(title),
             companies=", ".join(mah.name for mah in dhpc.meta.mahs),

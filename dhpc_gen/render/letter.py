@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
@@ -13,12 +14,12 @@ from markupsafe import Markup
 from dhpc_gen import __version__
 from dhpc_gen.content.markup import plain_text, render_block, render_inline
 from dhpc_gen.content.model import Dhpc, LanguageText
-from dhpc_gen.errors import RenderError
+from dhpc_gen.errors import RenderError, display_path
 from dhpc_gen.i18n import Boilerplate, long_date, translations
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
-from dhpc_gen.render.environment import make_environment
-from dhpc_gen.resources import ASSETS_DIR, TEMPLATES_DIR
+from dhpc_gen.render.environment import install_boilerplate, make_environment
+from dhpc_gen.resources import ASSETS_DIR, LOCALES_DIR, TEMPLATES_DIR
 
 LETTER_TEMPLATE = "letter.html"
 
@@ -48,11 +49,11 @@ class LetterView:
     draft: bool
     mahs: tuple[object, ...]
     product_names: tuple[str, ...]
-    salutation: str
+    salutation: Markup
     opening: Markup
     introduction: tuple[Markup, ...]
     summary: tuple[Markup, ...]
-    background_heading: str
+    background_heading: Markup
     background: tuple[Markup, ...]
     sections: tuple[SectionView, ...]
     regulator: Regulator
@@ -108,6 +109,16 @@ def localised_sources(
     return tuple(spelled.get(name, name) for name in used)
 
 
+def letter_boilerplate(dhpc: Dhpc, language: str, locales_dir: Path = LOCALES_DIR) -> Boilerplate:
+    """The phrases of ``language``'s letter: its own overrides, then the catalog."""
+    return Boilerplate(
+        language,
+        translations(language, locales_dir),
+        dict(dhpc.text(language).boilerplate),
+        overrides_file=display_path(dhpc.directory / f"{language}.yaml"),
+    )
+
+
 def letter_view(
     dhpc: Dhpc,
     language: str,
@@ -120,14 +131,13 @@ def letter_view(
     """
     meta = dhpc.meta
     text = dhpc.text(language)
-    _ = gettext.gettext
     regulator = registry.lookup(meta.country, language)
 
     contacts = []
     for index, mah in enumerate(meta.mahs):
         department = text.contact_points[index].department if text.contact_points else None
         pieces = [mah.name, *([department] if department else []), mah.email]
-        phone_label = _("tel:")
+        phone_label = gettext.text("tel:")
         contacts.append(f"{', '.join(pieces)}, {phone_label} {mah.phone}")
 
     signatories = tuple(
@@ -152,11 +162,19 @@ def letter_view(
         draft=meta.status == "draft",
         mahs=meta.mahs,
         product_names=tuple(p.name for p in meta.products),
-        salutation=text.salutation or _("To healthcare professionals"),
+        salutation=(
+            render_inline(text.salutation)
+            if text.salutation
+            else gettext.html("To healthcare professionals")
+        ),
         opening=render_inline(text.opening),
         introduction=tuple(render_block(p) for p in text.introduction),
         summary=tuple(render_inline(b) for b in text.summary),
-        background_heading=text.background_heading or _("Background on the safety concern"),
+        background_heading=(
+            render_inline(text.background_heading)
+            if text.background_heading
+            else gettext.html("Background on the safety concern")
+        ),
         background=tuple(render_block(p) for p in text.background),
         sections=tuple(
             SectionView(render_inline(s.heading), tuple(render_block(p) for p in s.paragraphs))
@@ -179,17 +197,16 @@ def render_html(
     address_sources: Sequence[str] | None = None,
     window_space_mm: float | None = None,
     environment: jinja2.Environment | None = None,
+    locales_dir: Path = LOCALES_DIR,
 ) -> str:
     """The letter of ``language`` as HTML, ready for WeasyPrint.
 
     ``window_space_mm`` leaves that much blank at the top of page 1 and drops the date
     line: a merged letter prints the address and date there for a window envelope.
     """
-    gettext = Boilerplate(language, translations(language), dict(dhpc.text(language).boilerplate))
+    gettext = letter_boilerplate(dhpc, language, locales_dir)
     env = environment or make_environment()
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext.gettext, gettext.ngettext, newstyle=True
-    )
+    install_boilerplate(env, gettext)
     view = letter_view(dhpc, language, gettext, address_sources)
     if window_space_mm is not None:
         view = dataclasses.replace(view, window_space_mm=window_space_mm)
