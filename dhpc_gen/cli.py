@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from dhpc_gen import __version__
-from dhpc_gen.errors import DhpcError, display_path
+from dhpc_gen.errors import DhpcError, display_path, terminal_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,7 +25,7 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DhpcError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {terminal_text(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except OSError as exc:
             # A file the library did not expect to fail (a full disk, a folder that is
@@ -33,7 +33,9 @@ def reports_errors(func: F) -> F:
             where = display_path(Path(exc.filename)) if isinstance(exc.filename, str) else "a file"
             reason = exc.strerror or str(exc)
             click.echo(
-                f"Error: {where}: {reason} (check the path, its permissions and free space)",
+                terminal_text(
+                    f"Error: {where}: {reason} (check the path, its permissions and free space)"
+                ),
                 err=True,
             )
             sys.exit(1)

@@ -20,10 +20,12 @@ from babel.messages.pofile import PoFileError, read_po
 from babel.support import Translations
 from markupsafe import Markup
 
+from dhpc_gen.content.model import control_character
 from dhpc_gen.content.phrases import PlaceholderError, phrase_html, phrase_text
 from dhpc_gen.errors import DhpcError, RenderError, display_path
 from dhpc_gen.resources import LOCALES_DIR
 
+_NEWLINE = b"\n"
 SOURCE_LANGUAGE = "en"
 """The language of the msgids; its catalog may leave msgstr empty."""
 
@@ -58,11 +60,20 @@ class CompiledCatalog:
 
 @lru_cache(maxsize=32)
 def _compiled(path: Path, mtime_ns: int) -> CompiledCatalog:
+    shown = display_path(path)
     try:
-        with path.open("rb") as handle:
-            catalog = read_po(handle, abort_invalid=True)
+        raw = path.read_bytes()
+        catalog = read_po(io.BytesIO(raw), abort_invalid=True)
+    except UnicodeDecodeError as exc:
+        # Babel decodes line by line: the failing line's bytes tell which line it is.
+        where = raw.find(exc.object) if isinstance(exc.object, bytes) else -1
+        line = "" if where < 0 else f":{raw.count(_NEWLINE, 0, where) + 1}"
+        raise DhpcError(
+            f"{shown}{line}: not UTF-8 text (saved as Latin-1 or Windows-1252?): save the "
+            "catalog as UTF-8"
+        ) from None
     except (OSError, PoFileError, ValueError) as exc:
-        raise DhpcError(f"{path}: cannot read the catalog: {exc}") from exc
+        raise DhpcError(f"{shown}: cannot read the catalog: {exc}") from exc
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
@@ -131,12 +142,23 @@ class Boilerplate:
     def _phrase(
         self, message: str, translated: str, variables: Mapping[str, object], *, html: bool
     ) -> str:
+        unprintable = control_character(translated)
+        if unprintable is not None:
+            raise RenderError(f"{self._where(message)}: {unprintable}")
         try:
             if html:
                 return str(phrase_html(translated, variables))
             return phrase_text(translated, variables)
         except PlaceholderError as exc:
             raise RenderError(f"{self._where(message)}: {exc}") from None
+
+    def missing_message(self) -> str:
+        """Names the catalog that lacks the phrases in ``missing``."""
+        path = self.catalog.path
+        shown = display_path(path) if path is not None else f"the {self.language} catalog"
+        return f"{shown} has no translation for: " + "; ".join(
+            sorted(repr(m) for m in self.missing)
+        )
 
     def _where(self, message: str) -> str:
         """Where the wording of ``message`` was typed: the override or the catalog entry."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from dhpc_gen.cli import content_dir_argument, reports_errors
-from dhpc_gen.errors import UsageError, display_path
+from dhpc_gen.errors import UsageError, display_path, terminal_text
 from dhpc_gen.review.findings import CHECK_IDS, Finding
 
 _TERMS_HELP = "Also use this termbase (repeatable); DIR/terms.yaml is always used when present."
@@ -51,14 +51,14 @@ def _counts_line(findings: Sequence[Finding]) -> str:
 def _show(finding: Finding, source_language: str) -> None:
     colour = "red" if finding.is_error else "yellow"
     click.echo(
-        f"{finding.where()}: "
+        terminal_text(f"{finding.where()}: ")
         + click.style(finding.severity, fg=colour, bold=True)
-        + f" [{finding.check}] {finding.message}"
+        + terminal_text(f" [{finding.check}] {finding.message}")
     )
     if finding.source:
-        click.echo(f"    {source_language}: {finding.source}")
+        click.echo(terminal_text(f"    {source_language}: {finding.source}"))
     if finding.target:
-        click.echo(f"    {finding.language}: {finding.target}")
+        click.echo(terminal_text(f"    {finding.language}: {finding.target}"))
 
 
 @click.command()

@@ -302,10 +302,7 @@ class MessageComposer:
             except jinja2.TemplateError as exc:
                 raise RenderError(f"template {name}: {exc}") from exc
         if gettext.missing:
-            raise RenderError(
-                f"locales/{language}/LC_MESSAGES/messages.po has no translation for: "
-                + "; ".join(sorted(repr(m) for m in gettext.missing))
-            )
+            raise RenderError(gettext.missing_message())
         subject, text, html = rendered
         return MailText(" ".join(subject.split()), _tidy_text(text), html)
 

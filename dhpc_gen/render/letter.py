@@ -215,10 +215,7 @@ def render_html(
     except jinja2.TemplateError as exc:
         raise RenderError(f"template {LETTER_TEMPLATE}: {exc}") from exc
     if gettext.missing:
-        raise RenderError(
-            f"locales/{language}/LC_MESSAGES/messages.po has no translation for: "
-            + "; ".join(sorted(repr(m) for m in gettext.missing))
-        )
+        raise RenderError(gettext.missing_message())
     return html
 
 
