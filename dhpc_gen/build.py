@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from pypdf import PdfReader
 
 from dhpc_gen import __version__
 from dhpc_gen.content.loader import consistency_problems, registry_problems
@@ -38,6 +35,7 @@ class BuiltLetter:
     filename: str
     pdf: bytes
     html: str
+    pages: int
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def render_letters(
 ) -> list[BuiltLetter]:
     """Render each language to PDF in memory; nothing is written."""
     # WeasyPrint takes a second to import: only commands that render pay for it.
-    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+    from dhpc_gen.render.pdf import pdf_identifier, render_pdf
 
     problems = consistency_problems(dhpc) + registry_problems(dhpc)
     if problems:
@@ -129,7 +127,7 @@ def render_letters(
         if progress:
             progress(language)
         html = render_html(dhpc, language, address_sources=address_sources)
-        pdf = write_pdf(
+        pdf = render_pdf(
             html,
             variant=dhpc.meta.pdf_variant,
             identifier=pdf_identifier(
@@ -137,7 +135,9 @@ def render_letters(
             ),
             epoch=letter_epoch(dhpc.meta.date),
         )
-        letters.append(BuiltLetter(language, f"{dhpc.id}_{language}.pdf", pdf, html))
+        letters.append(
+            BuiltLetter(language, f"{dhpc.id}_{language}.pdf", pdf.data, html, pdf.pages)
+        )
     return letters
 
 
@@ -160,7 +160,7 @@ def make_manifest(
             "language": letter.language,
             "sha256": sha256_bytes(letter.pdf),
             "bytes": len(letter.pdf),
-            "pages": len(PdfReader(io.BytesIO(letter.pdf)).pages),
+            "pages": letter.pages,
         }
         for letter in letters
     ]

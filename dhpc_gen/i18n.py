@@ -30,6 +30,11 @@ SOURCE_LANGUAGE = "en"
 """The language of the msgids; its catalog may leave msgstr empty."""
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` as a phrase for ``pybabel extract``; translated where it is used."""
+    return message
+
+
 def catalog_path(language: str, locales_dir: Path = LOCALES_DIR) -> Path:
     return locales_dir / language / "LC_MESSAGES" / "messages.po"
 

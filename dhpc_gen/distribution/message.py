@@ -34,7 +34,7 @@ from dhpc_gen.content.markup import plain_text, render_inline
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.smtp import SmtpSettings
 from dhpc_gen.errors import DhpcError, RenderError
-from dhpc_gen.i18n import Boilerplate
+from dhpc_gen.i18n import N_, Boilerplate
 from dhpc_gen.render.environment import install_boilerplate
 from dhpc_gen.render.letter import (
     PersonView,
@@ -249,7 +249,7 @@ class MessageComposer:
             salutation=(
                 plain_text(text.salutation)
                 if text.salutation
-                else gettext.text("To healthcare professionals")
+                else gettext.text(N_("To healthcare professionals"))
             ),
             salutation_html=letter.salutation,
             title=plain_text(title),

@@ -15,7 +15,7 @@ from dhpc_gen import __version__
 from dhpc_gen.content.markup import plain_text, render_block, render_inline
 from dhpc_gen.content.model import Dhpc, LanguageText
 from dhpc_gen.errors import RenderError, display_path
-from dhpc_gen.i18n import Boilerplate, long_date, translations
+from dhpc_gen.i18n import N_, Boilerplate, long_date, translations
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
 from dhpc_gen.render.environment import install_boilerplate, make_environment
@@ -44,6 +44,8 @@ class LetterView:
     language: str
     title: str
     title_html: Markup
+    description: str
+    """Plain text for the PDF's subject: a phrase's markup never goes into an attribute."""
     date: str
     timestamp: str
     draft: bool
@@ -137,7 +139,7 @@ def letter_view(
     for index, mah in enumerate(meta.mahs):
         department = text.contact_points[index].department if text.contact_points else None
         pieces = [mah.name, *([department] if department else []), mah.email]
-        phone_label = gettext.text("tel:")
+        phone_label = gettext.text(N_("tel:"))
         contacts.append(f"{', '.join(pieces)}, {phone_label} {mah.phone}")
 
     signatories = tuple(
@@ -151,12 +153,13 @@ def letter_view(
 
     sources = localised_sources(dhpc, language, address_sources)
 
-    title = compose_title(dhpc, text)
+    title = " ".join(plain_text(compose_title(dhpc, text)).split())
     return LetterView(
         language=language,
         # The PDF's /Title and the HTML <title> are plain text: no "**" of the markup.
-        title=" ".join(plain_text(title).split()),
-        title_html=render_inline(title),
+        title=title,
+        title_html=render_inline(compose_title(dhpc, text)),
+        description=f"{gettext.text(N_('Direct healthcare professional communication'))}: {title}",
         date=long_date(meta.date, language),
         timestamp=letter_timestamp(meta.date),
         draft=meta.status == "draft",
@@ -165,7 +168,7 @@ def letter_view(
         salutation=(
             render_inline(text.salutation)
             if text.salutation
-            else gettext.html("To healthcare professionals")
+            else gettext.html(N_("To healthcare professionals"))
         ),
         opening=render_inline(text.opening),
         introduction=tuple(render_block(p) for p in text.introduction),
@@ -173,7 +176,7 @@ def letter_view(
         background_heading=(
             render_inline(text.background_heading)
             if text.background_heading
-            else gettext.html("Background on the safety concern")
+            else gettext.html(N_("Background on the safety concern"))
         ),
         background=tuple(render_block(p) for p in text.background),
         sections=tuple(
