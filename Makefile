@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 
 # Debian packages: HarfBuzz's subsetter (WeasyPrint embeds font subsets with it; without
 # it the PDFs differ byte-wise from those built where it is present), and the tools the
-# tests drive: pdftotext/pdffonts (poppler-utils) and Chromium.
+# tests drive: pdftotext/pdffonts (poppler-utils), Chromium and LibreOffice Writer (the
+# word processor that opens and saves the Word documents of the docx tests).
 RENDER_DEBS := libharfbuzz-subset0
-TEST_DEBS := $(RENDER_DEBS) poppler-utils chromium
+TEST_DEBS := $(RENDER_DEBS) poppler-utils chromium libreoffice-writer-nogui
 define ensure_debs
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

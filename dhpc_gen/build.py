@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from dhpc_gen import __version__
 from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, UsageError
-from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.letter import letter_epoch, render_html, standalone_html
@@ -20,7 +20,7 @@ from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 """Raised by hand when the letter layout changes on purpose."""
 
 MANIFEST = "manifest.json"
@@ -36,6 +36,12 @@ class BuiltLetter:
     pdf: bytes
     html: str
     pages: int
+    signature: Mapping[str, object] | None = None
+    """Set when ``pdf`` is signed: who signed, why, and the unsigned letter's hash."""
+
+
+Signing = Callable[[Dhpc, Sequence[BuiltLetter]], list[BuiltLetter]]
+"""Signs rendered letters (``dhpc build --sign``); see :mod:`dhpc_gen.signing`."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,12 @@ def shared_inputs(dhpc: Dhpc, languages: Sequence[str]) -> list[Path]:
     files = letter_layout_files()
     files += [catalog_path(language) for language in dhpc.meta.languages]
     files.append(registry.file_for(dhpc.meta.country))
-    return files
+    return files + [p for p in letterhead_files(dhpc) if p not in dhpc.files]
+
+
+def letterhead_files(dhpc: Dhpc) -> tuple[Path, ...]:
+    """The files the letterhead was read from (the content folder's or a shared one)."""
+    return dhpc.letterhead.files if dhpc.letterhead is not None else ()
 
 
 def template_version() -> str:
@@ -78,20 +89,31 @@ def template_version() -> str:
     return f"{TEMPLATE_VERSION}+{digest[:12]}"
 
 
+def files_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """SHA-256 over (file name, bytes) pairs: the one formula of every content hash."""
+    return sha256_bytes(b"".join(name.encode() + b"\0" + data + b"\0" for name, data in files))
+
+
 def content_hash(dhpc: Dhpc) -> str:
     """SHA-256 over the DHPC's own files, by name: names one exact version of the text."""
-    return sha256_bytes(
-        b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in dhpc.files)
-    )
+    return files_digest((p.name, p.read_bytes()) for p in dhpc.files)
+
+
+def language_paths(dhpc: Dhpc, language: str) -> list[Path]:
+    """The files one language's letter is made of: ``dhpc.yaml``, the language file and the
+    letterhead's files."""
+    return [dhpc.files[0], dhpc.directory / f"{language}.yaml", *letterhead_files(dhpc)]
 
 
 def language_hash(dhpc: Dhpc, language: str) -> str:
-    """SHA-256 over ``dhpc.yaml`` and one language file: what one language's PDF depends on.
+    """SHA-256 over ``dhpc.yaml``, one language file and the letterhead's files: what one
+    language's PDF depends on.
 
     Editing the Finnish text changes the Finnish PDF only, so ``--check`` names just it.
+    It is also the version of a language that a sign-off approves
+    (:mod:`dhpc_gen.approval`), and that a signed letter names.
     """
-    files = [dhpc.files[0], dhpc.directory / f"{language}.yaml"]
-    return sha256_bytes(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files))
+    return files_digest((p.name, p.read_bytes()) for p in language_paths(dhpc, language))
 
 
 def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
@@ -147,7 +169,11 @@ def make_manifest(
     """What went in and what came out, with hashes; no clock and no machine paths."""
     languages = [letter.language for letter in letters]
     inputs = [
-        {"path": f"{dhpc.id}/{p.name}", "role": "content", "sha256": sha256_bytes(p.read_bytes())}
+        {
+            "path": f"{dhpc.id}/{p.relative_to(dhpc.directory).as_posix()}",
+            "role": "content",
+            "sha256": sha256_bytes(p.read_bytes()),
+        }
         for p in dhpc.files
     ]
     inputs += [
@@ -161,6 +187,7 @@ def make_manifest(
             "sha256": sha256_bytes(letter.pdf),
             "bytes": len(letter.pdf),
             "pages": letter.pages,
+            **({"signature": dict(letter.signature)} if letter.signature is not None else {}),
         }
         for letter in letters
     ]
@@ -194,27 +221,34 @@ def build(
     html: bool = False,
     address_sources: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    signing: Signing | None = None,
 ) -> BuildResult:
     """Render and write ``<out>/<id>/<id>_<lang>.pdf`` and the manifest.
 
-    Everything is rendered in memory first: on any error nothing is written.
+    Everything is rendered (and, with ``signing``, signed) in memory first, then written
+    as one :class:`OutputSet`: on any error, a full disk included, the output folder is
+    left as it was. A signed letter begins with the bytes of the unsigned one.
     """
     chosen = selected_languages(dhpc, languages)
     letters = render_letters(dhpc, chosen, address_sources=address_sources, progress=progress)
+    if signing is not None:
+        letters = signing(dhpc, letters)
     out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
     manifest = make_manifest(dhpc, letters, address_sources)
     manifest = _keep_other_languages(out_dir / MANIFEST, manifest)
     written = []
-    for letter in letters:
-        target = inside(out_dir, letter.filename)
-        atomic_write_bytes(target, letter.pdf)
-        written.append(target)
-        if html:
-            target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
-            atomic_write_bytes(target, standalone_html(letter.html).encode("utf-8"))
+    # The PDFs, the HTML and the manifest that describes them replace the old ones together.
+    with OutputSet(out_dir) as outputs:
+        for letter in letters:
+            target = inside(out_dir, letter.filename)
+            outputs.write_bytes(target, letter.pdf)
             written.append(target)
-    atomic_write_bytes(out_dir / MANIFEST, manifest_text(manifest).encode("utf-8"))
-    written.append(out_dir / MANIFEST)
+            if html:
+                target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
+                outputs.write_text(target, standalone_html(letter.html))
+                written.append(target)
+        outputs.write_text(out_dir / MANIFEST, manifest_text(manifest), last=True)
+        written.append(out_dir / MANIFEST)
     return BuildResult(out_dir, tuple(letters), manifest, tuple(written))
 
 
@@ -247,6 +281,51 @@ def _keep_other_languages(path: Path, manifest: dict[str, object]) -> dict[str, 
     return merged
 
 
+def _signed_outputs(manifest_path: Path) -> dict[str, dict[str, object]]:
+    """The manifest's entries of signed letters, by file name."""
+    try:
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        outputs = previous["outputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(outputs, list):
+        return {}
+    return {
+        str(e["path"]): e
+        for e in outputs
+        if isinstance(e, dict) and isinstance(e.get("signature"), dict) and "path" in e
+    }
+
+
+def _is_signed_copy(data: bytes, unsigned: bytes, entry: Mapping[str, object]) -> bool:
+    """``data`` is ``unsigned`` with a signature appended, as the manifest recorded it."""
+    signature = entry.get("signature")
+    assert isinstance(signature, dict)
+    return (
+        data.startswith(unsigned)
+        and signature.get("unsigned_sha256") == sha256_bytes(unsigned)
+        and entry.get("sha256") == sha256_bytes(data)
+    )
+
+
+def _with_signatures(
+    manifest: dict[str, object], signed: Mapping[str, Mapping[str, object]]
+) -> dict[str, object]:
+    """The expected manifest, with the entries of letters signed from these very bytes."""
+    outputs = manifest.get("outputs")
+    if not signed or not isinstance(outputs, list):
+        return manifest
+    replaced = []
+    for entry in outputs:
+        previous = signed.get(str(entry.get("path")))
+        signature = previous.get("signature") if previous is not None else None
+        if isinstance(signature, dict) and signature.get("unsigned_sha256") == entry.get("sha256"):
+            replaced.append(previous)
+        else:
+            replaced.append(entry)
+    return {**manifest, "outputs": replaced}
+
+
 def check_outputs(
     dhpc: Dhpc,
     out_root: Path,
@@ -259,14 +338,22 @@ def check_outputs(
     letters = render_letters(dhpc, chosen, address_sources=address_sources)
     out_dir = out_root / dhpc.id
     stale = []
+    manifest_path = out_dir / MANIFEST
+    signed = _signed_outputs(manifest_path)
     for letter in letters:
         target = out_dir / letter.filename
         if not target.is_file():
             stale.append(f"{target}: missing")
-        elif target.read_bytes() != letter.pdf:
-            stale.append(f"{target}: differs from what the current inputs produce")
-    manifest_path = out_dir / MANIFEST
+            continue
+        data = target.read_bytes()
+        entry = signed.get(letter.filename)
+        if data == letter.pdf:
+            continue
+        if entry is not None and _is_signed_copy(data, letter.pdf, entry):
+            continue  # signed after the build: the build's bytes, then the signature
+        stale.append(f"{target}: differs from what the current inputs produce")
     expected = _keep_other_languages(manifest_path, make_manifest(dhpc, letters, address_sources))
+    expected = _with_signatures(expected, signed)
     if not manifest_path.is_file():
         stale.append(f"{manifest_path}: missing")
     elif manifest_path.read_text(encoding="utf-8") != manifest_text(expected):

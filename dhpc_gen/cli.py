@@ -2,72 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from dhpc_gen import __version__
-from dhpc_gen.errors import DhpcError, display_path, terminal_text
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    out_option,
+    reports_errors,
+    require_signoff_option,
+)
+from dhpc_gen.errors import DhpcError, UsageError, display_path
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def reports_errors(func: F) -> F:
-    """Show a :class:`DhpcError` as a message and exit with its code; no traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DhpcError as exc:
-            click.echo(f"Error: {terminal_text(str(exc))}", err=True)
-            sys.exit(exc.exit_code)
-        except OSError as exc:
-            # A file the library did not expect to fail (a full disk, a folder that is
-            # a file, no permission): a message naming the file, never a traceback.
-            where = display_path(Path(exc.filename)) if isinstance(exc.filename, str) else "a file"
-            reason = exc.strerror or str(exc)
-            click.echo(
-                terminal_text(
-                    f"Error: {where}: {reason} (check the path, its permissions and free space)"
-                ),
-                err=True,
-            )
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def content_dir_argument(func: F) -> F:
-    return click.argument(
-        "directory", type=click.Path(path_type=Path, file_okay=False), metavar="DIR"
-    )(func)
-
-
-def out_option(func: F) -> F:
-    return click.option(
-        "--out",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path("output"),
-        show_default=True,
-        help="Folder the outputs go to (one sub-folder per DHPC).",
-    )(func)
-
-
-def mailing_option(
-    help: str = "The mailing list: a recipients.csv or its folder. [default: OUT/<id>/mailing]",
-) -> Callable[[F], F]:
-    """``--mailing``: where ``dhpc mailing-list`` wrote its output."""
-
-    def decorate(func: F) -> F:
-        return click.option("--mailing", type=click.Path(path_type=Path), help=help)(func)
-
-    return decorate
+__all__ = ["main", "reports_errors"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,6 +33,9 @@ def main(verbose: bool) -> None:
     # WeasyPrint reports layout details as warnings; only ours matter on the terminal.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    # pyHanko logs what it finds wrong in a signed file, with tracebacks; dhpc verify says it.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
 
 
 @main.command()
@@ -104,6 +58,21 @@ def main(verbose: bool) -> None:
     metavar="DIR",
     help="A mailing-list folder: the address-source line names only the sources it used.",
 )
+@require_signoff_option(
+    "Build only the languages whose current text is approved (dhpc signoff); "
+    "exit 1 naming the others."
+)
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="KEY.p12",
+    help="Sign each letter with this PKCS#12 key (password: DHPC_SIGN_PASSWORD or a prompt). "
+    "Implies --require-signoff.",
+)
+@click.option(
+    "--sign-reason", default="", metavar="TEXT", help="The reason written in the signature."
+)
 @reports_errors
 def build(
     directory: Path,
@@ -112,14 +81,34 @@ def build(
     html: bool,
     check: bool,
     mailing: Path | None,
+    require_signoff: bool,
+    sign_key: Path | None,
+    sign_reason: str,
 ) -> None:
-    """Build one PDF per language of the DHPC in DIR, and a manifest of hashes."""
+    """Build one PDF per language of the DHPC in DIR, and a manifest of hashes.
+
+    With --sign, each letter is signed (PAdES) after it is built; only a final DHPC
+    whose languages are approved is signed.
+    """
     from dhpc_gen.addresses.mailing import sources_used
     from dhpc_gen.build import build as build_letters
-    from dhpc_gen.build import check_outputs
+    from dhpc_gen.build import check_outputs, selected_languages
     from dhpc_gen.content import load_dhpc
 
     dhpc = load_dhpc(directory)
+    if sign_key is not None and check:
+        raise UsageError("--sign and --check cannot be used together")
+    signing = _signing(dhpc, sign_key, sign_reason) if sign_key is not None else None
+    refusal = ""
+    if (require_signoff or signing is not None) and not check:
+        from dhpc_gen.approval.state import refusal_message, require_approval
+
+        approved, refused = require_approval(dhpc, selected_languages(dhpc, languages))
+        if refused:
+            refusal = refusal_message(dhpc, refused)
+            if not approved:
+                raise DhpcError(refusal + "\n  nothing was built")
+            languages = tuple(approved)
     sources = sources_used(mailing) if mailing is not None else None
     if check:
         stale = check_outputs(dhpc, out, languages=languages, address_sources=sources)
@@ -138,10 +127,39 @@ def build(
         html=html,
         address_sources=sources,
         progress=lambda lang: click.echo(f"  {lang} …", err=True),
+        signing=signing,
     )
     for letter in result.letters:
         click.echo(f"{display_path(result.out_dir / letter.filename)}")
     click.echo(f"{display_path(result.out_dir / 'manifest.json')}")
+    if refusal:
+        click.echo(f"Error: {refusal}", err=True)
+        sys.exit(1)
+
+
+SIGN_PASSWORD_VARIABLE = "DHPC_SIGN_PASSWORD"
+
+
+def _signing(dhpc: Any, key_path: Path, reason: str) -> Any:
+    """The signing key, its password from the environment or a prompt (never argv)."""
+    import os
+
+    from dhpc_gen.signing.letters import LetterSigning, check_signable
+    from dhpc_gen.signing.sign import load_signing_key
+
+    check_signable(dhpc)  # before asking for a password
+    password = os.environ.get(SIGN_PASSWORD_VARIABLE)
+    if password is None:
+        if not sys.stdin.isatty():
+            raise DhpcError(
+                f"--sign {display_path(key_path)}: set {SIGN_PASSWORD_VARIABLE} to the key's "
+                "password (or run in a terminal to be asked for it)"
+            )
+        password = click.prompt(
+            f"Password of {display_path(key_path)}", hide_input=True, default="", err=True
+        )
+    key = load_signing_key(key_path, password.encode("utf-8") if password else None)
+    return LetterSigning(key, reason=" ".join(reason.split()))
 
 
 @main.command()
@@ -201,9 +219,9 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
 
 
 def _register_features() -> None:
-    from dhpc_gen.commands import mailing, merge, review, send, xliff
+    from dhpc_gen.commands import approval, docx, mailing, merge, review, send, xliff
 
-    for feature in (review, xliff, mailing, merge, send):
+    for feature in (review, xliff, docx, mailing, merge, send, approval):
         feature.register(main)
 
 

@@ -7,6 +7,7 @@ them into an exit code without a traceback.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,20 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def os_error_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, in words; a full disk says so plainly."""
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full (no space left on device)"
+    if exc.errno == errno.EDQUOT:
+        return "your disk quota is full (disk quota exceeded)"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def is_disk_full(exc: OSError) -> bool:
+    """The disk or the user's quota has no room left."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

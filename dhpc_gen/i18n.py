@@ -29,6 +29,13 @@ _NEWLINE = b"\n"
 SOURCE_LANGUAGE = "en"
 """The language of the msgids; its catalog may leave msgstr empty."""
 
+UNREVIEWED_FLAG = "unreviewed"
+"""The flag (``#, unreviewed``) of a catalog entry no native speaker has reviewed yet.
+
+gettext ignores flags it does not know, so the entry is printed as usual; ``pybabel
+update`` keeps it; ``dhpc check`` lists it as a note. A reviewer removes it.
+"""
+
 
 def N_(message: str) -> str:
     """Mark ``message`` as a phrase for ``pybabel extract``; translated where it is used."""
@@ -175,6 +182,29 @@ class Boilerplate:
         return f"{shown}:{line} msgid {message!r}" if line else f"{shown} msgid {message!r}"
 
 
-def long_date(value: dt.date, language: str) -> str:
-    """The date as a letter in ``language`` writes it: "11 april 2019", "11. huhtikuuta 2019"."""
-    return str(format_date(value, format="long", locale=language))
+_DATE_LOCALES = {"en": "en_IE", "pt": "pt_PT"}
+"""Babel's ``en`` and ``pt`` are American and Brazilian; a European letter writes
+"24 April 2019" and Portugal's Portuguese."""
+
+_NATIONAL_DATE_LOCALES = {("de", "AT"): "de_AT"}
+"""Countries that write a language's dates their own way: "1. Jänner 2020" in Austria."""
+
+
+def date_locales(language: str) -> tuple[str, ...]:
+    """Every locale :func:`long_date` may write ``language``'s dates in."""
+    national = (loc for (lang, _), loc in _NATIONAL_DATE_LOCALES.items() if lang == language)
+    return (_DATE_LOCALES.get(language, language), *national)
+
+
+def long_date(value: dt.date, language: str, country: str | None = None) -> str:
+    """The date as a letter in ``language`` writes it: "24 april 2019", "2019. április 24.".
+
+    ``country`` (ISO 3166-1) picks a national form where one differs ("Jänner" in AT).
+    """
+    locale = _DATE_LOCALES.get(language, language)
+    if country is not None:
+        locale = _NATIONAL_DATE_LOCALES.get((language, country.upper()), locale)
+    if language == "fr" and value.day == 1:
+        # French letters write the first of the month as an ordinal: "1er janvier 2020".
+        return str(format_date(value, format="d'er' MMMM y", locale=locale))
+    return str(format_date(value, format="long", locale=locale))

@@ -50,7 +50,7 @@ def test_one_pdf_per_language_and_a_manifest(built: Path) -> None:
     assert "assets/fonts/LiberationSans-Regular.ttf" in inputs
     assert "locales/fi/LC_MESSAGES/messages.po" in inputs
     assert "dhpc_gen/regulators/data/FI.yaml" in inputs
-    assert manifest["tool_version"] and manifest["template_version"].startswith("1+")
+    assert manifest["tool_version"] and manifest["template_version"].startswith("2+")
 
 
 @pytest.mark.parametrize(
@@ -99,6 +99,8 @@ def test_every_font_is_embedded_and_is_the_bundled_one(built: Path) -> None:
 
 def test_swedish_letter_reproduces_the_reference(built: Path) -> None:
     text = pdftotext(built / "lemtrada-2019_sv.pdf")
+    # A word hyphenated at a line end (the hyphen U+2010 the layout adds) is one word.
+    text = text.replace("\u2010\n", "")
     # The layout adds a letterhead and "1 (3)" page numbers on every page, and the date.
     lines = [
         line
@@ -406,7 +408,8 @@ def test_belgian_letter_in_dutch_french_and_german(tmp_path: Path) -> None:
         ),
     }
     for language, words in expected.items():
-        html = render_html(dhpc, language)
+        # Soft hyphens and no-break spaces of the typesetting aside.
+        html = render_html(dhpc, language).replace("\u00ad", "").replace("\u00a0", " ")
         for word in words:
             assert word in html, (language, word)
 

@@ -32,14 +32,16 @@ from dhpc_gen.review.findings import CHECK_IDS, Finding, findings_json, sort_fin
 from dhpc_gen.review.termbase import TERMS_FILE, load_termbase, termbase_for
 
 
-def check(ws: Workspace) -> list[Finding]:
+def check(ws: Workspace, *, notes: bool = False) -> list[Finding]:
+    """The findings on ``ws``; without the notes on unreviewed catalogs unless asked."""
     dhpc = load_dhpc(ws.content)
-    return run_checks(
+    found = run_checks(
         dhpc,
         termbase=termbase_for(dhpc),
         locales_dir=ws.locales,
         registry_dir=ws.regulators,
     )
+    return [f for f in found if notes or f.severity != "note"]
 
 
 def errors(findings: list[Finding]) -> list[Finding]:
@@ -54,8 +56,13 @@ def ws(tmp_path: Path) -> Workspace:
 # --- the bundled example --------------------------------------------------------------------
 
 
-def test_clean_example_has_no_findings(ws: Workspace) -> None:
-    assert check(ws) == []
+def test_clean_example_has_only_notes_on_unreviewed_catalogs(ws: Workspace) -> None:
+    found = check(ws, notes=True)
+    assert {(f.check, f.severity, f.code) for f in found} == {("catalog", "note", "unreviewed")}
+    # Finnish: nobody has reviewed any of it; Swedish: the entries not in the printed letter.
+    assert [f.field for f in found if f.language == "fi"] == [""]
+    assert "msgid 'DRAFT'" in {f.field for f in found if f.language == "sv"}
+    assert "msgid 'Summary'" not in {f.field for f in found if f.language == "sv"}
 
 
 def test_bundled_example_in_place_is_clean() -> None:
@@ -212,7 +219,9 @@ def _po(ws: Workspace, language: str) -> Path:
 
 
 def _catalog_findings(ws: Workspace) -> list[Finding]:
-    return check_catalog(load_dhpc(ws.content), ws.locales)
+    """The catalog findings on ``ws`` but the notes (tests/test_catalogs.py has those)."""
+    found = check_catalog(load_dhpc(ws.content), ws.locales)
+    return [f for f in found if f.severity != "note"]
 
 
 def test_catalog_placeholder_mismatch_untranslated_and_obsolete(ws: Workspace) -> None:
@@ -397,7 +406,8 @@ def test_json_is_stable_and_complete(ws: Workspace) -> None:
     assert first == again
     document = json.loads(first)
     assert document["counts"]["error"] == 2
-    assert document["counts"]["by_check"]["numbers"] == {"error": 1, "warning": 0}
+    assert document["counts"]["by_check"]["numbers"] == {"error": 1, "warning": 0, "note": 0}
+    assert document["counts"]["note"] == 8  # the unreviewed catalog entries of sv and fi
     assert set(document["counts"]["by_check"]) == set(CHECK_IDS)
     keys = {
         "check",
@@ -411,6 +421,7 @@ def test_json_is_stable_and_complete(ws: Workspace) -> None:
         "target_mark",
         "file",
         "line",
+        "code",
     }
     assert all(set(f) == keys for f in document["findings"])
 
@@ -444,7 +455,7 @@ def test_command_exits_1_and_names_file_line_field(ws: Workspace) -> None:
     assert re.search(r"fi\.yaml:\d+ sections\[1\]\.paragraphs\[0\]: error \[numbers\]", out)
     assert re.search(r"fi\.yaml:\d+ summary: error \[structure\]", out)
     assert "sv: …" in out and "fi: …" in out
-    assert "2 errors, 0 warnings (structure 1, numbers 1)" in out
+    assert "2 errors, 0 warnings, 8 notes (structure 1, numbers 1, catalog 8)" in out
 
 
 def test_command_json_is_the_same_twice(ws: Workspace) -> None:
@@ -453,7 +464,8 @@ def test_command_json_is_the_same_twice(ws: Workspace) -> None:
     _, again, _ = run("check", str(ws.content), "--format", "json")
     assert code == 1 and first == again
     # in reading order of fi.yaml: the summary comes before the sections
-    assert [f["check"] for f in json.loads(first)["findings"]] == ["structure", "numbers"]
+    findings = json.loads(first)["findings"]
+    assert [f["check"] for f in findings if f["severity"] != "note"] == ["structure", "numbers"]
 
 
 def test_command_warnings_fail_only_with_strict(ws: Workspace) -> None:

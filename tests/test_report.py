@@ -119,12 +119,12 @@ def test_record_as_json_to_a_chosen_file(
 def test_a_row_left_sending_by_a_dead_run_is_reported_unknown(tmp_path: Path) -> None:
     dhpc = load_dhpc(CONTENT)
     out_dir = tmp_path / "out" / DHPC_ID
-    with SendJournal.open(out_dir / JOURNAL_FILE) as journal:
+    with SendJournal.open(out_dir / JOURNAL_FILE, DHPC_ID) as journal:
         from dhpc_gen.distribution.journal import PlannedDelivery
 
         key = DeliveryKey(DHPC_ID, content_hash(dhpc), "r-1")
         journal.add_pending([PlannedDelivery(key, "fi", "a@example.fi", "<x@dhpc.invalid>")])
-        journal.begin_attempt(key, ["pending"])
+        journal.begin_attempt(key, ["pending"], "a@example.fi")
     result = CliRunner().invoke(main, ["report", str(CONTENT), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "total: unknown 1" in result.output

@@ -33,6 +33,7 @@ from dhpc_gen.addresses.recipients import Recipient, write_recipients
 from dhpc_gen.build import content_hash
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
+from dhpc_gen.distribution.address_block import address_block, address_sha256
 from dhpc_gen.distribution.journal import JOURNAL_FILE, SendJournal, read_journal
 from dhpc_gen.distribution.message import AddressError, MessageComposer, mail_address, message_id
 from dhpc_gen.distribution.send import SendOptions, parse_rate, send_dhpc
@@ -287,7 +288,7 @@ def test_missing_or_stale_letter_pdf_stops_before_anything_is_sent(
         with pytest.raises(DhpcError, match="has changed since it was built"):
             run_send(out_root, settings_for(server.port))
     assert handler.received == []
-    assert {state for state, _, _ in journal_rows(out_root).values()} == {"pending"}
+    assert not (out_root / DHPC_ID / JOURNAL_FILE).exists(), "refused before the journal"
 
 
 # -- real sending --------------------------------------------------------------------------------
@@ -463,7 +464,7 @@ def test_a_second_run_on_the_same_journal_is_refused(built: Path, tmp_path: Path
     handler = FaultyHandler()
     with (
         smtp_server(handler) as server,
-        SendJournal.open(out_root / DHPC_ID / JOURNAL_FILE),
+        SendJournal.open(out_root / DHPC_ID / JOURNAL_FILE, DHPC_ID),
         pytest.raises(DhpcError, match="another 'dhpc send' is using this journal"),
     ):
         run_send(out_root, settings_for(server.port))
@@ -566,28 +567,33 @@ def test_personalised_letter_is_attached_and_checked(built: Path, tmp_path: Path
     letter_file = personal.relative_to(out_dir).as_posix()
     columns = (
         "recipient_id,language,print_file,first_page,last_page,letter_file,letter_sha256,"
-        "content_sha256\n"
+        "content_sha256,address_sha256\n"
     )
     version = content_hash(load_dhpc(CONTENT))
+    block = address_block(people[1], home="FI", language="fi", name_languages=("sv", "fi"))
+    address = address_sha256(block.lines)
     row = f"{people[1].recipient_id},fi,print/fi.pdf,1,2,{letter_file}"
-    manifest.write_text(f"{columns}{row},{'0' * 64},{version}\n")
+    manifest.write_text(f"{columns}{row},{'0' * 64},{version},{address}\n")
     handler = FaultyHandler()
     with smtp_server(handler) as server:
         settings = settings_for(server.port)
-        with pytest.raises(DhpcError, match="not the letter listed"):
+        with pytest.raises(DhpcError, match=r"1 changed since dhpc merge \(letters/fi/r01-00001"):
             run_send(out_root, settings)
         digest = sha256_bytes(personal.read_bytes())
-        received = len(handler.received)
         # A letter merged from another version of the text is never attached.
-        manifest.write_text(f"{columns}{row},{digest},{'1' * 64}\n")
+        manifest.write_text(f"{columns}{row},{digest},{'1' * 64},{address}\n")
         with pytest.raises(DhpcError, match="merged from another version of the content"):
             run_send(out_root, settings)
         # A manifest that does not say which version it was merged from cannot prove it.
-        manifest.write_text(columns.replace(",content_sha256", "") + f"{row},{digest}\n")
+        manifest.write_text(columns.replace(",content_sha256", "") + f"{row},{digest},{address}\n")
         with pytest.raises(DhpcError, match=r"does not say which version.*run dhpc merge .* again"):
             run_send(out_root, settings)
-        assert len(handler.received) == received  # refused before anything was sent
-        manifest.write_text(f"{columns}{row},{digest},{version}\n")
+        # Nor one that does not say whose address it merged.
+        manifest.write_text(columns.replace(",address_sha256", "") + f"{row},{digest},{version}\n")
+        with pytest.raises(DhpcError, match=r"does not say whose address"):
+            run_send(out_root, settings)
+        assert handler.received == []  # refused before anything was sent
+        manifest.write_text(f"{columns}{row},{digest},{version},{address}\n")
         run_send(out_root, settings)
     by_address = {r.recipients[0]: r.message for r in handler.received}
     name, payload = attachment_of(by_address[people[1].email])
@@ -697,7 +703,9 @@ def test_password_is_used_but_never_shown(
         (out_root / DHPC_ID / JOURNAL_FILE).unlink()
         for suffix in ("-wal", "-shm"):
             (out_root / DHPC_ID / (JOURNAL_FILE + suffix)).unlink(missing_ok=True)
-        refused = CliRunner().invoke(main, args, env={**env, "DHPC_SMTP_PASSWORD": "wrong-Ö"})
+        refused = CliRunner().invoke(
+            main, [*args, "--new-journal"], env={**env, "DHPC_SMTP_PASSWORD": "wrong-Ö"}
+        )
         assert (
             refused.exit_code == 1 and "refused the login of user 'dhpc-sender'" in refused.output
         )

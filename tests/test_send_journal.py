@@ -34,14 +34,14 @@ def states(path: Path) -> dict[str, str]:
 
 def test_a_row_goes_pending_sending_sent_and_is_never_sent_again(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
-    with SendJournal.open(path) as journal:
+    with SendJournal.open(path, "d") as journal:
         assert journal.add_pending(planned("a", "b")) == 2
         assert journal.add_pending(planned("a", "b", "c")) == 1, "existing rows are kept"
         key = DeliveryKey("d", "h1", "a")
-        assert journal.begin_attempt(key, ["pending"])
+        assert journal.begin_attempt(key, ["pending"], "a@example.fi")
         journal.mark_sent(key, "250 queued")
         for allowed in (["pending"], ["pending", "unknown", "failed"], ["sent"]):
-            assert not journal.begin_attempt(key, allowed)  # type: ignore[arg-type]
+            assert not journal.begin_attempt(key, allowed, "a@example.fi")  # type: ignore[arg-type]
         entry = {e.key.recipient_id: e for e in journal.entries("d")}["a"]
         assert (entry.state, entry.attempts, entry.last_reply) == ("sent", 1, "250 queued")
         assert entry.sent_at is not None and entry.sent_at.endswith("Z")
@@ -56,10 +56,10 @@ def test_a_row_left_sending_becomes_unknown_at_the_next_open(tmp_path: Path) -> 
         "import os, sys\n"
         "from pathlib import Path\n"
         "from dhpc_gen.distribution.journal import SendJournal, DeliveryKey, PlannedDelivery\n"
-        "j = SendJournal.open(Path(sys.argv[1]))\n"
+        "j = SendJournal.open(Path(sys.argv[1]), 'd')\n"
         "k = DeliveryKey('d', 'h1', 'a')\n"
         "j.add_pending([PlannedDelivery(k, 'fi', 'a@example.fi', '<a@x>')])\n"
-        "j.begin_attempt(k, ['pending'])\n"
+        "j.begin_attempt(k, ['pending'], 'a@example.fi')\n"
         "os._exit(9)  # dies without closing anything, like a killed process\n"
     )
     done = subprocess.run(
@@ -68,35 +68,35 @@ def test_a_row_left_sending_becomes_unknown_at_the_next_open(tmp_path: Path) -> 
     assert done.returncode == 9
     assert not is_running(path), "the lock dies with its process"
     assert states(path) == {"a": "unknown"}, "readers see a dead run's 'sending' as unknown"
-    with SendJournal.open(path) as journal:
+    with SendJournal.open(path, "d") as journal:
         assert journal.recover("d") == 1
         assert journal.recover("d") == 0
         entry = journal.entries("d")[0]
         assert entry.state == "unknown" and entry.unknown_at is not None
         assert "may or may not" in entry.last_reply
         key = DeliveryKey("d", "h1", "a")
-        assert not journal.begin_attempt(key, ["pending"])
-        assert journal.begin_attempt(key, ["pending", "unknown"])
+        assert not journal.begin_attempt(key, ["pending"], "a@example.fi")
+        assert journal.begin_attempt(key, ["pending", "unknown"], "a@example.fi")
         journal.mark_sent(key, "250")
         assert journal.entries("d")[0].unknown_at is not None, "the record keeps that it was"
 
 
 def test_only_one_sending_run_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
-    with SendJournal.open(path) as journal:
+    with SendJournal.open(path, "d") as journal:
         journal.add_pending(planned("a"))
-        journal.begin_attempt(DeliveryKey("d", "h1", "a"), ["pending"])
+        journal.begin_attempt(DeliveryKey("d", "h1", "a"), ["pending"], "a@example.fi")
         assert is_running(path)
         with pytest.raises(JournalError, match="another 'dhpc send'"):
-            SendJournal.open(path)
+            SendJournal.open(path, "d")
         assert states(path) == {"a": "sending"}, "a live run's row is shown as it is"
     assert not is_running(path)
-    SendJournal.open(path).close()
+    SendJournal.open(path, "d").close()
 
 
 def test_the_journal_is_private_wal_and_versioned(tmp_path: Path) -> None:
     path = tmp_path / "out" / "journal.sqlite"
-    with SendJournal.open(path) as journal:
+    with SendJournal.open(path, "d") as journal:
         journal.add_pending(planned("a"))
         for name in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite.lock"):
             file = path.parent / name
@@ -106,19 +106,19 @@ def test_the_journal_is_private_wal_and_versioned(tmp_path: Path) -> None:
     connection.execute("PRAGMA user_version = 99")
     connection.close()
     with pytest.raises(JournalError, match="newer dhpc_gen"):
-        SendJournal.open(path)
+        SendJournal.open(path, "d")
     garbage = tmp_path / "garbage.sqlite"
     garbage.write_bytes(b"not a database at all" * 100)
     with pytest.raises(JournalError, match="not a readable send journal"):
-        SendJournal.open(garbage)
+        SendJournal.open(garbage, "d")
 
 
 def test_other_versions_are_counted_apart(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
-    with SendJournal.open(path) as journal:
+    with SendJournal.open(path, "d") as journal:
         journal.add_pending(planned("a", chash="old"))
         key = DeliveryKey("d", "old", "a")
-        journal.begin_attempt(key, ["pending"])
+        journal.begin_attempt(key, ["pending"], "a@example.fi")
         journal.mark_sent(key, "250")
         journal.add_pending(planned("a", chash="new"))
         assert journal.sent_elsewhere("d", "new") == 1

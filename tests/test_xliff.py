@@ -18,18 +18,12 @@ from ruamel.yaml import YAML
 from dhpc_gen.build import render_letters
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
-from dhpc_gen.content.fields import text_fields
+from dhpc_gen.content.editor import edit_language_file, fold_positions
+from dhpc_gen.content.fields import parse_field_path, text_fields
 from dhpc_gen.content.model import LanguageText
 from dhpc_gen.errors import DhpcError, UsageError
+from dhpc_gen.exchange.xliff import XLIFF_NS, export_xliff, import_xliff
 from dhpc_gen.fsutil import sha256_file
-from dhpc_gen.xliff import (
-    XLIFF_NS,
-    edit_language_file,
-    export_xliff,
-    fold_positions,
-    import_xliff,
-    parse_field_path,
-)
 from tests.conftest import EXAMPLE, PROJECT
 from tests.pdf_helpers import pdftotext
 

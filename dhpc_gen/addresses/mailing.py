@@ -27,13 +27,13 @@ from dhpc_gen.addresses.dedupe import DEFAULT_THRESHOLD, cluster, find_matches
 from dhpc_gen.addresses.language import LanguagePolicy
 from dhpc_gen.addresses.normalise import fold
 from dhpc_gen.addresses.readers import ReadInfo, read_rows
-from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, write_recipients
+from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, recipients_csv
 from dhpc_gen.addresses.records import PersonRow, Reject, RowNormaliser
 from dhpc_gen.addresses.sources import SourceSet
 from dhpc_gen.addresses.suppression import SuppressionList
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import DhpcError, UsageError, display_path
-from dhpc_gen.fsutil import atomic_write_text, inside, safe_name
+from dhpc_gen.fsutil import OutputSet, inside, safe_name
 
 logger = logging.getLogger(__name__)
 
@@ -507,7 +507,8 @@ def mailing_dir(out: Path, dhpc_id: str) -> Path:
 def write_mailing_list(mailing: MailingList, out: Path) -> Path:
     """Write the files of ``mailing`` to ``<out>/<id>/mailing/``; return that folder.
 
-    Every file is owner-readable only and written whole; report.json comes last.
+    Every file is owner-readable only; all five replace the old ones together (report.json
+    last), or, on any failure, none does.
     """
     with _collector_paused():
         return _write_mailing_list(mailing, out)
@@ -515,17 +516,19 @@ def write_mailing_list(mailing: MailingList, out: Path) -> Path:
 
 def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
     folder = mailing_dir(out, mailing.dhpc_id)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DhpcError(
-            f"{display_path(folder)}: cannot create the folder: {exc.strerror}"
-        ) from exc
+    # The five files describe one run: a new recipients.csv never stands beside an old
+    # report, whatever fails on the way.
+    with OutputSet(folder, private=True) as outputs:
+        _stage_mailing_list(mailing, folder, outputs)
+    return folder
+
+
+def _stage_mailing_list(mailing: MailingList, folder: Path, outputs: OutputSet) -> None:
     clock = _Clock()
     names = mailing.source_names
-    write_recipients(folder / RECIPIENTS_FILE, mailing.recipients)
+    outputs.write_text(folder / RECIPIENTS_FILE, recipients_csv(mailing.recipients))
     clock.lap(RECIPIENTS_FILE)
-    atomic_write_text(
+    outputs.write_text(
         folder / REJECTS_FILE,
         _csv_text(
             REJECT_COLUMNS,
@@ -534,9 +537,8 @@ def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
                 for r in mailing.rejects
             ),
         ),
-        private=True,
     )
-    atomic_write_text(
+    outputs.write_text(
         folder / DUPLICATES_FILE,
         _csv_text(
             DUPLICATE_COLUMNS,
@@ -559,9 +561,8 @@ def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
                 for d in mailing.duplicates
             ),
         ),
-        private=True,
     )
-    atomic_write_text(
+    outputs.write_text(
         folder / PROVENANCE_FILE,
         _csv_text(
             PROVENANCE_COLUMNS,
@@ -571,15 +572,13 @@ def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
                 for source, row in mailing.provenance[recipient.recipient_id]
             ),
         ),
-        private=True,
     )
     clock.lap("rejects, duplicates, provenance")
-    atomic_write_text(
+    outputs.write_text(
         folder / REPORT_FILE,
         json.dumps(mailing.report, ensure_ascii=False, indent=2) + "\n",
-        private=True,
+        last=True,
     )
-    return folder
 
 
 def sources_used(mailing_dir: Path) -> list[str]:

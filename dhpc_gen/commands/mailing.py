@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, out_option, reports_errors
+from dhpc_gen.commands.options import content_dir_argument, out_option, reports_errors
 from dhpc_gen.errors import UsageError, display_path
 
 _STAGES = {"read": "Reading sources", "match": "Matching duplicates"}

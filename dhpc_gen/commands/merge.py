@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    mailing_option,
+    out_option,
+    reports_errors,
+    require_signoff_option,
+)
 from dhpc_gen.errors import display_path
 
 if TYPE_CHECKING:
@@ -46,6 +52,9 @@ def register(group: click.Group) -> None:
     type=click.IntRange(min=1),
     help="Processes to use. [default: the number of CPUs]",
 )
+@require_signoff_option(
+    "Write nothing unless the current text of every language is approved (dhpc signoff)."
+)
 @reports_errors
 def merge_command(
     directory: Path,
@@ -55,6 +64,7 @@ def merge_command(
     window: str,
     leave_out_rejects: bool,
     jobs: int | None,
+    require_signoff: bool,
 ) -> None:
     """Write print files (and per-recipient letters) of the DHPC in DIR for a mailing list.
 
@@ -80,6 +90,7 @@ def merge_command(
             jobs=jobs,
             leave_out_rejects=leave_out_rejects,
             progress=bar.update,
+            require_signoff=require_signoff,
         )
     for language in result.languages:
         parts = [f"{language.letters} letters, {language.pages} pages"]

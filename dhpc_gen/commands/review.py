@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, reports_errors
+from dhpc_gen.commands.options import content_dir_argument, reports_errors
 from dhpc_gen.errors import UsageError, display_path, terminal_text
+from dhpc_gen.i18n import SOURCE_LANGUAGE
 from dhpc_gen.review.findings import CHECK_IDS, Finding
 
 _TERMS_HELP = "Also use this termbase (repeatable); DIR/terms.yaml is always used when present."
@@ -38,25 +39,34 @@ def _plural(count: int, word: str) -> str:
 
 def _counts_line(findings: Sequence[Finding]) -> str:
     errors = sum(f.is_error for f in findings)
-    warnings = len(findings) - errors
+    warnings = sum(f.is_warning for f in findings)
+    notes = len(findings) - errors - warnings
     per_check: dict[str, int] = {}
     for finding in findings:
         per_check[finding.check] = per_check.get(finding.check, 0) + 1
     detail = ", ".join(f"{check} {per_check[check]}" for check in CHECK_IDS if check in per_check)
-    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}" + (
-        f" ({detail})" if detail else ""
+    return (
+        f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+        + (f", {_plural(notes, 'note')}" if notes else "")
+        + (f" ({detail})" if detail else "")
     )
+
+
+_COLOURS = {"error": "red", "warning": "yellow", "note": "cyan"}
 
 
 def _show(finding: Finding, source_language: str) -> None:
-    colour = "red" if finding.is_error else "yellow"
     click.echo(
         terminal_text(f"{finding.where()}: ")
-        + click.style(finding.severity, fg=colour, bold=True)
-        + terminal_text(f" [{finding.check}] {finding.message}")
+        + click.style(finding.severity, fg=_COLOURS[finding.severity], bold=True)
+        + terminal_text(f" [{finding.tag}] {finding.message}")
     )
+    if finding.severity == "note":
+        return  # one line each: notes inform, the JSON has the excerpts
+    # A catalog's source text is its msgid, in the language of the templates.
+    source_label = SOURCE_LANGUAGE if finding.check == "catalog" else source_language
     if finding.source:
-        click.echo(terminal_text(f"    {source_language}: {finding.source}"))
+        click.echo(terminal_text(f"    {source_label}: {finding.source}"))
     if finding.target:
         click.echo(terminal_text(f"    {finding.language}: {finding.target}"))
 
@@ -71,7 +81,9 @@ def _show(finding: Finding, source_language: str) -> None:
     show_default=True,
     help="text for people; json (stable, sorted) for CI.",
 )
-@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors (never on notes)."
+)
 @click.option(
     "--only",
     "only",
@@ -89,8 +101,11 @@ def check(
     Checks: structure, numbers, terms, contacts, untranslated, length (each language
     against the source), catalog (the boilerplate catalogs) and regulator (the
     reporting block of the country in each language). Exit 0 when there is no error,
-    1 when there is (with --strict, also on warnings).
+    1 when there is (with --strict, also on warnings). Notes, such as catalog entries
+    no native speaker has reviewed, inform and never fail.
     """
+    from dhpc_gen.approval.log import SignoffLogError
+    from dhpc_gen.approval.state import LanguageApproval, approvals
     from dhpc_gen.content import load_dhpc
     from dhpc_gen.review.checks import run_checks
     from dhpc_gen.review.findings import findings_json
@@ -99,6 +114,12 @@ def check(
     dhpc = load_dhpc(directory)
     checks = only or CHECK_IDS
     findings = run_checks(dhpc, termbase=termbase_for(dhpc, terms), checks=checks)
+    states: list[LanguageApproval] | None = None
+    log_error: SignoffLogError | None = None
+    try:
+        states = approvals(dhpc)
+    except SignoffLogError as exc:
+        log_error = exc
     if fmt == "json":
         click.echo(
             findings_json(
@@ -107,6 +128,7 @@ def check(
                 source_language=dhpc.meta.source_language,
                 languages=dhpc.meta.languages,
                 checks=[c for c in CHECK_IDS if c in checks],
+                approvals=[a.to_dict() for a in states] if states is not None else None,
             ),
             nl=False,
         )
@@ -118,8 +140,15 @@ def check(
             f"{dhpc.id}: {_counts_line(findings)}; {_plural(translations, 'translation')} "
             f"checked against {dhpc.meta.source_language}"
         )
-    failed = any(f.is_error for f in findings) or (strict and bool(findings))
-    if failed:
+        if states is not None:
+            from dhpc_gen.commands.approval import approval_lines
+
+            for line in approval_lines(dhpc.directory, states):
+                click.echo(line)
+    if log_error is not None:
+        click.echo(f"Error: {log_error}", err=True)
+    failed = any(f.is_error or (strict and f.is_warning) for f in findings)
+    if failed or log_error is not None:
         sys.exit(1)
 
 
@@ -154,7 +183,7 @@ def review(
     hashes of the reviewed version and a sign-off block per language.
     """
     from dhpc_gen.content import load_dhpc
-    from dhpc_gen.fsutil import atomic_write_bytes, safe_name
+    from dhpc_gen.fsutil import OutputSet, safe_name
     from dhpc_gen.review.report import ReviewInputs, build_review, review_pdf
     from dhpc_gen.review.termbase import termbase_for
 
@@ -174,11 +203,12 @@ def review(
     )
     written = [output]
     pdf_bytes = review_pdf(result, dhpc) if pdf else None
-    atomic_write_bytes(output, result.html.encode("utf-8"))
-    if pdf_bytes is not None:
-        pdf_path = output.with_suffix(".pdf")
-        atomic_write_bytes(pdf_path, pdf_bytes)
-        written.append(pdf_path)
+    with OutputSet(output.parent) as outputs:  # the HTML and its PDF replace the old ones together
+        outputs.write_text(output, result.html)
+        if pdf_bytes is not None:
+            pdf_path = output.with_suffix(".pdf")
+            outputs.write_bytes(pdf_path, pdf_bytes)
+            written.append(pdf_path)
     for path in written:
         click.echo(display_path(path))
     click.echo(f"{dhpc.id}: {_counts_line(result.findings)}")

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, mailing_option, out_option, reports_errors
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    mailing_option,
+    out_option,
+    reports_errors,
+    require_signoff_option,
+)
 from dhpc_gen.errors import UsageError, display_path
 
 
@@ -32,6 +38,17 @@ def _send_summary_lines(summary: object) -> list[str]:
         )
     skipped = [
         (s.already_sent, "already sent earlier (never sent twice)"),
+        (
+            s.address_changed,
+            "sent earlier at an address that has since changed in the mailing list: not sent "
+            "again (add --resend-changed to send them the letter at the new address; dhpc "
+            "report shows the address used)",
+        ),
+        (
+            s.readdressed,
+            ("written" if s.dry_run else "sent the letter again")
+            + " at their changed address (--resend-changed; the record keeps both addresses)",
+        ),
         (s.without_email, "without e-mail address (post)"),
         (s.duplicate_addresses, "with an address already used by another recipient"),
         (s.invalid_addresses, "with an unusable e-mail address (failed; see dhpc report)"),
@@ -40,6 +57,11 @@ def _send_summary_lines(summary: object) -> list[str]:
     for count, what in skipped:
         if count:
             lines.append(f"  {count} recipient(s) {what}")
+    if s.superseded:
+        lines.append(
+            f"  new journal: the earlier send state and distribution record were moved to "
+            f"{display_path(s.superseded)}/"
+        )
     if s.recovered_unknown:
         lines.append(
             f"  {s.recovered_unknown} message(s) were interrupted while sending in an earlier run: "
@@ -102,6 +124,21 @@ def register(group: click.Group) -> None:
         is_flag=True,
         help="Send although recipients already got an earlier version of the content.",
     )
+    @click.option(
+        "--resend-changed",
+        is_flag=True,
+        help="Send the letter again, at the new address, to those sent it at an address that "
+        "has since changed in the mailing list (once per address).",
+    )
+    @click.option(
+        "--new-journal",
+        is_flag=True,
+        help="Start an empty journal although the output folder shows earlier sending; the "
+        "old send state and record are moved to OUT/<id>/superseded/.",
+    )
+    @require_signoff_option(
+        "Send nothing unless the current text of every language is approved (dhpc signoff)."
+    )
     @reports_errors
     def send(
         directory: Path,
@@ -115,6 +152,9 @@ def register(group: click.Group) -> None:
         resend_unknown: bool,
         retry_failed: bool,
         new_version: bool,
+        resend_changed: bool,
+        new_journal: bool,
+        require_signoff: bool,
     ) -> None:
         """E-mail the DHPC in DIR to every recipient with an address, each in their language.
 
@@ -137,6 +177,9 @@ def register(group: click.Group) -> None:
             resend_unknown=resend_unknown,
             retry_failed=retry_failed,
             new_version=new_version,
+            resend_changed=resend_changed,
+            new_journal=new_journal,
+            require_signoff=require_signoff,
         )
         dhpc = load_dhpc(directory)
         settings = load_settings(smtp_config)
@@ -152,8 +195,17 @@ def register(group: click.Group) -> None:
             if done == total or done % 25 == 0:
                 click.echo(f"  {done}/{total}", err=True)
 
+        def notify(notice: object) -> None:
+            click.echo(f"  {notice}", err=True)
+
         summary = send_dhpc(
-            dhpc, out, mailing=mailing, settings=settings, options=options, progress=progress
+            dhpc,
+            out,
+            mailing=mailing,
+            settings=settings,
+            options=options,
+            progress=progress,
+            notify=notify,
         )
         for line in _send_summary_lines(summary):
             click.echo(line)

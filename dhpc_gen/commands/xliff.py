@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dhpc_gen.cli import content_dir_argument, reports_errors
+from dhpc_gen.commands.options import content_dir_argument, reports_errors
 from dhpc_gen.errors import display_path
 
 
@@ -37,7 +37,7 @@ def xliff() -> None:
 @reports_errors
 def export_command(directory: Path, target: str | None, output: Path) -> None:
     """Write one trans-unit per text field of the DHPC in DIR, for a vendor to translate."""
-    from dhpc_gen.xliff import export_xliff
+    from dhpc_gen.exchange.xliff import export_xliff
 
     result = export_xliff(directory, output, target=target)
     for warning in result.warnings:
@@ -68,7 +68,7 @@ def import_command(
     directory: Path, file: Path, target: str | None, allow_changed_source: bool, dry_run: bool
 ) -> None:
     """Write the translations of the vendor's XLIFF FILE into the language file in DIR."""
-    from dhpc_gen.xliff import import_xliff
+    from dhpc_gen.exchange.xliff import import_xliff
 
     result = import_xliff(
         directory, file, target=target, allow_changed_source=allow_changed_source, dry_run=dry_run

@@ -7,10 +7,16 @@ document and as the XLIFF trans-unit id.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ast
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dhpc_gen.content.model import LanguageText
+
+Step = str | int
+"""One step of a field path: a key of a mapping or an index into a list."""
 
 
 @dataclass(frozen=True)
@@ -54,3 +60,51 @@ def text_fields(text: LanguageText) -> Iterator[TextField]:
         yield TextField(f"address_sources[{index}]", source, "name")
     for msgid, override in sorted(text.boilerplate.items()):
         yield TextField(f"boilerplate[{msgid!r}]", override, "boilerplate")
+
+
+def parse_field_path(path: str) -> tuple[Step, ...]:
+    """``sections[1].paragraphs[0]`` → ``('sections', 1, 'paragraphs', 0)``.
+
+    Accepts exactly what :func:`text_fields` writes, including ``boilerplate['msgid']``
+    with a Python string literal as key; raises ``ValueError`` on anything else.
+    """
+    steps: list[Step] = []
+    pos = 0
+    while True:
+        name = re.compile(r"[a-z_]+").match(path, pos)
+        if name is None:
+            raise ValueError(f"not a field path: {path!r}")
+        steps.append(name.group())
+        pos = name.end()
+        while pos < len(path) and path[pos] == "[":
+            number = re.compile(r"\[(\d+)\]").match(path, pos)
+            if number is not None:
+                steps.append(int(number.group(1)))
+                pos = number.end()
+                continue
+            literal = re.compile(r"""\[('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]""").match(path, pos)
+            if literal is None:
+                raise ValueError(f"not a field path: {path!r}")
+            key = ast.literal_eval(literal.group(1))
+            if not isinstance(key, str):
+                raise ValueError(f"not a field path: {path!r}")
+            steps.append(key)
+            pos = literal.end()
+        if pos == len(path):
+            return tuple(steps)
+        if path[pos] != ".":
+            raise ValueError(f"not a field path: {path!r}")
+        pos += 1
+
+
+def value_at(data: Any, steps: Sequence[Step]) -> Any:
+    """The value at ``steps`` in parsed YAML ``data``, or None where there is none."""
+    node = data
+    for step in steps:
+        found = (isinstance(step, str) and isinstance(node, Mapping) and step in node) or (
+            isinstance(step, int) and isinstance(node, list) and step < len(node)
+        )
+        if not found:
+            return None
+        node = node[step]
+    return node

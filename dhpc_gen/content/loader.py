@@ -300,8 +300,12 @@ def load_dhpc(
     *,
     known_languages: Iterable[str] | None = None,
     known_countries: Iterable[str] | None = None,
+    letterheads_dir: Path | None = None,
 ) -> Dhpc:
-    """Read and validate ``directory``; raise :class:`ContentError` listing every problem."""
+    """Read and validate ``directory``; raise :class:`ContentError` listing every problem.
+
+    ``letterheads_dir``: where shared letterheads are (default: the project's).
+    """
     if known_languages is None or known_countries is None:
         from dhpc_gen.i18n import available_languages
         from dhpc_gen.regulators import registry
@@ -395,9 +399,23 @@ def load_dhpc(
         )
         texts[language] = text
 
+    letterhead = None
+    if meta.letterhead is not None:
+        from dhpc_gen.content.letterhead import resolve_letterhead
+        from dhpc_gen.resources import LETTERHEADS_DIR
+
+        letterhead, found = resolve_letterhead(
+            meta.letterhead, directory, shown_meta, at, letterheads_dir or LETTERHEADS_DIR
+        )
+        problems += found
+        if letterhead is not None and meta.letterhead.shared is None:
+            files += letterhead.files  # its logo is a file of the content folder
+
     if problems:
         raise ContentError(problems)
-    return Dhpc(directory=directory, meta=meta, texts=texts, files=tuple(files))
+    return Dhpc(
+        directory=directory, meta=meta, texts=texts, files=tuple(files), letterhead=letterhead
+    )
 
 
 def _text_against_meta(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -26,6 +27,11 @@ def _parser() -> MarkdownIt:
     md.enable(["emphasis", "link", "list", "escape", "newline"])
     md.validateLink = _validate_link  # type: ignore[method-assign]
     return md
+
+
+def parse(text: str, *, inline: bool) -> list[Any]:
+    """markdown-it's tokens of a field: inline markup only, or with bullet lists."""
+    return list(_parser().parseInline(text) if inline else _parser().parse(text))
 
 
 def render_inline(text: str) -> Markup:

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/-]{3,24}$")
@@ -124,6 +132,46 @@ class Audience(_Model):
     specialties: tuple[Text, ...] = ()
 
 
+LetterheadLine = Annotated[
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=90),
+    AfterValidator(_printable),
+]
+"""A line of the letterhead or its footer: never wrapped, so of a length that fits."""
+
+
+LetterheadName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+"""A shared letterhead: ``letterheads/<name>/letterhead.yaml`` in the project."""
+
+
+class LetterheadSpec(_Model):
+    """The sender's letterhead: a logo and address lines at the top, a footer below.
+
+    In ``dhpc.yaml`` either these fields or, as a plain name, a shared letterhead.
+    """
+
+    shared: LetterheadName | None = None
+    logo: Text | None = None
+    """An SVG or PNG file in the content folder (in the letterhead's own folder for a
+    shared letterhead)."""
+    lines: tuple[LetterheadLine, ...] = Field(default=(), max_length=5)
+    """Address lines beside the logo."""
+    footer: tuple[LetterheadLine, ...] = Field(default=(), max_length=3)
+    """Lines at the foot of every page (registration details)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shared_by_name(cls, value: object) -> object:
+        return {"shared": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _shared_alone(self) -> LetterheadSpec:
+        if self.shared is not None and (self.logo or self.lines or self.footer):
+            raise ValueError("name a shared letterhead or give logo, lines and footer, not both")
+        return self
+
+
 class DhpcMeta(_Model):
     """The language-independent facts of one DHPC (``dhpc.yaml``)."""
 
@@ -142,6 +190,7 @@ class DhpcMeta(_Model):
     address_sources: tuple[Text, ...] = ()
     audience: Audience | None = None
     pdf_variant: Literal["pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1"] = "pdf/a-3u"
+    letterhead: LetterheadSpec | None = None
 
 
 class Section(_Model):
@@ -188,6 +237,26 @@ class LanguageText(_Model):
 
 
 @dataclass(frozen=True)
+class Logo:
+    """A letterhead's picture, read and checked when the content is loaded."""
+
+    path: Path
+    media_type: str
+    """``image/svg+xml`` or ``image/png``."""
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The letterhead as printed, with every file it was read from."""
+
+    logo: Logo | None
+    lines: tuple[str, ...]
+    footer: tuple[str, ...]
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
 class Dhpc:
     """One DHPC: its facts, its text per language, and where it was read from."""
 
@@ -195,7 +264,9 @@ class Dhpc:
     meta: DhpcMeta
     texts: Mapping[str, LanguageText]
     files: tuple[Path, ...]
-    """Every file read, in a stable order (for the manifest and content hashes)."""
+    """Every file of the content folder read, in a stable order (for the manifest and
+    content hashes)."""
+    letterhead: Letterhead | None = None
 
     @property
     def id(self) -> str:

@@ -12,8 +12,10 @@ as given too (the mailing list is where codes are checked).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -236,3 +238,12 @@ def sort_key(recipient: Recipient, block: AddressBlock, *, home: str) -> tuple[s
         clean(recipient.first_name).casefold(),
         recipient.recipient_id,
     )
+
+
+def address_sha256(lines: Sequence[str]) -> str:
+    """SHA-256 of an address block's lines, as the print manifest records them.
+
+    ``dhpc send`` compares it with the block of the recipient as the mailing list has them
+    now: a letter merged for someone else (a recipient id reused) is never attached.
+    """
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()

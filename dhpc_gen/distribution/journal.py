@@ -11,6 +11,13 @@ The database runs in WAL mode with ``synchronous=FULL`` (a committed state survi
 power cut, not only a killed process); every write is one ``BEGIN IMMEDIATE`` transaction.
 A lock file next to the database lets only one sending run use a journal at a time. The
 files are created owner-readable only: the journal holds e-mail addresses.
+
+The journal knows whom it belongs to: its ``meta`` table holds the DHPC id and a journal id
+of its own, ``versions`` the content versions it has sent. A journal of another DHPC is
+refused, and :mod:`.send_state` compares it with what the output folder shows of earlier
+sending, so that an emptied, replaced or older journal is never taken for a fresh start.
+When a recipient is sent the letter again at a changed address (``--resend-changed``), the
+earlier message's row moves to ``earlier_deliveries``: the record shows both.
 """
 
 from __future__ import annotations
@@ -20,15 +27,17 @@ import datetime as dt
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from dhpc_gen.errors import DhpcError
+from dhpc_gen.errors import DhpcError, display_path
 
 JOURNAL_FILE = "journal.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 State = Literal["pending", "sending", "sent", "failed", "unknown"]
 STATES: tuple[State, ...] = ("pending", "sending", "sent", "failed", "unknown")
@@ -36,8 +45,7 @@ Channel = Literal["email"]
 
 UNKNOWN_REPLY = "interrupted while sending: the server may or may not have accepted the message"
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS deliveries (
+_DELIVERY_COLUMNS = """
     dhpc_id      TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     recipient_id TEXT NOT NULL,
@@ -52,10 +60,23 @@ _SCHEMA = (
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
     sent_at      TEXT,
-    unknown_at   TEXT,
+    unknown_at   TEXT"""
+
+_SCHEMA_1 = (
+    f"""CREATE TABLE IF NOT EXISTS deliveries ({_DELIVERY_COLUMNS},
     PRIMARY KEY (dhpc_id, content_hash, recipient_id, channel)
 )""",
     "CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (dhpc_id, state)",
+)
+_SCHEMA_2 = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS versions (
+    content_hash  TEXT PRIMARY KEY,
+    first_used_at TEXT NOT NULL
+)""",
+    f"""CREATE TABLE IF NOT EXISTS earlier_deliveries ({_DELIVERY_COLUMNS},
+    replaced_at  TEXT NOT NULL
+)""",
 )
 
 
@@ -103,6 +124,8 @@ class JournalEntry:
     updated_at: str
     sent_at: str | None
     unknown_at: str | None
+    replaced_at: str | None = None
+    """Only for an earlier message: when the letter was sent again to a changed address."""
 
 
 _COLUMNS = (
@@ -114,7 +137,8 @@ _KEY = "dhpc_id = ? AND content_hash = ? AND recipient_id = ? AND channel = ?"
 
 def _entry(row: Sequence[object]) -> JournalEntry:
     (dhpc_id, chash, rid, channel, language, address, mid, state, attempts, reply) = row[:10]
-    created, updated, sent_at, unknown_at = row[10:]
+    created, updated, sent_at, unknown_at = row[10:14]
+    replaced_at = row[14] if len(row) > 14 else None
     return JournalEntry(
         key=DeliveryKey(str(dhpc_id), str(chash), str(rid), channel),  # type: ignore[arg-type]
         language=str(language),
@@ -127,6 +151,7 @@ def _entry(row: Sequence[object]) -> JournalEntry:
         updated_at=str(updated),
         sent_at=None if sent_at is None else str(sent_at),
         unknown_at=None if unknown_at is None else str(unknown_at),
+        replaced_at=None if replaced_at is None else str(replaced_at),
     )
 
 
@@ -154,28 +179,52 @@ class SendJournal:
     # -- opening and closing ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path) -> SendJournal:
-        """Open (or create) the journal for a sending run; refuse if another run holds it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def open(
+        cls,
+        path: Path,
+        dhpc_id: str,
+        *,
+        check: Callable[[JournalSnapshot | None], None] | None = None,
+    ) -> SendJournal:
+        """Open (or create) the journal of ``dhpc_id`` for a sending run.
+
+        Refuses a journal another run holds, and one of another DHPC. ``check`` is called
+        with what the journal holds (None: there is none) once the lock is held and before
+        the database is created or changed; it may refuse by raising, or move files away.
+        """
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unwritable(path, exc) from exc
         lock_path = path.with_name(path.name + ".lock")
         try:
             lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
         except OSError as exc:
-            raise JournalError(f"{lock_path}: cannot create the lock file: {exc.strerror}") from exc
+            raise _unwritable(lock_path, exc) from exc
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(lock_fd)
             raise JournalError(
-                f"{path}: another 'dhpc send' is using this journal right now; wait for it to "
-                "finish (two runs at once could send the same letter twice)"
+                f"{display_path(path)}: another 'dhpc send' is using this journal right now; "
+                "wait for it to finish (two runs at once could send the same letter twice)"
             ) from None
         try:
             os.ftruncate(lock_fd, 0)
             os.write(lock_fd, f"{os.getpid()}\n".encode())
-            _create_private(path)
+            if check is not None:
+                check(read_snapshot(path))
+            try:
+                _create_private(path)
+            except OSError as exc:
+                raise _unwritable(path, exc) from exc
             connection = _connect(path)
-            _migrate(path, connection)
+            try:
+                _migrate(path, connection)
+                _claim(path, connection, dhpc_id)
+            except BaseException:
+                connection.close()
+                raise
         except BaseException:
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
             os.close(lock_fd)
@@ -186,6 +235,11 @@ class SendJournal:
         self._db.close()
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
+
+    @property
+    def journal_id(self) -> str:
+        """This journal's own id (kept in ``send-state.json`` to recognise it)."""
+        return _meta(self._db).get("journal_id", "")
 
     def __enter__(self) -> SendJournal:
         return self
@@ -206,8 +260,9 @@ class SendJournal:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise JournalError(
-                f"{self.path}: cannot write the send journal ({exc}); it keeps its last "
-                "committed state: run the same command again once the disk or file is fixed"
+                f"{display_path(self.path)}: cannot write the send journal ({exc}); it keeps "
+                "its last committed state: run the same command again once the disk or file is "
+                "fixed"
             ) from exc
 
     # -- what a run does at its start ------------------------------------------------------
@@ -222,6 +277,14 @@ class SendJournal:
                 (now, now, UNKNOWN_REPLY, dhpc_id),
             )
             return cursor.rowcount
+
+    def use_version(self, content_hash: str) -> None:
+        """Record that this journal sends ``content_hash``."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO versions (content_hash, first_used_at) VALUES (?, ?)",
+                (content_hash, utc_now()),
+            )
 
     def add_pending(self, planned: Iterable[PlannedDelivery]) -> int:
         """Add the rows the journal does not have yet as ``pending``; return how many."""
@@ -247,9 +310,9 @@ class SendJournal:
 
     # -- the states of one row ---------------------------------------------------------------
 
-    def begin_attempt(self, key: DeliveryKey, allowed: Sequence[State]) -> bool:
-        """Commit ``sending`` before the server is contacted; False if the row is not in
-        one of the ``allowed`` states (a ``sent`` row is never allowed)."""
+    def begin_attempt(self, key: DeliveryKey, allowed: Sequence[State], address: str) -> bool:
+        """Commit ``sending`` (to ``address``) before the server is contacted; False if the
+        row is not in one of the ``allowed`` states (a ``sent`` row is never allowed)."""
         states = [s for s in allowed if s not in ("sent", "sending")]
         if not states:
             return False
@@ -257,8 +320,30 @@ class SendJournal:
         with self._write() as db:
             cursor = db.execute(
                 "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, "
-                f"updated_at = ? WHERE {_KEY} AND state IN ({marks})",
-                (utc_now(), *_key_params(key), *states),
+                f"address = ?, updated_at = ? WHERE {_KEY} AND state IN ({marks})",
+                (address, utc_now(), *_key_params(key), *states),
+            )
+            return cursor.rowcount == 1
+
+    def readdress(self, key: DeliveryKey, address: str) -> bool:
+        """Make a row sent (or maybe sent) to an old address ``pending`` for ``address``.
+
+        The earlier message's row is kept in ``earlier_deliveries``; False if the row is not
+        ``sent`` or ``unknown`` (nothing changed).
+        """
+        now = utc_now()
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO earlier_deliveries ({_COLUMNS}, replaced_at) "
+                f"SELECT {_COLUMNS}, ? FROM deliveries WHERE {_KEY} "
+                "AND state IN ('sent', 'unknown')",
+                (now, *_key_params(key)),
+            )
+            cursor = db.execute(
+                "UPDATE deliveries SET state = 'pending', address = ?, attempts = 0, "
+                "last_reply = ?, updated_at = ?, sent_at = NULL, unknown_at = NULL "
+                f"WHERE {_KEY} AND state IN ('sent', 'unknown')",
+                (address, "the address changed: to be sent to the new one", now, *_key_params(key)),
             )
             return cursor.rowcount == 1
 
@@ -308,7 +393,7 @@ class SendJournal:
             )
             if cursor.rowcount != 1:
                 raise JournalError(
-                    f"{self.path}: recipient {key.recipient_id} is not in state "
+                    f"{display_path(self.path)}: recipient {key.recipient_id} is not in state "
                     f"{' or '.join(from_states)}; was the journal changed by another program?"
                 )
 
@@ -316,6 +401,13 @@ class SendJournal:
 
     def entries(self, dhpc_id: str, content_hash: str | None = None) -> list[JournalEntry]:
         return read_entries(self._db, dhpc_id, content_hash)
+
+    def earlier(self, dhpc_id: str, content_hash: str | None = None) -> list[JournalEntry]:
+        """Messages replaced by a resend to a changed address."""
+        return read_entries(self._db, dhpc_id, content_hash, table="earlier_deliveries")
+
+    def snapshot(self) -> JournalSnapshot:
+        return _snapshot(self.path, self._db)
 
     def sent_elsewhere(self, dhpc_id: str, content_hash: str) -> int:
         """Rows of ``dhpc_id`` sent (or maybe sent) as another version of the content."""
@@ -327,60 +419,223 @@ class SendJournal:
         return int(row[0])
 
 
-def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) -> sqlite3.Connection:
     try:
         if read_only:
+            flags = "mode=ro&immutable=1" if immutable else "mode=ro"
             connection = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=10
+                f"{path.resolve().as_uri()}?{flags}", uri=True, isolation_level=None, timeout=10
             )
         else:
             connection = sqlite3.connect(path, isolation_level=None, timeout=10)
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
-                raise JournalError(f"{path}: cannot switch the journal to WAL mode ({mode})")
+                raise JournalError(
+                    f"{display_path(path)}: cannot switch the journal to WAL mode ({mode})"
+                )
             connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA busy_timeout = 10000")
         connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise JournalError(f"{path}: not a readable send journal: {exc}") from exc
+        if "readonly" in str(exc) or "unable to open" in str(exc):
+            raise _unwritable(path, exc) from exc
+        raise JournalError(f"{display_path(path)}: not a readable send journal: {exc}") from exc
     return connection
+
+
+def _unwritable(path: Path, exc: OSError | sqlite3.Error) -> JournalError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return JournalError(
+        f"{display_path(path)}: cannot write the send journal ({reason}). A real send records "
+        "every message before it goes out: run it where the output folder can be written "
+        "(nothing was sent)"
+    )
 
 
 def _migrate(path: Path, connection: sqlite3.Connection) -> None:
     version = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise JournalError(
-            f"{path}: written by a newer dhpc_gen (journal format {version}); update dhpc_gen"
+            f"{display_path(path)}: written by a newer dhpc_gen (journal format {version}); "
+            "update dhpc_gen"
         )
     if version < SCHEMA_VERSION:
-        connection.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _SCHEMA:
-                connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in (*_SCHEMA_1, *_SCHEMA_2):
+                    connection.execute(statement)
+                # A journal of format 1 belongs to the DHPC its rows are of.
+                owners = [
+                    str(row[0])
+                    for row in connection.execute("SELECT DISTINCT dhpc_id FROM deliveries")
+                ]
+                if len(owners) == 1:
+                    connection.execute(
+                        "INSERT OR IGNORE INTO meta (key, value) VALUES ('dhpc_id', ?)",
+                        (owners[0],),
+                    )
+                connection.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('journal_id', ?)",
+                    (uuid.uuid4().hex,),
+                )
+                connection.execute(
+                    "INSERT OR IGNORE INTO versions (content_hash, first_used_at) "
+                    "SELECT content_hash, MIN(created_at) FROM deliveries GROUP BY content_hash"
+                )
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if "readonly" in str(exc):
+                raise _unwritable(path, exc) from exc
+            raise JournalError(
+                f"{display_path(path)}: cannot prepare the send journal: {exc}"
+            ) from exc
     for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if companion.exists():
             os.chmod(companion, 0o600)
 
 
+def _claim(path: Path, connection: sqlite3.Connection, dhpc_id: str) -> None:
+    """Make the journal ``dhpc_id``'s, or refuse it if it is another DHPC's."""
+    owners = _owners(connection)
+    if owners - {dhpc_id}:
+        raise JournalError(foreign_journal(path, owners, dhpc_id))
+    if "dhpc_id" not in _meta(connection):
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('dhpc_id', ?)", (dhpc_id,)
+        )
+        connection.execute("COMMIT")
+
+
+def foreign_journal(path: Path, owners: set[str], dhpc_id: str) -> str:
+    """The message that refuses a journal of another DHPC."""
+    return (
+        f"{display_path(path)} is the send journal of {', '.join(sorted(owners))}, not of "
+        f"{dhpc_id}: it was copied or moved here. Put {dhpc_id}'s own journal back (move "
+        "this one to the output folder of its DHPC); nothing was sent or changed"
+    )
+
+
+def _meta(connection: sqlite3.Connection) -> dict[str, str]:
+    try:
+        rows = connection.execute("SELECT key, value FROM meta").fetchall()
+    except sqlite3.OperationalError:
+        return {}  # format 1, or an empty file
+    return {str(key): str(value) for key, value in rows}
+
+
+def _owners(connection: sqlite3.Connection) -> set[str]:
+    """The DHPC the journal says it belongs to, else those its rows are of."""
+    meta = _meta(connection)
+    if "dhpc_id" in meta:
+        return {meta["dhpc_id"]}
+    try:
+        rows = connection.execute("SELECT DISTINCT dhpc_id FROM deliveries").fetchall()
+    except sqlite3.OperationalError:
+        return set()
+    return {str(row[0]) for row in rows}
+
+
 def read_entries(
-    connection: sqlite3.Connection, dhpc_id: str, content_hash: str | None = None
+    connection: sqlite3.Connection,
+    dhpc_id: str,
+    content_hash: str | None = None,
+    *,
+    table: Literal["deliveries", "earlier_deliveries"] = "deliveries",
 ) -> list[JournalEntry]:
+    columns = _COLUMNS + (", replaced_at" if table == "earlier_deliveries" else "")
     if content_hash is None:
         rows = connection.execute(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE dhpc_id = ? ORDER BY rowid", (dhpc_id,)
+            f"SELECT {columns} FROM {table} WHERE dhpc_id = ? ORDER BY rowid", (dhpc_id,)
         )
     else:
         rows = connection.execute(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE dhpc_id = ? AND content_hash = ? "
-            "ORDER BY rowid",
+            f"SELECT {columns} FROM {table} WHERE dhpc_id = ? AND content_hash = ? ORDER BY rowid",
             (dhpc_id, content_hash),
         )
     return [_entry(row) for row in rows]
+
+
+WENT: tuple[State, ...] = ("sent", "sending", "unknown")
+"""States of a message that went, or may have gone, to the recipient."""
+
+
+@dataclass(frozen=True)
+class JournalSnapshot:
+    """What a journal holds, read without changing it."""
+
+    path: Path
+    size: int
+    """Bytes of the database file (0: an emptied file)."""
+    owners: frozenset[str]
+    """The DHPC the journal belongs to (its meta table, or the ids of its rows)."""
+    journal_id: str
+    """Empty for a journal of format 1 or an empty file."""
+    versions: tuple[str, ...]
+    entries: tuple[JournalEntry, ...]
+    earlier: tuple[JournalEntry, ...]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing was ever recorded in it (a new, emptied or blank file)."""
+        return not self.entries and not self.earlier
+
+    def went(self, dhpc_id: str) -> Counter[str]:
+        """Per content version: messages that went or may have gone (earlier ones too)."""
+        return Counter(
+            e.key.content_hash
+            for e in (*self.entries, *self.earlier)
+            if e.key.dhpc_id == dhpc_id and e.state in WENT
+        )
+
+    def reached(self, dhpc_id: str, content_hash: str) -> set[str]:
+        """Recipient ids a message of this version went (or may have gone) to."""
+        return {
+            e.key.recipient_id
+            for e in (*self.entries, *self.earlier)
+            if e.key.dhpc_id == dhpc_id and e.key.content_hash == content_hash and e.state in WENT
+        }
+
+
+def _snapshot(path: Path, connection: sqlite3.Connection) -> JournalSnapshot:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0:
+        return JournalSnapshot(path, size, frozenset(), "", (), (), ())
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"{display_path(path)}: written by a newer dhpc_gen (journal format {version}); "
+            "update dhpc_gen"
+        )
+    owners = _owners(connection)
+    entries: list[JournalEntry] = []
+    earlier: list[JournalEntry] = []
+    for owner in sorted(owners):
+        entries += read_entries(connection, owner)
+        if version >= 2:
+            earlier += read_entries(connection, owner, table="earlier_deliveries")
+    versions: list[str] = []
+    if version >= 2:
+        versions = [str(r[0]) for r in connection.execute("SELECT content_hash FROM versions")]
+    else:
+        versions = sorted({e.key.content_hash for e in entries})
+    return JournalSnapshot(
+        path,
+        size,
+        frozenset(owners),
+        _meta(connection).get("journal_id", ""),
+        tuple(versions),
+        tuple(entries),
+        tuple(earlier),
+    )
 
 
 def is_running(path: Path) -> bool:
@@ -399,39 +654,49 @@ def is_running(path: Path) -> bool:
     return False
 
 
-def read_journal(path: Path, dhpc_id: str, content_hash: str | None = None) -> list[JournalEntry]:
-    """The rows of ``dhpc_id`` without changing the journal (for dry runs and reports).
+def read_snapshot(path: Path) -> JournalSnapshot | None:
+    """What the journal at ``path`` holds, without changing it; None if there is none.
 
     A row in ``sending`` while no run holds the journal was left by a crashed run and is
     returned as ``unknown``, which is what the next sending run will make of it.
     """
     if not path.exists():
-        return []
-    connection = _connect(path, read_only=True)
+        return None
+    # A journal closed cleanly has no -wal file: read it as it lies, without creating the
+    # -wal and -shm files a reader of a live journal needs (a check changes nothing).
+    running = is_running(path)
+    quiet = not running and not path.with_name(path.name + "-wal").exists()
+    connection = _connect(path, read_only=True, immutable=quiet)
     try:
-        if int(connection.execute("PRAGMA user_version").fetchone()[0]) == 0:
-            return []
-        entries = read_entries(connection, dhpc_id, content_hash)
+        taken = _snapshot(path, connection)
     except sqlite3.DatabaseError as exc:
-        raise JournalError(f"{path}: not a readable send journal: {exc}") from exc
+        raise JournalError(f"{display_path(path)}: not a readable send journal: {exc}") from exc
     finally:
         connection.close()
-    if not is_running(path):
-        entries = [_as_unknown(entry) if entry.state == "sending" else entry for entry in entries]
-    return entries
+    if not running:
+        taken = replace(
+            taken,
+            entries=tuple(_as_unknown(e) if e.state == "sending" else e for e in taken.entries),
+        )
+    return taken
+
+
+def read_journal(path: Path, dhpc_id: str, content_hash: str | None = None) -> list[JournalEntry]:
+    """The rows of ``dhpc_id`` without changing the journal (for dry runs and reports).
+
+    Refuses a journal of another DHPC.
+    """
+    taken = read_snapshot(path)
+    if taken is None:
+        return []
+    if taken.owners - {dhpc_id}:
+        raise JournalError(foreign_journal(path, set(taken.owners), dhpc_id))
+    return [
+        e
+        for e in taken.entries
+        if e.key.dhpc_id == dhpc_id and content_hash in (None, e.key.content_hash)
+    ]
 
 
 def _as_unknown(entry: JournalEntry) -> JournalEntry:
-    return JournalEntry(
-        key=entry.key,
-        language=entry.language,
-        address=entry.address,
-        message_id=entry.message_id,
-        state="unknown",
-        attempts=entry.attempts,
-        last_reply=UNKNOWN_REPLY,
-        created_at=entry.created_at,
-        updated_at=entry.updated_at,
-        sent_at=entry.sent_at,
-        unknown_at=entry.updated_at,
-    )
+    return replace(entry, state="unknown", last_reply=UNKNOWN_REPLY, unknown_at=entry.updated_at)

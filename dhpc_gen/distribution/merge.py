@@ -16,6 +16,9 @@ Outputs below ``<out>/<id>/``:
 - ``print/print-manifest.csv``: per letter the print file and pages, the letter file and
   its SHA-256;
 - ``print/rejects.csv``: recipients whose address cannot be printed, and why.
+
+All of them are written as one :class:`~dhpc_gen.fsutil.OutputSet`: a merge that fails
+(a full disk, Ctrl-C) leaves the outputs of the previous merge exactly as they were.
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ import hashlib
 import logging
 import multiprocessing
 import os
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,10 +42,17 @@ from dhpc_gen.addresses.recipients import (
     neutralise,
     read_recipients,
 )
+from dhpc_gen.approval.sent import record_versions
+from dhpc_gen.approval.state import approval_states, refusal_message
 from dhpc_gen.build import content_hash
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.distribution.address_block import AddressProblem, address_block, sort_key
+from dhpc_gen.distribution.address_block import (
+    AddressProblem,
+    address_block,
+    address_sha256,
+    sort_key,
+)
 from dhpc_gen.distribution.letter_body import LetterBody, render_body
 from dhpc_gen.distribution.letter_file import LetterFileTemplate, letter_file_template
 from dhpc_gen.distribution.pdf_overlay import (
@@ -57,8 +65,8 @@ from dhpc_gen.distribution.pdf_overlay import (
 from dhpc_gen.distribution.print_file import PrintFile
 from dhpc_gen.distribution.recipient_sort import SortedRuns
 from dhpc_gen.distribution.window import DEFAULT_WINDOW, WINDOWS, WindowLayout
-from dhpc_gen.errors import ContentError, DhpcError, OutputError
-from dhpc_gen.fsutil import inside, safe_name
+from dhpc_gen.errors import ContentError, DhpcError, OutputError, display_path, os_error_reason
+from dhpc_gen.fsutil import OutputSet, StagedFolder, inside, safe_name
 from dhpc_gen.i18n import long_date
 
 logger = logging.getLogger(__name__)
@@ -76,9 +84,12 @@ MANIFEST_COLUMNS = (
     "letter_file",
     "letter_sha256",
     "content_sha256",
+    "address_sha256",
 )
 """``content_sha256`` names the version of the text merged, so that ``send`` never
-attaches, and ``report`` never records, a letter of an older text as the current one."""
+attaches, and ``report`` never records, a letter of an older text as the current one;
+``address_sha256`` the address block printed, so that ``send`` never attaches a letter
+merged for someone else."""
 REJECT_COLUMNS = ("recipient_id", "language", "reason")
 BATCH = 200
 """Per-recipient letters handed to a worker at a time."""
@@ -95,8 +106,9 @@ class RejectedRecipients(DhpcError):
         more = f" and {count - len(examples)} more" if count > len(examples) else ""
         super().__init__(
             f"{count} recipient{'s' if count != 1 else ''} cannot be printed "
-            f"({shown}{more}); the reasons are in {path}. Correct the address source and "
-            "run mailing-list again, or merge with --leave-out-rejects to leave them out"
+            f"({shown}{more}); the reasons are in {display_path(path)}. Correct the address "
+            "source and run mailing-list again, or merge with --leave-out-rejects to leave "
+            "them out"
         )
         self.count = count
         self.path = path
@@ -167,19 +179,29 @@ def merge(
     jobs: int | None = None,
     leave_out_rejects: bool = False,
     progress: Progress | None = None,
+    require_signoff: bool = False,
 ) -> MergeResult:
     """Write the print files (and per-recipient letters) of ``dhpc`` for ``mailing``.
 
     Raises :class:`RejectedRecipients` (after writing only ``rejects.csv``) when an
-    address cannot be printed, unless ``leave_out_rejects``.
+    address cannot be printed, unless ``leave_out_rejects``. ``require_signoff``: refuse,
+    before writing anything, unless every language's current text is approved.
     """
+    refused = [s for s in approval_states(dhpc) if not s.approved]
+    if require_signoff and refused:
+        raise DhpcError(refusal_message(dhpc, refused))
     try:
         return _merge(
             dhpc, mailing, out_root, per_recipient, window, jobs, leave_out_rejects, progress
         )
     except OSError as exc:
-        where = exc.filename or out_root
-        raise OutputError(f"{where}: cannot write the merged letters: {exc.strerror}") from exc
+        # The outputs themselves fail with their own message; this is the scratch space
+        # the mailing list is sorted in.
+        out_dir = out_root / dhpc.id
+        raise OutputError(
+            f"cannot write the merged letters in {display_path(out_dir)}: "
+            f"{os_error_reason(exc)}; nothing was changed in {display_path(out_dir)}"
+        ) from None
 
 
 def _merge(
@@ -200,66 +222,73 @@ def _merge(
     problems = consistency_problems(dhpc)
     if problems:
         raise ContentError(problems)
+    record_versions(dhpc, out_dir)  # the distribution record names what was printed
     print_dir = out_dir / PRINT_DIR
-    print_dir.mkdir(parents=True, exist_ok=True)
     font = load_font()
-    work = Path(tempfile.mkdtemp(dir=out_dir, prefix=".merge-"))
     pool: Pool | None = None
-    try:
-        runs = SortedRuns(work)
-        rejects_tmp = work / REJECTS_FILE
-        with _private_csv(rejects_tmp, REJECT_COLUMNS) as rejects:
-            scan = _scan(dhpc, mailing, runs, rejects, font, window, per_recipient)
-        rejects_path = print_dir / REJECTS_FILE
-        if scan.rejected and not leave_out_rejects:
-            os.replace(rejects_tmp, rejects_path)
-            raise RejectedRecipients(scan.rejected, rejects_path, scan.reject_examples)
-        # The language with the most letters first: its body is laid out here while the
-        # workers lay out the others, which are needed only once its letters are written.
-        languages = sorted(runs.groups(), key=lambda lang: (-runs.count(lang), lang))
-        if not languages:
-            hint = (
-                ""
-                if per_recipient
-                else "; recipients without a postal address need --per-recipient"
+    # Print files, letters, manifest and rejects replace the old ones together, or, on
+    # any failure, none does.
+    with OutputSet(out_dir, private=True) as outputs:
+        try:
+            runs = SortedRuns(outputs.scratch("merge"))
+            rejects_path = print_dir / REJECTS_FILE
+            with outputs.open_text(rejects_path) as handle:
+                scan = _scan(
+                    dhpc,
+                    mailing,
+                    runs,
+                    _CsvSink(handle, REJECT_COLUMNS),
+                    font,
+                    window,
+                    per_recipient,
+                )
+            if scan.rejected and not leave_out_rejects:
+                outputs.commit()  # the rejects alone, for the user to correct
+                raise RejectedRecipients(scan.rejected, rejects_path, scan.reject_examples)
+            # The language with the most letters first: its body is laid out here while the
+            # workers lay out the others, which are needed only once its letters are written.
+            languages = sorted(runs.groups(), key=lambda lang: (-runs.count(lang), lang))
+            if not languages:
+                hint = (
+                    ""
+                    if per_recipient
+                    else "; recipients without a postal address need --per-recipient"
+                )
+                raise DhpcError(
+                    f"{mailing}: no letter to write ({scan.read} recipients read, "
+                    f"{scan.rejected} rejected{hint})"
+                )
+            sources = _used_sources(dhpc, scan.sources)
+            laid_out, pool = _render_bodies(dhpc, languages, window, sources, jobs)
+            logger.info("letter body of %s laid out", languages[0])
+            embedded = embed_font(font, scan.characters)
+            writer = _Writer(
+                dhpc,
+                out_dir,
+                outputs,
+                font,
+                embedded,
+                window,
+                laid_out,
+                per_recipient,
+                pool,
+                2 * jobs,
+                progress,
             )
-            raise DhpcError(
-                f"{mailing}: no letter to write ({scan.read} recipients read, "
-                f"{scan.rejected} rejected{hint})"
+            results = writer.write_all(runs, sum(runs.count(lang) for lang in languages))
+            for result in results:
+                result.without_postal_address = scan.without_postal.get(result.language, 0)
+            return MergeResult(
+                out_dir,
+                tuple(results),
+                print_dir / MANIFEST_FILE,
+                rejects_path,
+                scan.rejected,
+                scan.read,
             )
-        sources = _used_sources(dhpc, scan.sources)
-        laid_out, pool = _render_bodies(dhpc, languages, window, sources, jobs)
-        logger.info("letter body of %s laid out", languages[0])
-        embedded = embed_font(font, scan.characters)
-        writer = _Writer(
-            dhpc,
-            out_dir,
-            work,
-            font,
-            embedded,
-            window,
-            laid_out,
-            per_recipient,
-            pool,
-            2 * jobs,
-            progress,
-        )
-        results = writer.write_all(runs, sum(runs.count(lang) for lang in languages))
-        for result in results:
-            result.without_postal_address = scan.without_postal.get(result.language, 0)
-        os.replace(rejects_tmp, rejects_path)
-        return MergeResult(
-            out_dir,
-            tuple(results),
-            print_dir / MANIFEST_FILE,
-            rejects_path,
-            scan.rejected,
-            scan.read,
-        )
-    finally:
-        if pool is not None:
-            pool.terminate()  # every task's result has been collected (or the run failed)
-        shutil.rmtree(work, ignore_errors=True)
+        finally:
+            if pool is not None:
+                pool.terminate()  # every task's result has been collected (or the run failed)
 
 
 class _CsvSink:
@@ -269,14 +298,6 @@ class _CsvSink:
 
     def row(self, *values: object) -> None:
         self._writer.writerow(values)
-
-
-@contextlib.contextmanager
-def _private_csv(path: Path, columns: Sequence[str]) -> Iterator[_CsvSink]:
-    """A CSV file created owner-readable only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        yield _CsvSink(handle, columns)
 
 
 def _scan(
@@ -292,7 +313,7 @@ def _scan(
     scan = _Scan()
     home = dhpc.meta.country
     languages = tuple(dhpc.meta.languages)
-    dates = {language: long_date(dhpc.meta.date, language) for language in languages}
+    dates = {language: long_date(dhpc.meta.date, language, home) for language in languages}
     seen: set[str] = set()
 
     def reject(recipient: Recipient, reason: str) -> None:
@@ -409,19 +430,13 @@ def _render_bodies(
 
 
 def _write_letters(
-    template: LetterFileTemplate, folder: Path, items: list[tuple[str, bytes]]
+    template: LetterFileTemplate, folder: StagedFolder, items: list[tuple[str, bytes]]
 ) -> list[str]:
     """Write the letters of one batch; returns their SHA-256 in the same order."""
     digests = []
     for recipient_id, overlay in items:
         data = template.letter(overlay, recipient_id)
-        path = folder / f"{recipient_id}.pdf"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot write the letter: {exc.strerror}") from None
+        folder.write_file(f"{recipient_id}.pdf", data)
         digests.append(hashlib.sha256(data).hexdigest())
     return digests
 
@@ -429,8 +444,9 @@ def _write_letters(
 @dataclass
 class _Batch:
     language: str
-    rows: list[tuple[str, str, int, int]]
-    """recipient id, print file (relative), first page, last page (0, 0: not printed)."""
+    rows: list[tuple[str, str, int, int, str]]
+    """recipient id, print file (relative), first page, last page (0, 0: not printed), and
+    the SHA-256 of the address block."""
     result: AsyncResult[list[str]] | list[str] | None = None
 
 
@@ -441,7 +457,7 @@ class _Writer:
         self,
         dhpc: Dhpc,
         out_dir: Path,
-        work: Path,
+        outputs: OutputSet,
         font: OverlayFont,
         embedded: EmbeddedFont,
         window: WindowLayout,
@@ -454,7 +470,7 @@ class _Writer:
         self.dhpc = dhpc
         self.content_sha256 = content_hash(dhpc)
         self.out_dir = out_dir
-        self.work = work
+        self.outputs = outputs
         self.font = font
         self.embedded = embedded
         self.window = window
@@ -464,7 +480,7 @@ class _Writer:
         self.progress = progress
         self.done = 0
         self.total = 0
-        self.staging = work / LETTERS_DIR
+        self.letter_folders: dict[str, StagedFolder] = {}
         self.templates: dict[str, LetterFileTemplate] = {}
         self.pending: deque[_Batch] = deque()
         self.in_flight = in_flight
@@ -473,15 +489,14 @@ class _Writer:
     def write_all(self, runs: SortedRuns, total: int) -> list[LanguageResult]:
         self.total = total
         results = []
-        manifest_tmp = self.work / MANIFEST_FILE
-        with _private_csv(manifest_tmp, MANIFEST_COLUMNS) as manifest:
-            self.manifest = manifest
+        print_dir = self.out_dir / PRINT_DIR
+        with self.outputs.open_text(print_dir / MANIFEST_FILE, last=True) as handle:
+            self.manifest = _CsvSink(handle, MANIFEST_COLUMNS)
             for language in self.bodies:
                 results.append(self._language(language, runs.read(language)))
             self._drain(0)
         logger.info("%d letters written", self.done)
-        self._publish(results, manifest_tmp)
-        logger.info("outputs moved into place")
+        self._remove_stale(results)
         return results
 
     def _language(self, language: str, letters: Iterator[tuple[Any, ...]]) -> LanguageResult:
@@ -490,13 +505,15 @@ class _Writer:
         body = laid_out if isinstance(laid_out, LetterBody) else laid_out.get()
         if self.per_recipient:
             self.templates[language] = letter_file_template(body, self.embedded)
-            (self.staging / language).mkdir(parents=True, mode=0o700)
+            self.letter_folders[language] = self.outputs.stage_folder(
+                self.out_dir / LETTERS_DIR / language
+            )
         name = f"{self.dhpc.id}_{language}_print.pdf"
         relative = f"{PRINT_DIR}/{name}"
-        tmp = self.work / name
-        date = long_date(self.dhpc.meta.date, language)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
+        target = self.out_dir / relative
+        date = long_date(self.dhpc.meta.date, language, self.dhpc.meta.country)
+        # The print file is staged only once a letter with a postal address comes.
+        with contextlib.ExitStack() as opened:
             print_file: PrintFile | None = None
             batch = _Batch(language, [])
             items: list[tuple[str, bytes]] = []
@@ -511,7 +528,7 @@ class _Writer:
                 if postal:
                     if print_file is None:
                         print_file = PrintFile(
-                            handle,
+                            opened.enter_context(self.outputs.open(target)),
                             body,
                             self.embedded,
                             title=f"{self.dhpc.id} {language}: print file",
@@ -525,7 +542,9 @@ class _Writer:
                 if self.per_recipient:
                     items.append((recipient_id, overlay))
                     result.letter_files += 1
-                batch.rows.append((recipient_id, relative if postal else "", first, last))
+                batch.rows.append(
+                    (recipient_id, relative if postal else "", first, last, address_sha256(lines))
+                )
                 if len(batch.rows) >= BATCH:
                     self._submit(batch, items)
                     batch, items = _Batch(language, []), []
@@ -534,18 +553,14 @@ class _Writer:
             if print_file is not None:
                 print_file.close()
                 result.pages = print_file.pages
-                handle.flush()
-                os.fsync(handle.fileno())
-        if print_file is None:
-            tmp.unlink()
-        else:
-            result.print_file = self.out_dir / relative
-            result.print_bytes = tmp.stat().st_size
+        if print_file is not None:
+            result.print_file = target
+            result.print_bytes = self.outputs.staged_size(target)
         return result
 
     def _submit(self, batch: _Batch, items: list[tuple[str, bytes]]) -> None:
         if self.per_recipient:
-            task = (self.templates[batch.language], self.staging / batch.language, items)
+            task = (self.templates[batch.language], self.letter_folders[batch.language], items)
             if self.pool is not None:
                 batch.result = self.pool.apply_async(_write_letters, task)
             else:
@@ -562,7 +577,7 @@ class _Writer:
                 digests = batch.result
             elif batch.result is not None:
                 digests = batch.result.get()
-            for index, (recipient_id, print_file, first, last) in enumerate(batch.rows):
+            for index, (recipient_id, print_file, first, last, address) in enumerate(batch.rows):
                 letter = digest = ""
                 if digests:
                     letter = f"{LETTERS_DIR}/{batch.language}/{recipient_id}.pdf"
@@ -576,39 +591,26 @@ class _Writer:
                     letter,
                     digest,
                     self.content_sha256,
+                    address,
                 )
             self.done += len(batch.rows)
             if self.progress:
                 self.progress(self.done, self.total)
 
-    def _publish(self, results: list[LanguageResult], manifest_tmp: Path) -> None:
-        """Move everything into place: letters, print files, then the manifest."""
+    def _remove_stale(self, results: list[LanguageResult]) -> None:
+        """Outputs of an earlier merge for languages this one has no letters in."""
+        produced = {r.print_file.name for r in results if r.print_file is not None}
         print_dir = self.out_dir / PRINT_DIR
-        if self.per_recipient:
-            os.sync()  # one flush for all letter files instead of an fsync per file
-            letters_dir = self.out_dir / LETTERS_DIR
-            letters_dir.mkdir(exist_ok=True)
+        if print_dir.is_dir():
+            for stale in sorted(print_dir.glob(f"{self.dhpc.id}_*_print.pdf")):
+                if stale.name not in produced:
+                    self.outputs.remove(stale)
+        letters_dir = self.out_dir / LETTERS_DIR
+        if self.per_recipient and letters_dir.is_dir():
             current = {result.language for result in results}
-            for stale in letters_dir.iterdir():
-                if stale.is_dir() and stale.name not in current:
-                    os.replace(stale, self.work / f"old-{stale.name}")
-            for result in results:
-                target = letters_dir / result.language
-                if target.exists():
-                    old = self.work / f"old-{result.language}"
-                    os.replace(target, old)
-                os.replace(self.staging / result.language, target)
-        produced = set()
-        for result in results:
-            if result.print_file is not None:
-                os.replace(self.work / result.print_file.name, result.print_file)
-                produced.add(result.print_file.name)
-        for stale in print_dir.glob(f"{self.dhpc.id}_*_print.pdf"):
-            if stale.name not in produced:
-                stale.unlink()
-        with manifest_tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(manifest_tmp, print_dir / MANIFEST_FILE)
+            for stale in sorted(letters_dir.iterdir()):
+                if stale.is_dir() and stale.name not in current and not stale.name.startswith("."):
+                    self.outputs.remove(stale)
 
 
 def read_manifest(path: Path) -> Iterator[dict[str, str]]:

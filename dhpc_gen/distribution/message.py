@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.headerregistry import Address
@@ -30,6 +31,7 @@ import jinja2
 from markupsafe import Markup
 
 from dhpc_gen.addresses.recipients import Recipient
+from dhpc_gen.approval.sent import LetterVersion
 from dhpc_gen.content.markup import plain_text, render_inline
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.smtp import SmtpSettings
@@ -167,10 +169,13 @@ class MessageComposer:
         settings: SmtpSettings,
         *,
         templates_dir: Path = TEMPLATES_DIR,
+        versions: Mapping[str, LetterVersion] | None = None,
         locales_dir: Path = LOCALES_DIR,
     ) -> None:
         self.dhpc = dhpc
         self.content_hash = content_hash
+        self.versions = dict(versions or {})
+        """Each language's version and approval, named in the headers."""
         self.settings = settings
         self._templates_dir = templates_dir
         self._locales_dir = locales_dir
@@ -251,7 +256,7 @@ class MessageComposer:
                 if text.salutation
                 else gettext.text(N_("To healthcare professionals"))
             ),
-            salutation_html=letter.salutation,
+            salutation_html=letter.salutation_html,
             title=plain_text(title),
             title_html=render_inline(title),
             companies=", ".join(mah.name for mah in dhpc.meta.mahs),
@@ -327,6 +332,11 @@ class MessageComposer:
         msg["X-DHPC-Id"] = self.dhpc.id
         # Short enough for the 64 hex digits to stay on one 78-character line.
         msg["X-DHPC-Hash"] = self.content_hash
+        version = self.versions.get(recipient.language)
+        if version is not None:
+            # The approved version of the recipient's language, and the sign-off entry.
+            msg["X-DHPC-Text"] = version.language_sha256
+            msg["X-DHPC-Approval"] = version.header
         msg.set_content(mail.text)
         msg.add_alternative(mail.html, subtype="html")
         msg.make_mixed()

@@ -12,13 +12,15 @@ import datetime as dt
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, read_recipients
-from dhpc_gen.distribution.journal import JOURNAL_FILE, read_journal, utc_now
-from dhpc_gen.errors import DhpcError
+from dhpc_gen.approval.sent import LetterVersion, read_versions
+from dhpc_gen.distribution.journal import JOURNAL_FILE, read_snapshot, utc_now
+from dhpc_gen.distribution.send_state import check_journal
+from dhpc_gen.errors import DhpcError, display_path
 from dhpc_gen.fsutil import atomic_write_text
 
 PRINT_MANIFEST = Path("print") / "print-manifest.csv"
@@ -50,6 +52,8 @@ class PrintEntry:
     letter_sha256: str
     content_sha256: str = ""
     """Filled only when the manifest has this (optional) column."""
+    address_sha256: str | None = None
+    """The address block merged into the letter; None: a manifest without this column."""
 
 
 def read_print_manifest(path: Path) -> list[PrintEntry]:
@@ -57,20 +61,28 @@ def read_print_manifest(path: Path) -> list[PrintEntry]:
     try:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
-        raise DhpcError(f"{path}: cannot read the print manifest: {exc.strerror}") from exc
+        raise DhpcError(
+            f"{display_path(path)}: cannot read the print manifest: {exc.strerror}"
+        ) from exc
+    shown = display_path(path)
     entries = []
     with handle:
         reader = csv.DictReader(handle)
         missing = [c for c in PRINT_COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
-            raise DhpcError(f"{path}: not a print manifest, columns missing: {', '.join(missing)}")
+            raise DhpcError(f"{shown}: not a print manifest, columns missing: {', '.join(missing)}")
         for number, row in enumerate(reader, start=2):
             if not row.get("recipient_id") or not row.get("language"):
-                raise DhpcError(f"{path}:{number}: recipient_id and language are required")
+                raise DhpcError(f"{shown}:{number}: recipient_id and language are required")
             entries.append(
                 PrintEntry(
                     **{c: (row.get(c) or "").strip() for c in PRINT_COLUMNS},
                     content_sha256=(row.get("content_sha256") or "").strip(),
+                    address_sha256=(
+                        (row.get("address_sha256") or "").strip()
+                        if "address_sha256" in (reader.fieldnames or ())
+                        else None
+                    ),
                 )
             )
     return entries
@@ -95,6 +107,14 @@ class RecordRow:
     address: str
     was_unknown: bool
     """The row was once ``unknown``: the recipient may have the same message twice."""
+    readdressed: bool = False
+    """An earlier message: the address changed after it, and the letter was sent again to
+    the new one (``--resend-changed``; the recipient's next row)."""
+    language_sha256: str = ""
+    """The version of the recipient's language (``dhpc.yaml`` + the language file)."""
+    approval: str = ""
+    """The sign-off entry that approved that version; empty when it was not approved."""
+    approved_by: str = ""
 
 
 RECORD_COLUMNS = tuple(f.name for f in fields(RecordRow))
@@ -159,11 +179,15 @@ def build_record(
         people = {r.recipient_id: r for r in read_recipients(mailing_path)}
         sources.append(str(mailing_path))
     elif mailing is not None:
-        raise DhpcError(f"{mailing}: no mailing list there ({RECIPIENTS_FILE})")
+        raise DhpcError(f"{display_path(mailing)}: no mailing list there ({RECIPIENTS_FILE})")
     rows: list[RecordRow] = []
-    if journal_path.exists():
+    journal = read_snapshot(journal_path)
+    check_journal(out_dir, dhpc_id, journal, purpose="report")
+    if journal is not None:
         sources.append(str(journal_path))
-        for entry in read_journal(journal_path, dhpc_id):
+        # Earlier messages first: they went before the recipient's current row.
+        ordered = sorted(journal.earlier, key=lambda e: e.replaced_at or "")
+        for entry in [*ordered, *journal.entries]:
             person = people.get(entry.key.recipient_id)
             when = (entry.sent_at if entry.state == "sent" else None) or entry.updated_at
             rows.append(
@@ -181,6 +205,7 @@ def build_record(
                     name=person.full_name if person else "",
                     address=entry.address,
                     was_unknown=entry.unknown_at is not None,
+                    readdressed=entry.replaced_at is not None,
                 )
             )
     if manifest_path.exists():
@@ -207,12 +232,27 @@ def build_record(
                     was_unknown=False,
                 )
             )
+    versions = read_versions(out_dir)
+    rows = [_with_version(row, versions) for row in rows]
     if not rows and not journal_path.exists() and not manifest_path.exists():
         raise DhpcError(
-            f"{out_dir}: nothing distributed yet: no {JOURNAL_FILE} (dhpc send) and no "
+            f"{display_path(out_dir)}: nothing distributed yet: no {JOURNAL_FILE} (dhpc send) "
+            "and no "
             f"{PRINT_MANIFEST.as_posix()} (dhpc merge)"
         )
     return DistributionRecord(dhpc_id, content_hash, utc_now(), tuple(rows), tuple(sources))
+
+
+def _with_version(row: RecordRow, versions: Mapping[tuple[str, str], LetterVersion]) -> RecordRow:
+    version = versions.get((row.content_hash, row.language))
+    if version is None:
+        return row
+    return replace(
+        row,
+        language_sha256=version.language_sha256,
+        approval=version.approval,
+        approved_by=version.approved_by,
+    )
 
 
 def record_csv(record: DistributionRecord) -> str:
@@ -222,6 +262,7 @@ def record_csv(record: DistributionRecord) -> str:
     for row in record.rows:
         values = asdict(row)
         values["was_unknown"] = "yes" if row.was_unknown else "no"
+        values["readdressed"] = "yes" if row.readdressed else "no"
         writer.writerow({k: neutralise(str(v)) for k, v in values.items()})
     return buffer.getvalue()
 

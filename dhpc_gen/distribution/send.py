@@ -13,38 +13,54 @@ Attachments: a recipient's personalised letter ``letters/<lang>/<recipient_id>.p
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
-import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, read_recipients
+from dhpc_gen.approval.sent import letter_versions, record_versions
+from dhpc_gen.approval.state import approval_states, refusal_message
 from dhpc_gen.build import MANIFEST, content_hash
 from dhpc_gen.content.model import Dhpc
+from dhpc_gen.distribution.address_block import AddressProblem, address_block, address_sha256
 from dhpc_gen.distribution.journal import (
     JOURNAL_FILE,
+    WENT,
     DeliveryKey,
     JournalEntry,
+    JournalSnapshot,
     PlannedDelivery,
     SendJournal,
     State,
-    read_journal,
+    read_snapshot,
+    utc_now,
 )
 from dhpc_gen.distribution.message import AddressError, MessageComposer, mail_address
 from dhpc_gen.distribution.report import PRINT_MANIFEST, PrintEntry, read_print_manifest
+from dhpc_gen.distribution.send_state import (
+    SEND_STATE_FILE,
+    Purpose,
+    SendState,
+    check_journal,
+    supersede,
+    write_send_state,
+)
 from dhpc_gen.distribution.smtp import (
     ConnectionDropped,
     OutcomeUnknown,
+    SmtpConfigError,
     SmtpConnection,
     SmtpSettings,
     require_server,
 )
-from dhpc_gen.errors import DhpcError, UsageError
-from dhpc_gen.fsutil import atomic_write_bytes, inside, safe_name, sha256_bytes
+from dhpc_gen.errors import DhpcError, UsageError, display_path
+from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +80,12 @@ class SendOptions:
     retry_failed: bool = False
     new_version: bool = False
     """Allow sending although the journal has recipients sent another content version."""
+    require_signoff: bool = False
+    """Refuse, before anything is sent, unless every language's current text is approved."""
+    resend_changed: bool = False
+    """Send again, to the new address, those sent at an address that has since changed."""
+    new_journal: bool = False
+    """Start an empty journal although the output folder shows earlier sending."""
 
 
 @dataclass
@@ -78,6 +100,10 @@ class SendSummary:
     duplicate_addresses: int = 0
     invalid_addresses: int = 0
     already_sent: int = 0
+    address_changed: int = 0
+    """Sent (or maybe sent) at an address that has since changed, and not sent again."""
+    readdressed: int = 0
+    """Of the messages of this run, those to a changed address (``--resend-changed``)."""
     failed_before: int = 0
     unknown_waiting: int = 0
     recovered_unknown: int = 0
@@ -89,7 +115,35 @@ class SendSummary:
     remaining: int = 0
     outbox: Path | None = None
     journal: Path | None = None
+    superseded: Path | None = None
+    """Where ``--new-journal`` moved the evidence of the earlier journal."""
     attempted: int = field(default=0)
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A run waits before it tries again (given to the caller's ``notify``, for the terminal)."""
+
+    reason: str
+    """What happened, in a few words and without personal data."""
+    delay: float
+    """Seconds the run now waits."""
+    attempt: int
+    """The try that comes after the wait (the first try is 1)."""
+    attempts: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reason}; retrying in {self.delay:.3g} s "
+            f"(attempt {self.attempt} of {self.attempts})"
+        )
+
+
+Notify = Callable[[RetryNotice], None]
+
+
+class SmtpConnectError(SmtpConfigError):
+    """The mail server could not be reached (or refused the session) before anything was sent."""
 
 
 def parse_rate(text: str) -> float:
@@ -111,53 +165,111 @@ def parse_rate(text: str) -> float:
 
 
 class LetterFiles:
-    """Finds and checks the PDF each recipient gets."""
+    """Finds and checks the PDF each recipient gets.
+
+    :meth:`verify` checks every attachment of a run before its first message is sent or
+    written: a personalised letter against the print manifest (the version of the text, the
+    address merged into it, its SHA-256), a language's letter against the build manifest.
+    Each file is checked again as it is attached.
+    """
 
     def __init__(self, dhpc: Dhpc, out_dir: Path, chash: str) -> None:
         self.dhpc = dhpc
         self.out_dir = out_dir
         self.content_hash = chash
         self._generic: dict[str, bytes] = {}
-        manifest_path = out_dir / PRINT_MANIFEST
+        self.manifest_path = out_dir / PRINT_MANIFEST
         self._printed: dict[str, PrintEntry] = {}
-        if manifest_path.exists():
-            for entry in read_print_manifest(manifest_path):
+        if self.manifest_path.exists():
+            for entry in read_print_manifest(self.manifest_path):
                 if entry.letter_file:
                     self._printed.setdefault(entry.recipient_id, entry)
+        self._verified: dict[str, tuple[Path, str]] = {}
+        """recipient id → the personalised letter checked and its SHA-256."""
 
-    def personal_path(self, recipient: Recipient) -> Path | None:
-        entry = self._printed.get(recipient.recipient_id)
-        if entry is not None:
-            self._check_version(entry)
-            path = inside(self.out_dir, *Path(entry.letter_file).parts)
-            if not path.is_file():
+    def _merge_again(self) -> str:
+        return f"run dhpc merge {display_path(self.dhpc.directory)} --per-recipient again"
+
+    def _check_manifest(self) -> None:
+        """The manifest must say which text and whose address its letters were merged from."""
+        manifest = display_path(self.manifest_path)
+        for entry in self._printed.values():
+            if not entry.content_sha256:
                 raise DhpcError(
-                    f"{self.out_dir / PRINT_MANIFEST}: letter {entry.letter_file} of recipient "
-                    f"{recipient.recipient_id} is missing; run dhpc merge again"
+                    f"{manifest} does not say which version of the content its letters were "
+                    f"merged from; {self._merge_again()}"
                 )
-            return path
-        path = self.out_dir / LETTERS / recipient.language / f"{recipient.recipient_id}.pdf"
-        return path if path.is_file() else None
+            if entry.content_sha256 != self.content_hash:
+                raise DhpcError(
+                    f"{manifest}: the letters were merged from another version of the content "
+                    f"({entry.content_sha256[:12]}, now {self.content_hash[:12]}); "
+                    f"{self._merge_again()}"
+                )
+            if entry.address_sha256 is None:
+                raise DhpcError(
+                    f"{manifest} does not say whose address its letters were merged with; "
+                    f"{self._merge_again()}"
+                )
 
-    def _check_version(self, entry: PrintEntry) -> None:
-        """The letter must be of the text being sent: the journal records that version."""
-        manifest = self.out_dir / PRINT_MANIFEST
-        merge_again = f"run dhpc merge {self.dhpc.directory} --per-recipient again"
-        if not entry.content_sha256:
-            raise DhpcError(
-                f"{manifest} does not say which version of the content its letters were "
-                f"merged from; {merge_again}"
+    def _address_sha256(self, recipient: Recipient) -> str:
+        meta = self.dhpc.meta
+        try:
+            block = address_block(
+                recipient,
+                home=meta.country,
+                language=recipient.language,
+                name_languages=tuple(meta.languages),
             )
-        if entry.content_sha256 != self.content_hash:
-            raise DhpcError(
-                f"{manifest}: the letters were merged from another version of the content "
-                f"({entry.content_sha256[:12]}, now {self.content_hash[:12]}); {merge_again}"
-            )
+        except AddressProblem:
+            return ""
+        return address_sha256(block.lines)
 
-    def check(self, recipients: Sequence[Recipient]) -> None:
-        """Fail before anything is sent if a needed PDF is missing or of another version."""
-        for language in sorted({r.language for r in recipients if self.personal_path(r) is None}):
+    def verify(self, recipients: Sequence[Recipient]) -> None:
+        """Check the attachment of every recipient; refuse before anything is sent or written."""
+        if self._printed:
+            self._check_manifest()
+        problems: dict[str, list[str]] = {kind: [] for kind in _LETTER_PROBLEMS}
+        generic: set[str] = set()
+        for recipient in recipients:
+            rid = recipient.recipient_id
+            entry = self._printed.get(rid)
+            if rid in self._verified:
+                continue  # checked again as it is attached
+            if entry is None:
+                unlisted = self.out_dir / LETTERS / recipient.language / f"{rid}.pdf"
+                if unlisted.is_file():
+                    problems["unlisted"].append(f"{LETTERS}/{recipient.language}/{rid}.pdf")
+                else:
+                    generic.add(recipient.language)
+                continue
+            name = entry.letter_file
+            path = inside(self.out_dir, *Path(name).parts)
+            if entry.language != recipient.language:
+                problems["language"].append(name)
+            elif entry.address_sha256 != self._address_sha256(recipient):
+                problems["address"].append(name)
+            elif not path.is_file():
+                problems["missing"].append(name)
+            else:
+                digest = sha256_file(path)
+                if digest != entry.letter_sha256:
+                    problems["changed"].append(name)
+                else:
+                    self._verified[rid] = (path, digest)
+        for language in sorted(generic):
             self.generic(language)
+        found = {kind: names for kind, names in problems.items() if names}
+        if found:
+            count = sum(len(names) for names in found.values())
+            parts = [
+                f"{len(names)} {_LETTER_PROBLEMS[kind]} ({_first_names(names)})"
+                for kind, names in found.items()
+            ]
+            raise DhpcError(
+                f"{count} personalised letter(s) in {display_path(self.out_dir)} cannot be "
+                f"attached: {'; '.join(parts)}. Nothing was sent or written; "
+                f"{self._merge_again()}"
+            )
 
     def generic(self, language: str) -> bytes:
         if language in self._generic:
@@ -165,41 +277,64 @@ class LetterFiles:
         filename = f"{self.dhpc.id}_{language}.pdf"
         pdf_path = self.out_dir / filename
         manifest_path = self.out_dir / MANIFEST
-        rebuild = f"run: dhpc build {self.dhpc.directory} --out {self.out_dir.parent}"
+        rebuild = (
+            f"run: dhpc build {display_path(self.dhpc.directory)} "
+            f"--out {display_path(self.out_dir.parent)}"
+        )
         if not pdf_path.is_file() or not manifest_path.is_file():
             missing = pdf_path if not pdf_path.is_file() else manifest_path
             raise DhpcError(
-                f"{missing} is missing: the e-mail attaches the built letter; {rebuild}"
+                f"{display_path(missing)} is missing: the e-mail attaches the built letter; "
+                f"{rebuild}"
             )
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
             outputs = {o["path"]: o["sha256"] for o in manifest["outputs"]}
             built_from = manifest["content_sha256"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DhpcError(f"{manifest_path}: not a build manifest ({exc}); {rebuild}") from exc
+            raise DhpcError(
+                f"{display_path(manifest_path)}: not a build manifest ({exc}); {rebuild}"
+            ) from exc
         if built_from != self.content_hash:
             raise DhpcError(
-                f"{pdf_path} was built from another version of the content "
+                f"{display_path(pdf_path)} was built from another version of the content "
                 f"({built_from[:12]}, now {self.content_hash[:12]}); {rebuild}"
             )
         data = pdf_path.read_bytes()
         if outputs.get(filename) != sha256_bytes(data):
-            raise DhpcError(f"{pdf_path} has changed since it was built; {rebuild}")
+            raise DhpcError(f"{display_path(pdf_path)} has changed since it was built; {rebuild}")
         self._generic[language] = data
         return data
 
     def for_recipient(self, recipient: Recipient) -> bytes:
-        path = self.personal_path(recipient)
-        if path is None:
+        """The attachment's bytes; :meth:`verify` must have accepted the recipient."""
+        rid = recipient.recipient_id
+        if rid not in self._verified and rid not in self._printed:
             return self.generic(recipient.language)
+        if rid not in self._verified:
+            self.verify([recipient])
+        path, digest = self._verified[rid]
         data = path.read_bytes()
-        entry = self._printed.get(recipient.recipient_id)
-        if entry is not None and entry.letter_sha256 and entry.letter_sha256 != sha256_bytes(data):
+        if sha256_bytes(data) != digest:
             raise DhpcError(
-                f"{path} is not the letter listed in {self.out_dir / PRINT_MANIFEST} "
-                "(its SHA-256 differs); run dhpc merge again"
+                f"{display_path(path)} changed while dhpc send was running (its SHA-256 is no "
+                f"longer the one in {display_path(self.manifest_path)}); {self._merge_again()}"
             )
         return data
+
+
+_LETTER_PROBLEMS = {
+    "changed": "changed since dhpc merge",
+    "missing": "missing",
+    "address": "merged for another name or address than the mailing list has now",
+    "language": "merged in another language than the mailing list has now",
+    "unlisted": f"not listed in {PRINT_MANIFEST.as_posix()}",
+}
+
+
+def _first_names(names: Sequence[str], count: int = 3) -> str:
+    shown = ", ".join(names[:count])
+    return shown + (f" and {len(names) - count} more" if len(names) > count else "")
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -213,6 +348,8 @@ class _Planned:
     """As sent (IDNA domain); the address as given when it cannot be used."""
     problem: str
     """Why the address cannot be used; empty when it can."""
+    readdress: bool = False
+    """Sent before at another address; this run sends it to ``address`` (--resend-changed)."""
 
 
 class _Throttle:
@@ -239,19 +376,20 @@ class _Throttle:
 
 def _read_mailing(dhpc: Dhpc, mailing: Path) -> list[Recipient]:
     path = mailing / RECIPIENTS_FILE if mailing.is_dir() else mailing
+    shown = display_path(path)
     recipients = []
     seen: set[str] = set()
     for number, recipient in enumerate(read_recipients(path), start=2):
         if recipient.recipient_id in seen:
             raise DhpcError(
-                f"{path}:{number}: recipient_id {recipient.recipient_id} appears twice; "
+                f"{shown}:{number}: recipient_id {recipient.recipient_id} appears twice; "
                 "build the mailing list again with dhpc mailing-list"
             )
         seen.add(recipient.recipient_id)
-        safe_name(recipient.recipient_id, f"{path}:{number}: recipient_id")
+        safe_name(recipient.recipient_id, f"{shown}:{number}: recipient_id")
         if recipient.language not in dhpc.meta.languages:
             raise DhpcError(
-                f"{path}:{number}: language {recipient.language!r} of recipient "
+                f"{shown}:{number}: language {recipient.language!r} of recipient "
                 f"{recipient.recipient_id} is not one of the DHPC's languages "
                 f"({', '.join(dhpc.meta.languages)})"
             )
@@ -267,10 +405,15 @@ def send_dhpc(
     settings: SmtpSettings,
     options: SendOptions = SendOptions(),
     progress: Callable[[int, int], None] | None = None,
+    notify: Notify | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> SendSummary:
-    """Send (or, in a dry run, write) the e-mails of ``dhpc``; return the counts."""
+    """Send (or, in a dry run, write) the e-mails of ``dhpc``; return the counts.
+
+    ``progress`` is called with (messages done, messages in this run); ``notify`` with a
+    :class:`RetryNotice` before each wait for a retry.
+    """
     out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
     mailing = mailing if mailing is not None else out_dir / "mailing"
     chash = content_hash(dhpc)
@@ -286,14 +429,21 @@ def send_dhpc(
             )
         require_server(settings)
 
+    versions = letter_versions(dhpc)
+    refused = [v.language for v in versions.values() if not v.approval]
+    if options.require_signoff and refused:
+        raise DhpcError(refusal_message(dhpc, [s for s in approval_states(dhpc, refused)]))
     recipients = _read_mailing(dhpc, mailing)
     summary.recipients = len(recipients)
-    composer = MessageComposer(dhpc, chash, settings)
+    if not options.dry_run:
+        record_versions(dhpc, out_dir)  # the distribution record names what was sent
+    composer = MessageComposer(dhpc, chash, settings, versions=versions)
     composer.sender  # noqa: B018 - a bad sender address is an error before anything else
     planned = _plan(dhpc, chash, recipients, settings, composer, summary)
     letters = LetterFiles(dhpc, out_dir, chash)
     run = _Run(dhpc, chash, out_dir, settings, options, composer, letters, summary)
     run.progress = progress
+    run.notify = notify
     run.throttle = _Throttle(options.rate_per_minute, sleep, clock)
     run.sleep = sleep
     if options.dry_run:
@@ -352,6 +502,7 @@ class _Run:
         self.letters = letters
         self.summary = summary
         self.progress: Callable[[int, int], None] | None = None
+        self.notify: Notify | None = None
         self.throttle = _Throttle(None, time.sleep, time.monotonic)
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -374,19 +525,41 @@ class _Run:
             )
 
     def _select(
-        self, planned: Sequence[_Planned], entries: dict[str, JournalEntry]
+        self,
+        planned: Sequence[_Planned],
+        entries: dict[str, JournalEntry],
+        earlier: Sequence[JournalEntry],
+        summary: SendSummary,
     ) -> tuple[list[_Planned], list[_Planned]]:
-        """(unusable addresses to mark failed, messages to send in this run)."""
-        summary, allowed = self.summary, self.allowed
-        taken = {
-            e.address.lower(): e.key.recipient_id
-            for e in entries.values()
-            if e.state in ("sent", "sending", "unknown")
-        }
+        """(unusable addresses to mark failed, messages to send in this run).
+
+        Each address gets the letter once: an address a message went (or may have gone) to,
+        now or before a resend to a changed address, is never sent to again.
+        """
+        allowed = self.allowed
+        taken: dict[str, str] = {}
+        reached: dict[str, set[str]] = {}
+        for e in [*earlier, *entries.values()]:
+            if e.state in WENT:
+                taken.setdefault(e.address.lower(), e.key.recipient_id)
+                reached.setdefault(e.key.recipient_id, set()).add(e.address.lower())
         invalid, candidates = [], []
         for item in planned:
-            entry = entries.get(item.key.recipient_id)
+            rid = item.key.recipient_id
+            entry = entries.get(rid)
             state: State = entry.state if entry else "pending"
+            address = item.address.lower()
+            if entry is not None and state in WENT and entry.address.lower() != address:
+                # The address changed in the mailing list after a message went to the old one.
+                if address in reached.get(rid, set()):
+                    summary.already_sent += 1  # and it went to this address before
+                elif taken.get(address, rid) != rid:
+                    summary.duplicate_addresses += 1
+                elif item.problem or not self.options.resend_changed:
+                    summary.address_changed += 1
+                else:
+                    candidates.append(dataclasses.replace(item, readdress=True))
+                continue
             if state == "sent":
                 summary.already_sent += 1
             elif state not in allowed:
@@ -394,58 +567,94 @@ class _Run:
                     summary.unknown_waiting += 1
                 else:
                     summary.failed_before += 1
-            elif taken.get(item.address.lower(), item.key.recipient_id) != item.key.recipient_id:
+            elif taken.get(address, rid) != rid:
                 summary.duplicate_addresses += 1
             elif item.problem:
                 invalid.append(item)
             else:
                 candidates.append(item)
+        self.letters.verify([item.recipient for item in candidates])
         limit = self.options.limit
         todo = candidates if limit is None else candidates[:limit]
         summary.remaining = len(candidates) - len(todo)
+        summary.readdressed = sum(1 for item in todo if item.readdress)
         return invalid, todo
 
     # -- dry run ---------------------------------------------------------------------------
 
     def dry(self, planned: Sequence[_Planned]) -> None:
         summary = self.summary
-        journal_path = self.out_dir / JOURNAL_FILE
-        self._guard_versions(
-            sum(
-                1
-                for e in read_journal(journal_path, self.dhpc.id)
-                if e.key.content_hash != self.chash and e.state in ("sent", "unknown")
-            )
-        )
-        entries = {
-            e.key.recipient_id: e for e in read_journal(journal_path, self.dhpc.id, self.chash)
-        }
-        invalid, todo = self._select(planned, entries)
+        invalid, todo = self._preflight(planned, "dry-run", summary)
         summary.invalid_addresses = len(invalid)
-        self.letters.check([item.recipient for item in todo])
         outbox = self.out_dir / OUTBOX
-        outbox.mkdir(parents=True, exist_ok=True)
-        os.chmod(outbox, 0o700)
-        for stale in outbox.glob("*.eml"):
-            stale.unlink()  # the outbox shows this run only
-        summary.outbox = outbox
         when = dt.datetime.now(dt.UTC)
-        for index, item in enumerate(todo, start=1):
-            attachment = self.letters.for_recipient(item.recipient)
-            composed = self.composer.compose(item.recipient, attachment, when=when)
-            target = inside(outbox, f"{item.key.recipient_id}.eml")
-            atomic_write_bytes(target, composed.data, private=True)
-            summary.written += 1
-            if self.progress:
-                self.progress(index, len(todo))
-        logger.info("dry run: %d message(s) written to %s", summary.written, outbox)
+        # The outbox shows this run only, and only a run that finished: it is written as a
+        # new folder that replaces the old one at the end.
+        with OutputSet(self.out_dir, private=True) as outputs:
+            staged = outputs.stage_folder(outbox)
+            for index, item in enumerate(todo, start=1):
+                attachment = self.letters.for_recipient(item.recipient)
+                composed = self.composer.compose(item.recipient, attachment, when=when)
+                staged.write_file(f"{item.key.recipient_id}.eml", composed.data)
+                summary.written += 1
+                if self.progress:
+                    self.progress(index, len(todo))
+        summary.outbox = outbox
+        logger.info("dry run: %d message(s) written to %s", summary.written, display_path(outbox))
 
     # -- real run --------------------------------------------------------------------------
+
+    def _preflight(
+        self, planned: Sequence[_Planned], purpose: Purpose, summary: SendSummary
+    ) -> tuple[list[_Planned], list[_Planned]]:
+        """Everything that can refuse a run, checked before anything is sent or written.
+
+        Reads the journal without changing it: is it the one that sent before, was another
+        version sent, who is to be sent to in this run, and are all their attachments the
+        files that were built and merged.
+        """
+        journal = read_snapshot(self.out_dir / JOURNAL_FILE)
+        check_journal(
+            self.out_dir,
+            self.dhpc.id,
+            journal,
+            purpose=purpose,
+            new_journal=self.options.new_journal,
+        )
+        entries: list[JournalEntry] = []
+        earlier: list[JournalEntry] = []
+        if journal is not None and not self.options.new_journal:
+            entries = [e for e in journal.entries if e.key.dhpc_id == self.dhpc.id]
+            earlier = [e for e in journal.earlier if e.key.content_hash == self.chash]
+        self._guard_versions(
+            sum(1 for e in entries if e.key.content_hash != self.chash and e.state in WENT)
+        )
+        return self._select(planned, _current(entries, self.chash), earlier, summary)
+
+    def _check_journal(self, journal: JournalSnapshot | None) -> None:
+        """Before the journal is created or changed: is it the one that sent before?"""
+        check_journal(
+            self.out_dir,
+            self.dhpc.id,
+            journal,
+            purpose="send",
+            new_journal=self.options.new_journal,
+        )
+        if self.options.new_journal:
+            self.summary.superseded = supersede(self.out_dir, utc_now())
+
+    def _write_state(self, journal: SendJournal, *, running: bool) -> None:
+        went = journal.snapshot().went(self.dhpc.id)
+        write_send_state(
+            self.out_dir,
+            SendState(self.dhpc.id, journal.journal_id, running, utc_now(), dict(went)),
+        )
 
     def real(self, planned: Sequence[_Planned]) -> None:
         summary = self.summary
         assert summary.journal is not None
-        with SendJournal.open(summary.journal) as journal:
+        self._preflight(planned, "send", SendSummary(self.dhpc.id, self.chash, dry_run=False))
+        with SendJournal.open(summary.journal, self.dhpc.id, check=self._check_journal) as journal:
             summary.recovered_unknown = journal.recover(self.dhpc.id)
             if summary.recovered_unknown:
                 logger.warning(
@@ -453,32 +662,17 @@ class _Run:
                     summary.recovered_unknown,
                 )
             self._guard_versions(journal.sent_elsewhere(self.dhpc.id, self.chash))
-            journal.add_pending(
-                PlannedDelivery(
-                    item.key,
-                    item.recipient.language,
-                    item.address,
-                    self.composer.message_id(item.key.recipient_id),
-                )
-                for item in planned
-            )
-            entries = {e.key.recipient_id: e for e in journal.entries(self.dhpc.id, self.chash)}
-            invalid, todo = self._select(planned, entries)
-            for item in invalid:
-                journal.mark_failed(item.key, f"not sent: {item.problem}")
-                summary.failed += 1
-                summary.invalid_addresses += 1
-            self.letters.check([item.recipient for item in todo])
-            connection = SmtpConnection(self.settings)
+            journal.use_version(self.chash)
+            self._write_state(journal, running=True)
             try:
-                for index, item in enumerate(todo, start=1):
-                    outcome = self._deliver(journal, connection, item)
-                    summary.attempted += 1
-                    setattr(summary, outcome, getattr(summary, outcome) + 1)
-                    if self.progress:
-                        self.progress(index, len(todo))
+                self._send_all(journal, planned)
             finally:
-                connection.close()
+                try:
+                    self._write_state(journal, running=False)
+                except DhpcError:
+                    if sys.exc_info()[0] is None:
+                        raise
+                    logger.warning("could not update %s", SEND_STATE_FILE)
         logger.info(
             "sent %d, failed %d, deferred %d, unknown %d",
             summary.sent,
@@ -486,6 +680,37 @@ class _Run:
             summary.deferred,
             summary.unknown,
         )
+
+    def _send_all(self, journal: SendJournal, planned: Sequence[_Planned]) -> None:
+        summary = self.summary
+        journal.add_pending(
+            PlannedDelivery(
+                item.key,
+                item.recipient.language,
+                item.address,
+                self.composer.message_id(item.key.recipient_id),
+            )
+            for item in planned
+        )
+        entries = journal.entries(self.dhpc.id, self.chash)
+        earlier = journal.earlier(self.dhpc.id, self.chash)
+        invalid, todo = self._select(planned, _current(entries, self.chash), earlier, summary)
+        for item in invalid:
+            journal.mark_failed(item.key, f"not sent: {item.problem}")
+            summary.failed += 1
+            summary.invalid_addresses += 1
+        connection = SmtpConnection(self.settings)
+        if todo:
+            _connect_first(connection)
+        try:
+            for index, item in enumerate(todo, start=1):
+                outcome = self._deliver(journal, connection, item)
+                summary.attempted += 1
+                setattr(summary, outcome, getattr(summary, outcome) + 1)
+                if self.progress:
+                    self.progress(index, len(todo))
+        finally:
+            connection.close()
 
     def _deliver(self, journal: SendJournal, connection: SmtpConnection, item: _Planned) -> str:
         """Try one message until it is sent, refused, unknown or out of tries in this run."""
@@ -505,12 +730,14 @@ class _Run:
                         "Run the same command again later to go on."
                     ) from None
                 logger.warning("%s; trying again", exc)
-                self.sleep(policy.backoff(failures))
+                self._wait(exc.reason, failures, attempt + 1)
                 continue
             composed = self.composer.compose(
                 item.recipient, attachment, when=dt.datetime.now(dt.UTC)
             )
-            if not journal.begin_attempt(item.key, self.allowed):
+            if item.readdress:
+                journal.readdress(item.key, item.address)  # the earlier message is kept
+            if not journal.begin_attempt(item.key, self.allowed, item.address):
                 return "already_sent"
             try:
                 reply = connection.send(
@@ -521,7 +748,7 @@ class _Run:
                 failures += 1
                 logger.warning("a message was not taken (%s); trying again", exc)
                 if not last:
-                    self.sleep(policy.backoff(failures))
+                    self._wait(exc.reason, failures, attempt + 1)
                 continue
             except OutcomeUnknown as exc:
                 journal.mark_unknown(item.key, str(exc))
@@ -545,5 +772,34 @@ class _Run:
             failures += 1
             logger.info("a message was deferred by the server: %s", reply.code)
             if not last:
-                self.sleep(policy.backoff(failures))
+                self._wait(f"the server deferred a message ({reply.code})", failures, attempt + 1)
         return "deferred"
+
+    def _wait(self, reason: str, failures: int, attempt: int) -> None:
+        """Back off before the next try, and say so."""
+        policy = self.settings.retry
+        delay = policy.backoff(failures)
+        if self.notify:
+            self.notify(RetryNotice(reason, delay, attempt, policy.attempts))
+        self.sleep(delay)
+
+
+def _current(entries: Sequence[JournalEntry], chash: str) -> dict[str, JournalEntry]:
+    """recipient id → the journal's row of this content version."""
+    return {e.key.recipient_id: e for e in entries if e.key.content_hash == chash}
+
+
+def _connect_first(connection: SmtpConnection) -> None:
+    """Connect before the first message: a server that cannot be reached is said at once.
+
+    Retries are for a server lost in the middle of a run; one that refuses, stays silent or
+    speaks another security mode from the start will not change its mind in a minute.
+    """
+    try:
+        connection.open()
+    except ConnectionDropped as exc:
+        raise SmtpConnectError(
+            f"{exc}. Nothing was sent; run the same command again once the server can be reached."
+        ) from None
+    except SmtpConfigError as exc:
+        raise SmtpConnectError(f"{exc}. Nothing was sent.") from None

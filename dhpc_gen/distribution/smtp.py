@@ -97,6 +97,10 @@ class SmtpSettings:
     reply_to: str = ""
     message_id_domain: str = "dhpc.invalid"
     timeout: float = 30.0
+    """Seconds to wait for each answer of the server once the session is set up."""
+    connect_timeout: float = 10.0
+    """Seconds to connect, to finish a TLS handshake and to get the greeting: a wrong host,
+    port or security mode is said within seconds, not after minutes of retries."""
     smtputf8: bool = False
     """Send non-ASCII addresses as UTF-8 (the server must support SMTPUTF8)."""
     ca_file: Path | None = None
@@ -112,6 +116,11 @@ class SmtpSettings:
         """Where messages go, for the terminal (never the password)."""
         who = f"{self.user}@" if self.user else ""
         return f"{who}{self.host}:{self.effective_port} ({self.security})"
+
+    @property
+    def where(self) -> str:
+        """Host, port and security mode, as every connection error names them."""
+        return f"{self.host}:{self.effective_port} (security {self.security})"
 
 
 # key in the file / environment → (field name, parser)
@@ -130,6 +139,7 @@ _KNOWN_KEYS = (
     "security",
     "password",
     "timeout",
+    "connect_timeout",
     "smtputf8",
     "ca_file",
     "retries",
@@ -257,6 +267,11 @@ def load_settings(
         kwargs["password"] = Secret(values["password"])
     if "timeout" in values:
         kwargs["timeout"] = _number(where("timeout"), "timeout", values["timeout"], float) or 30.0
+    if "connect_timeout" in values:
+        kwargs["connect_timeout"] = (
+            _number(where("connect_timeout"), "connect_timeout", values["connect_timeout"], float)
+            or 10.0
+        )
     if "smtputf8" in values:
         kwargs["smtputf8"] = _boolean(where("smtputf8"), "smtputf8", values["smtputf8"])
     if "ca_file" in values:
@@ -346,7 +361,14 @@ class Reply:
 
 
 class ConnectionDropped(Exception):
-    """The connection broke before the server had the whole message: safe to try again."""
+    """The connection broke before the server had the whole message: safe to try again.
+
+    ``reason`` says in a few words what happened, for the line that announces a retry.
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class OutcomeUnknown(Exception):
@@ -369,6 +391,38 @@ def _dot_stuffed(data: bytes) -> bytes:
     return body + b".\r\n"
 
 
+_PORT_HINT = "usually 25 for none, 587 for starttls, 465 for tls"
+
+
+class _Client(smtplib.SMTP):
+    """smtplib's client that knows which step of connecting it is in.
+
+    ``phase`` is ``connect`` (TCP), ``tls`` (the handshake of implicit TLS) or ``greeting``
+    (waiting for the server's 220): the same timeout means a different fault in each.
+    """
+
+    def __init__(
+        self, local_hostname: str | None, timeout: float, tls: ssl.SSLContext | None
+    ) -> None:
+        self.phase = "connect"
+        self._tls = tls
+        super().__init__(local_hostname=local_hostname, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        self.phase = "connect"
+        self._host = host  # STARTTLS checks the certificate against it
+        sock = socket.create_connection((host, port), timeout, self.source_address)
+        if self._tls is not None:
+            self.phase = "tls"
+            try:
+                sock = self._tls.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
+        self.phase = "greeting"
+        return sock
+
+
 class SmtpConnection:
     """A connection to the mail server, opened when first needed."""
 
@@ -387,56 +441,154 @@ class SmtpConnection:
         return ssl.create_default_context(cafile=cafile)
 
     def open(self) -> None:
-        """Connect, greet, secure and log in; :class:`ConnectionDropped` if it may work later."""
+        """Connect, greet, secure and log in.
+
+        Raises :class:`SmtpConfigError` when trying again cannot help (a TLS mismatch, an
+        untrusted certificate, a refused login, an answer that is not SMTP) and
+        :class:`ConnectionDropped` when it may work later (refused or timed-out
+        connections, a server that is busy). Every message names host, port and security
+        mode. Connecting, the TLS handshake and the greeting wait ``connect_timeout``
+        seconds at most, each.
+        """
         if self._smtp is not None:
             return
         s = self.settings
-        where = f"{s.host}:{s.effective_port}"
-        local = s.local_hostname or None
+        tls = self._context() if s.security == "tls" else None
+        client = _Client(s.local_hostname or None, s.connect_timeout, tls)
         try:
-            smtp: smtplib.SMTP
-            if s.security == "tls":
-                smtp = smtplib.SMTP_SSL(
-                    s.host, s.effective_port, local, timeout=s.timeout, context=self._context()
-                )
-            else:
-                smtp = smtplib.SMTP(s.host, s.effective_port, local, timeout=s.timeout)
-        except ssl.SSLCertVerificationError as exc:
-            raise SmtpConfigError(
-                f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
-                "give its CA with ca_file in the SMTP settings"
-            ) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise ConnectionDropped(f"cannot connect to {where}: {_why(exc)}") from None
-        try:
-            self._greet(smtp, where)
-        except BaseException:
-            smtp.close()
+            code, message = client.connect(s.host, s.effective_port)
+        except BaseException as exc:
+            client.close()
+            if isinstance(exc, Exception):
+                raise self._connect_error(client.phase, exc) from None
             raise
-        self._smtp = smtp
+        try:
+            if code != 220:
+                raise self._greeting_refused(_reply(code, message))
+            self._greet(client)
+            assert client.sock is not None
+            client.sock.settimeout(s.timeout)
+            client.timeout = s.timeout
+        except BaseException:
+            client.close()
+            raise
+        self._smtp = client
         logger.info("connected to %s", s.describe())
 
-    def _greet(self, smtp: smtplib.SMTP, where: str) -> None:
+    def _connect_error(self, phase: str, exc: Exception) -> Exception:
+        """What went wrong while connecting, as the user can act on it."""
         s = self.settings
+        where = f"cannot connect to {s.where}"
+        wait = f"{s.connect_timeout:g} s"
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return SmtpConfigError(
+                f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
+                "give its CA with ca_file in the SMTP settings"
+            )
+        if isinstance(exc, socket.gaierror):
+            return ConnectionDropped(
+                f"{where}: the host name cannot be resolved ({exc.strerror}); check host in the "
+                "SMTP settings",
+                "the mail server's name cannot be resolved",
+            )
+        if isinstance(exc, ConnectionRefusedError):
+            return ConnectionDropped(
+                f"{where}: connection refused, nothing listens on port {s.effective_port}; "
+                f"check host and port ({_PORT_HINT})",
+                "the mail server refused the connection",
+            )
+        if phase == "tls":
+            if isinstance(exc, TimeoutError):
+                return ConnectionDropped(
+                    f"{where}: connected, but no answer to the TLS handshake within {wait}",
+                    "no answer to the TLS handshake",
+                )
+            if isinstance(exc, ssl.SSLError) and not isinstance(exc, ssl.SSLEOFError):
+                return SmtpConfigError(
+                    f"{where}: the TLS handshake failed ({exc.reason or exc}) - does the server "
+                    "speak plain SMTP on this port? Then use security = starttls (usually port "
+                    "587) or none (25)"
+                )
+            return ConnectionDropped(
+                f"{where}: the server closed the connection during the TLS handshake",
+                "the server closed the connection",
+            )
+        if phase == "greeting":
+            if _timed_out(exc):
+                hint = (
+                    ""
+                    if s.security == "tls"
+                    else "; if this port expects TLS from the start (usually 465), use "
+                    "security = tls"
+                )
+                return ConnectionDropped(
+                    f"{where}: connected, but timed out waiting for the greeting ({wait}){hint}",
+                    "timed out waiting for the server's greeting",
+                )
+            return ConnectionDropped(
+                f"{where}: the server closed the connection before its greeting ({_why(exc)})",
+                "the server closed the connection",
+            )
+        if isinstance(exc, TimeoutError):
+            return ConnectionDropped(
+                f"{where}: no answer within {wait} (a wrong host, or a firewall that drops the "
+                "connection)",
+                "no answer from the mail server",
+            )
+        return ConnectionDropped(f"{where}: {_why(exc)}", f"cannot connect ({_why(exc)})")
+
+    def _greeting_refused(self, reply: Reply) -> Exception:
+        where = f"cannot connect to {self.settings.where}"
+        if reply.code < 0:
+            return SmtpConfigError(
+                f"{where}: the server's first answer is not SMTP ({reply.text[:60]!r}); is this "
+                "the mail server's port?"
+            )
+        if reply.temporary:
+            return ConnectionDropped(
+                f"{where}: the server refuses connections for now: {reply}",
+                f"the server refuses connections for now ({reply.code})",
+            )
+        return SmtpConfigError(f"{where}: the server refuses the session: {reply}")
+
+    def _greet(self, smtp: smtplib.SMTP) -> None:
+        """EHLO, STARTTLS and login on a connection that has been greeted."""
+        s = self.settings
+        where = s.where
+        phase = "EHLO"
         try:
             code, message = smtp.ehlo()
             if not 200 <= code < 300:
-                raise ConnectionDropped(f"{where} refused EHLO: {_reply(code, message)}")
+                raise ConnectionDropped(
+                    f"{where} refused EHLO: {_reply(code, message)}", "the server refused EHLO"
+                )
             if s.security == "starttls":
                 if not smtp.has_extn("starttls"):
                     raise SmtpConfigError(
                         f"{where} does not offer STARTTLS; use security = tls or, for a relay on "
                         "this machine only, security = none"
                     )
+                phase = "STARTTLS"
                 smtp.starttls(context=self._context())
+                phase = "EHLO"
                 smtp.ehlo()
             if s.user:
                 assert s.password is not None
+                phase = "login"
                 _login(smtp, s.user, s.password, where)
         except ssl.SSLCertVerificationError as exc:
             raise SmtpConfigError(
                 f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
                 "give its CA with ca_file in the SMTP settings"
+            ) from None
+        except ssl.SSLError as exc:
+            if isinstance(exc, ssl.SSLEOFError):
+                raise ConnectionDropped(
+                    f"{where}: the server closed the connection during the TLS handshake",
+                    "the server closed the connection",
+                ) from None
+            raise SmtpConfigError(
+                f"{where}: the TLS handshake after STARTTLS failed ({exc.reason or exc})"
             ) from None
         except smtplib.SMTPAuthenticationError as exc:
             raise SmtpConfigError(
@@ -450,9 +602,13 @@ class SmtpConnection:
         except smtplib.SMTPException as exc:
             if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
                 raise SmtpConfigError(f"{where}: {_reply(exc.smtp_code, exc.smtp_error)}") from None
-            raise ConnectionDropped(f"{where}: {_why(exc)}") from None
+            raise ConnectionDropped(
+                f"{where}: {phase} failed: {_why(exc)}", f"{phase} failed ({_why(exc)})"
+            ) from None
         except OSError as exc:
-            raise ConnectionDropped(f"{where}: {_why(exc)}") from None
+            raise ConnectionDropped(
+                f"{where}: {phase} failed: {_why(exc)}", f"{phase} failed ({_why(exc)})"
+            ) from None
         if s.smtputf8 and not smtp.has_extn("smtputf8"):
             raise SmtpConfigError(
                 f"{where} does not support SMTPUTF8; set smtputf8 = false in the SMTP settings"
@@ -512,7 +668,11 @@ class SmtpConnection:
             if self.body_sent:
                 self.body_sent = False
                 raise OutcomeUnknown(f"connection lost awaiting the answer: {_why(exc)}") from None
-            raise ConnectionDropped(f"connection lost: {_why(exc)}") from None
+            closed = isinstance(
+                exc, smtplib.SMTPServerDisconnected | ConnectionResetError | BrokenPipeError
+            )
+            reason = "the server closed the connection" if closed else "the connection was lost"
+            raise ConnectionDropped(f"connection lost: {_why(exc)}", reason) from None
         reply = _reply(code, message)
         if not 200 <= code < 600:
             # Not an SMTP answer: the message's fate cannot be told.
@@ -562,6 +722,12 @@ def _login(smtp: smtplib.SMTP, user: str, password: Secret, where: str) -> None:
         raise SmtpConfigError(
             f"{where}: the login of user {user!r} failed ({type(exc).__name__})"
         ) from None
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A timeout, also when smtplib has wrapped it (it reports a timed-out read as a
+    disconnection)."""
+    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
 
 
 def _why(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from dhpc_gen.i18n import N_, Boilerplate, long_date, translations
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
 from dhpc_gen.render.environment import install_boilerplate, make_environment
+from dhpc_gen.render.typography import letter_typesetter, typeset_html
 from dhpc_gen.resources import ASSETS_DIR, LOCALES_DIR, TEMPLATES_DIR
 
 LETTER_TEMPLATE = "letter.html"
@@ -38,6 +40,33 @@ class PersonView:
 
 
 @dataclass(frozen=True)
+class LetterheadView:
+    """The letterhead as the template shows it; the logo is inlined as a data URL."""
+
+    logo_url: str | None
+    logo_alt: str
+    lines: tuple[str, ...]
+    footer: tuple[str, ...]
+
+
+def letterhead_view(dhpc: Dhpc) -> LetterheadView | None:
+    """The DHPC's letterhead, or None (the letter then names its MAHs at the top)."""
+    letterhead = dhpc.letterhead
+    if letterhead is None:
+        return None
+    logo_url = None
+    if letterhead.logo is not None:
+        encoded = base64.b64encode(letterhead.logo.data).decode("ascii")
+        logo_url = f"data:{letterhead.logo.media_type};base64,{encoded}"
+    return LetterheadView(
+        logo_url=logo_url,
+        logo_alt=", ".join(mah.name for mah in dhpc.meta.mahs),
+        lines=letterhead.lines,
+        footer=letterhead.footer,
+    )
+
+
+@dataclass(frozen=True)
 class LetterView:
     """Everything the letter template shows, already in the letter's language."""
 
@@ -51,11 +80,14 @@ class LetterView:
     draft: bool
     mahs: tuple[object, ...]
     product_names: tuple[str, ...]
-    salutation: Markup
+    salutation: str
+    """As typed (or the catalog's); ``salutation_html`` is what the letter prints."""
+    salutation_html: Markup
     opening: Markup
     introduction: tuple[Markup, ...]
     summary: tuple[Markup, ...]
-    background_heading: Markup
+    background_heading: str
+    background_heading_html: Markup
     background: tuple[Markup, ...]
     sections: tuple[SectionView, ...]
     regulator: Regulator
@@ -67,19 +99,24 @@ class LetterView:
     tool_version: str
     window_space_mm: float | None = None
     """Merged letters: blank space at the top of page 1 for the envelope window (no date)."""
+    letterhead: LetterheadView | None = None
 
 
 def compose_title(dhpc: Dhpc, text: LanguageText) -> str:
     """``Alemtuzumab (LEMTRADA): key message``, after the EMA template.
 
-    Several products: ``substance (PRODUCT), substance (PRODUCT): key message``.
+    Products of one substance share it, as people write them: ``Testimab (TESTIMAB▼,
+    TESTIMAB PEN▼): …``; several substances follow one another, each with its products:
+    ``Ciprofloxacin (CIPROXIN▼), levofloxacin (TAVANIC): …``.
     """
     if text.title:
         return text.title
-    parts = []
+    products: dict[str, tuple[str, list[str]]] = {}
     for product, substance in zip(dhpc.meta.products, text.active_substances, strict=True):
         triangle = "▼" if product.additional_monitoring else ""
-        parts.append(f"{substance} ({product.name.upper()}{triangle})")
+        key = " ".join(substance.casefold().split())
+        products.setdefault(key, (substance, []))[1].append(f"{product.name.upper()}{triangle}")
+    parts = [f"{substance} ({', '.join(names)})" for substance, names in products.values()]
     title = f"{', '.join(parts)}: {text.key_message}"
     return title[:1].upper() + title[1:]
 
@@ -160,12 +197,13 @@ def letter_view(
         title=title,
         title_html=render_inline(compose_title(dhpc, text)),
         description=f"{gettext.text(N_('Direct healthcare professional communication'))}: {title}",
-        date=long_date(meta.date, language),
+        date=long_date(meta.date, language, meta.country),
         timestamp=letter_timestamp(meta.date),
         draft=meta.status == "draft",
         mahs=meta.mahs,
         product_names=tuple(p.name for p in meta.products),
-        salutation=(
+        salutation=text.salutation or gettext.gettext(N_("To healthcare professionals")),
+        salutation_html=(
             render_inline(text.salutation)
             if text.salutation
             else gettext.html(N_("To healthcare professionals"))
@@ -174,6 +212,9 @@ def letter_view(
         introduction=tuple(render_block(p) for p in text.introduction),
         summary=tuple(render_inline(b) for b in text.summary),
         background_heading=(
+            text.background_heading or gettext.gettext(N_("Background on the safety concern"))
+        ),
+        background_heading_html=(
             render_inline(text.background_heading)
             if text.background_heading
             else gettext.html(N_("Background on the safety concern"))
@@ -190,6 +231,7 @@ def letter_view(
         signatories=signatories,
         address_sources=sources,
         tool_version=__version__,
+        letterhead=letterhead_view(dhpc),
     )
 
 
@@ -219,7 +261,7 @@ def render_html(
         raise RenderError(f"template {LETTER_TEMPLATE}: {exc}") from exc
     if gettext.missing:
         raise RenderError(gettext.missing_message())
-    return html
+    return typeset_html(html, letter_typesetter(dhpc, language))
 
 
 def standalone_html(html: str) -> str:

@@ -20,6 +20,7 @@ from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from dhpc_gen.content.letterhead import svg_problem
 from dhpc_gen.errors import RenderError
 from dhpc_gen.resources import RENDER_ROOTS, TEMPLATES_DIR
 
@@ -27,10 +28,14 @@ logger = logging.getLogger(__name__)
 
 
 _PNG_DATA = "data:image/png;base64,"
+_SVG_DATA = "data:image/svg+xml;base64,"
 
 
 class ProjectOnlyFetcher(URLFetcher):  # type: ignore[misc]
-    """Serves ``file:`` URLs below the allowed folders and inline PNGs; refuses the rest.
+    """Serves ``file:`` URLs below the allowed folders and inline pictures; refuses the rest.
+
+    Inline pictures are PNGs (page thumbnails) and SVGs (letterhead logos, checked when
+    the content is loaded); whatever an SVG itself refers to comes through here again.
 
     A refused URL stops the rendering: the templates never ask for one, so a request
     outside the project means something has gone wrong and must not be ignored.
@@ -50,6 +55,13 @@ class ProjectOnlyFetcher(URLFetcher):  # type: ignore[misc]
                 body = b""
             if body.startswith(b"\x89PNG\r\n\x1a\n"):
                 return URLFetcherResponse(url, body=body, headers={"Content-Type": "image/png"})
+        if url.startswith(_SVG_DATA):
+            try:
+                body = base64.b64decode(url[len(_SVG_DATA) :], validate=True)
+            except (binascii.Error, ValueError):
+                body = b""
+            if svg_problem(body) is None:
+                return URLFetcherResponse(url, body=body, headers={"Content-Type": "image/svg+xml"})
         parts = urlsplit(url)
         if parts.scheme == "file" and parts.netloc in ("", "localhost"):
             path = Path(unquote(parts.path)).resolve()

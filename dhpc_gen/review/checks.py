@@ -24,7 +24,7 @@ from dhpc_gen.content.loader import line_of, read_yaml, structure_counts
 from dhpc_gen.content.markup import plain_text
 from dhpc_gen.content.model import Dhpc, LanguageText, control_character
 from dhpc_gen.errors import RegistryError, UsageError, display_path
-from dhpc_gen.i18n import SOURCE_LANGUAGE, catalog_path
+from dhpc_gen.i18n import SOURCE_LANGUAGE, UNREVIEWED_FLAG, catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.resources import LOCALES_DIR, REGULATORS_DIR
 from dhpc_gen.review.align import FieldPair, pair_fields
@@ -612,7 +612,7 @@ def _message_id(message: Message) -> str:
 def check_catalog(
     dhpc: Dhpc, locales_dir: Path = LOCALES_DIR, languages: Sequence[str] | None = None
 ) -> list[Finding]:
-    """Untranslated, fuzzy, obsolete or missing catalog entries; placeholder mismatches."""
+    """Untranslated, fuzzy, obsolete, missing or unreviewed catalog entries; placeholders."""
     found: list[Finding] = []
     template = _read_catalog(locales_dir / "messages.pot")
     for language in languages or dhpc.meta.languages:
@@ -628,6 +628,7 @@ def check_catalog(
                     "",
                     f"no catalog for {language}: create {shown} (make i18n)",
                     file=shown,
+                    code="no-catalog",
                 )
             )
             continue
@@ -635,7 +636,15 @@ def check_catalog(
             catalog = _read_catalog(path)
         except (OSError, PoFileError, ValueError) as exc:
             found.append(
-                Finding("catalog", "error", language, "", f"cannot read: {exc}", file=shown)
+                Finding(
+                    "catalog",
+                    "error",
+                    language,
+                    "",
+                    f"cannot read: {exc}",
+                    file=shown,
+                    code="unreadable",
+                )
             )
             continue
         assert catalog is not None
@@ -654,6 +663,7 @@ def check_catalog(
                             "make i18n and translate it",
                             source=shorten(msgid),
                             file=shown,
+                            code="missing",
                         )
                     )
         found += _override_findings(dhpc, language, template)
@@ -668,50 +678,60 @@ def _read_catalog(path: Path) -> Catalog | None:
     return catalog
 
 
+def _entry_finding(
+    message: Message, language: str, shown: str, severity: Severity, code: str, text: str
+) -> Finding:
+    return Finding(
+        "catalog",
+        severity,
+        language,
+        f"msgid {_message_id(message)!r}",
+        text,
+        source=shorten(_message_id(message)),
+        target=shorten(" | ".join(_forms(message.string))),
+        file=shown,
+        line=message.lineno,
+        code=code,
+    )
+
+
 def _catalog_findings(
     catalog: Catalog, language: str, shown: str, overrides: Collection[str]
 ) -> list[Finding]:
     found = []
+    printed: list[Message] = []  # translated, not fuzzy, not replaced by the letter's own words
     for message in catalog:
         msgid = _message_id(message)
         if not msgid:
             continue  # the header
         translations = _forms(message.string)
 
-        def add(severity: Severity, text: str, message: Message = message) -> None:
-            found.append(
-                Finding(
-                    "catalog",
-                    severity,
-                    language,
-                    f"msgid {_message_id(message)!r}",
-                    text,
-                    source=shorten(_message_id(message)),
-                    target=shorten(" | ".join(_forms(message.string))),
-                    file=shown,
-                    line=message.lineno,
-                )
-            )
+        def add(severity: Severity, code: str, text: str, message: Message = message) -> None:
+            found.append(_entry_finding(message, language, shown, severity, code, text))
 
         if not translations:
             if language != SOURCE_LANGUAGE and msgid not in overrides:
-                add("error", "not translated: the letter would print English here")
+                add("error", "untranslated", "not translated: the letter would print English here")
             continue
         if message.fuzzy:
-            add("error", "marked fuzzy: check the translation and remove the fuzzy flag")
+            add("error", "fuzzy", "marked fuzzy: check the translation and remove the fuzzy flag")
+        elif msgid not in overrides:
+            printed.append(message)
         unprintable = next(filter(None, (control_character(form) for form in translations)), None)
         if unprintable is not None:
-            add("error", unprintable)
+            add("error", "unprintable", unprintable)
         wanted = sorted(set().union(*(placeholders(i) for i in _forms(message.id))))
         for form in translations:
             have = sorted(set(placeholders(form)))
             if have != wanted:
                 add(
                     "error",
+                    "placeholders",
                     f"placeholders differ: the msgid has {', '.join(wanted) or 'none'}, "
                     f"the translation has {', '.join(have) or 'none'}",
                 )
                 break
+    found += _unreviewed_findings(printed, language, shown)
     for obsolete_id, obsolete in sorted(catalog.obsolete.items(), key=lambda kv: str(kv[0])):
         text = _forms(obsolete_id)[0] if _forms(obsolete_id) else ""
         found.append(
@@ -724,9 +744,45 @@ def _catalog_findings(
                 source=shorten(text),
                 file=shown,
                 line=obsolete.lineno,
+                code="obsolete",
             )
         )
     return found
+
+
+def _unreviewed_findings(printed: Sequence[Message], language: str, shown: str) -> list[Finding]:
+    """Notes on the entries no native speaker has reviewed (flagged ``unreviewed``).
+
+    A catalog nobody has reviewed is one note, not one per entry; once a reviewer has
+    cleared some entries, each one left is named.
+    """
+    unreviewed = [m for m in printed if UNREVIEWED_FLAG in m.flags]
+    if not unreviewed:
+        return []
+    if len(unreviewed) == len(printed):
+        count = "the only entry is" if len(printed) == 1 else f"all {len(printed)} entries are"
+        return [
+            Finding(
+                "catalog",
+                "note",
+                language,
+                "",
+                f"not yet reviewed by a native speaker: {count} flagged '{UNREVIEWED_FLAG}'",
+                file=shown,
+                code="unreviewed",
+            )
+        ]
+    return [
+        _entry_finding(
+            message,
+            language,
+            shown,
+            "note",
+            "unreviewed",
+            f"not yet reviewed by a native speaker (flagged '{UNREVIEWED_FLAG}')",
+        )
+        for message in unreviewed
+    ]
 
 
 def _override_findings(dhpc: Dhpc, language: str, template: Catalog | None) -> list[Finding]:
@@ -750,6 +806,7 @@ def _override_findings(dhpc: Dhpc, language: str, template: Catalog | None) -> l
                     target=shorten(text),
                     file=lines.shown,
                     line=lines.line(field_path),
+                    code="override-placeholders",
                 )
             )
         if template is not None and msgid not in template:
@@ -765,6 +822,7 @@ def _override_findings(dhpc: Dhpc, language: str, template: Catalog | None) -> l
                     target=shorten(text),
                     file=lines.shown,
                     line=lines.line(field_path),
+                    code="override-unused",
                 )
             )
     return found

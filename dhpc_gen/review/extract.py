@@ -20,6 +20,8 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import get_date_format, get_month_names
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
+from dhpc_gen.i18n import date_locales
+
 
 @dataclass(frozen=True)
 class Token:
@@ -124,8 +126,11 @@ def _normal_url(raw: str) -> str:
 _DAY = r"(?P<d>[0-3]?\d)"
 _YEAR = r"(?P<y>(?:19|20|21)\d\d)"
 _SEP = rf"[{_SPACES}]+"
-# A short word between the parts of a date: "de" (es, pt), "m." (lt), "gada" (lv), "d.".
-_FILLER = rf"(?:{_SEP}[^\W\d_]{{1,4}}\.?)?"
+# A short word between the parts of a date: "de" (es, pt), "m." (lt), "gada" (lv), "d.",
+# "ta’" (mt).
+_FILLER = rf"(?:{_SEP}[^\W\d_]{{1,4}}[.’']?)?"
+# The first of the month as an ordinal: "1er janvier" (fr), "1º" (it, pt, es).
+_ORDINAL = r"(?:er|º|°|\.º)?"
 
 
 @dataclass(frozen=True)
@@ -144,25 +149,32 @@ class _MonthNames:
 
 @lru_cache(maxsize=64)
 def _month_names(language: str) -> _MonthNames | None:
-    locale = _locale(language)
-    if locale is None:
+    locales = [loc for loc in (_locale(code) for code in date_locales(language)) if loc]
+    if _locale(language) is None or not locales:
         return None
     names: dict[str, tuple[int, bool]] = {}
-    for context in ("format", "stand-alone"):
-        for month, name in get_month_names("wide", context, locale).items():
-            names[str(name).casefold()] = (int(month), True)
-        for month, name in get_month_names("abbreviated", context, locale).items():
-            short = str(name).casefold().rstrip(".")
-            if len(short) >= 3 and short not in names:
-                names[short] = (int(month), False)
+    # The pattern matches names lower-cased as well as case-folded: folding turns the
+    # Greek "ΐ" of "Μαΐου" into three characters that the text does not have.
+    spellings: set[str] = set()
+    for locale in locales:  # national forms too: "Jänner" (de_AT) is January
+        for context in ("format", "stand-alone"):
+            for month, name in get_month_names("wide", context, locale).items():
+                names.setdefault(str(name).casefold(), (int(month), True))
+                spellings.add(str(name).lower())
+            for month, name in get_month_names("abbreviated", context, locale).items():
+                short = str(name).casefold().rstrip(".")
+                if len(short) >= 3 and short not in names:
+                    names[short] = (int(month), False)
+                    spellings.add(str(name).lower().rstrip("."))
     ordered = tuple(
         (name, month, inflects)
         for name, (month, inflects) in sorted(names.items(), key=lambda kv: (-len(kv[0]), kv[0]))
     )
+    spellings.update(names)
     # Inflected forms (Finnish "huhtikuussa") add at most a few letters to the name.
     alternatives = "|".join(
-        re.escape(name) + (r"[^\W\d_]{0,4}" if inflects else r"\.?")
-        for name, _month, inflects in ordered
+        re.escape(form) + (r"[^\W\d_]{0,4}" if names[form.casefold()][1] else r"\.?")
+        for form in sorted(spellings, key=lambda f: (-len(f), f))
     )
     return _MonthNames(rf"(?P<m>(?:{alternatives}))(?![^\W\d_])", ordered)
 
@@ -175,7 +187,10 @@ def _date_patterns(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     if months is not None:
         m = months.pattern
         patterns += [
-            (rf"(?<!\d){_DAY}\.?{_FILLER}{_SEP}{m},?{_FILLER}{_SEP}{_YEAR}(?!\d)", "date"),
+            (
+                rf"(?<!\d){_DAY}{_ORDINAL}\.?{_FILLER}{_SEP}{m},?{_FILLER}{_SEP}{_YEAR}(?!\d)",
+                "date",
+            ),
             (rf"{m}{_SEP}{_DAY}(?:st|nd|rd|th)?,?{_SEP}{_YEAR}(?!\d)", "date"),
             (rf"(?<!\d){_YEAR}\.?{_FILLER}{_SEP}{m}{_SEP}{_DAY}(?!\d)\.?", "date"),
             (rf"(?<!\d){_YEAR}\.?{_FILLER}{_SEP}{_DAY}\.{_SEP}{m}", "date"),
@@ -185,7 +200,8 @@ def _date_patterns(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
         (r"(?<![\d.])(?P<y>\d{4})\.\s?(?P<mm>\d{1,2})\.\s?(?P<d>\d{1,2})\.?(?!\d)", "date"),
         (r"(?<![\d.])(?P<d>\d{1,2})\.\s?(?P<mm>\d{1,2})\.\s?(?P<y>\d{4})(?![\d])", "date"),
     ]
-    locale = _locale(language)
+    # In the locale letters are dated in: "11/04/2019" is 11 April in Irish English.
+    locale = _locale(date_locales(language)[0])
     month_first = False
     if locale is not None:
         short = get_date_format("short", locale).pattern
@@ -249,7 +265,8 @@ def _date_value(kind: str, year: str | None, month: int, day: str | None) -> str
 # --- numbers ----------------------------------------------------------------------------
 
 _NUMBER = re.compile(rf"\d+(?:[.,{_SPACES}]\d+)*")
-_RANGE_DASH = re.compile(rf"[{_SPACES}]?[{_DASHES}][{_SPACES}]?")
+# A word joiner after the dash is how the letter's typesetting keeps a range on one line.
+_RANGE_DASH = re.compile(rf"[{_SPACES}]?[{_DASHES}]\u2060?[{_SPACES}]?")
 _PERCENT = re.compile(rf"[{_SPACES}]?%")
 
 

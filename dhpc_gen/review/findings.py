@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]
+"""error: must be fixed; warning: to look at (fails ``--strict``); note: for information
+only (a catalog no native speaker has reviewed), it never fails a check."""
 
 CHECK_IDS = (
     "structure",
@@ -22,7 +24,7 @@ CHECK_IDS = (
 )
 """Every check, in the order the report lists them."""
 
-SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 
 JSON_FORMAT_VERSION = 1
 
@@ -47,6 +49,7 @@ class Finding:
     target_mark: str = ""
     file: str = ""
     line: int | None = None
+    code: str = ""
 
     def __post_init__(self) -> None:
         if self.check not in CHECK_IDS:
@@ -57,6 +60,15 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == "warning"
+
+    @property
+    def tag(self) -> str:
+        """``catalog`` or, with a code, ``catalog:unreviewed``."""
+        return f"{self.check}:{self.code}" if self.code else self.check
 
     def where(self) -> str:
         """``fi.yaml:42 summary[3]``: the place to fix, as the loader names places."""
@@ -85,6 +97,7 @@ class Finding:
             self.message,
             self.source,
             self.target,
+            self.code,
         )
 
 
@@ -118,22 +131,26 @@ def findings_json(
     source_language: str,
     languages: Sequence[str],
     checks: Sequence[str] = CHECK_IDS,
+    approvals: Sequence[Mapping[str, object]] | None = None,
 ) -> str:
-    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state."""
+    """The findings as JSON for CI: sorted keys and findings, no clock, no machine state.
+
+    ``approvals``: the sign-off state of each language, when the caller has it.
+    """
     ordered = sort_findings(findings)
-    document = {
+    counts: dict[str, object] = {s: sum(f.severity == s for f in ordered) for s in SEVERITIES}
+    counts["by_check"] = count_by_check(ordered)
+    document: dict[str, object] = {
         "format": JSON_FORMAT_VERSION,
         "dhpc": dhpc_id,
         "source_language": source_language,
         "languages": list(languages),
         "checks": list(checks),
-        "counts": {
-            "error": sum(f.is_error for f in ordered),
-            "warning": sum(not f.is_error for f in ordered),
-            "by_check": count_by_check(ordered),
-        },
+        "counts": counts,
         "findings": [f.to_dict() for f in ordered],
     }
+    if approvals is not None:
+        document["approvals"] = [dict(a) for a in approvals]
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 

@@ -19,6 +19,7 @@ from babel import Locale, UnknownLocaleError
 from markupsafe import Markup, escape
 
 from dhpc_gen import __version__
+from dhpc_gen.approval.state import LanguageApproval, approvals
 from dhpc_gen.build import content_hash, render_letters, template_version
 from dhpc_gen.content.fields import TextField, text_fields
 from dhpc_gen.content.markup import plain_text
@@ -109,10 +110,11 @@ class Row:
 class CheckSummary:
     check: str
     description: str
-    counts: tuple[tuple[int, int], ...]
-    """(errors, warnings) per language, in the order of the document's languages."""
+    counts: tuple[tuple[int, int, int], ...]
+    """(errors, warnings, notes) per language, in the order of the document's languages."""
     errors: int
     warnings: int
+    notes: int
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class ReviewView:
     summary: tuple[CheckSummary, ...]
     errors: int
     warnings: int
+    notes: int
     other_findings: tuple[Finding, ...]
     thumbnails: Mapping[str, tuple[Thumbnail, ...]]
     thumbnail_note: str
@@ -154,6 +157,8 @@ class ReviewView:
     letters: tuple[LetterLine, ...]
     template_version: str
     tool_version: str
+    approvals: tuple[LanguageApproval, ...] = ()
+    """Each language's sign-off state and the changes since its last approval."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,8 @@ class ReviewInputs:
     registry_dir: Path = REGULATORS_DIR
     thumbnails: bool = True
     progress: Callable[[str], None] | None = field(default=None)
+    approvals: bool = True
+    """Show the sign-off state of each language and what changed since its approval."""
 
 
 def language_name(language: str) -> str:
@@ -321,20 +328,32 @@ def review_rows(
     return rows, other
 
 
+def _severity_counts(findings: Sequence[Finding]) -> tuple[int, int, int]:
+    """(errors, warnings, notes)."""
+    return (
+        sum(f.is_error for f in findings),
+        sum(f.is_warning for f in findings),
+        sum(f.severity == "note" for f in findings),
+    )
+
+
 def _summary(findings: Sequence[Finding], languages: Sequence[str]) -> tuple[CheckSummary, ...]:
     result = []
     for check in CHECK_IDS:
         mine = [f for f in findings if f.check == check]
         counts = tuple(
-            (
-                sum(f.is_error for f in mine if f.language == language),
-                sum(not f.is_error for f in mine if f.language == language),
-            )
-            for language in languages
+            _severity_counts([f for f in mine if f.language == language]) for language in languages
         )
         total = count_by_check(mine)[check]
         result.append(
-            CheckSummary(check, CHECK_DESCRIPTIONS[check], counts, total["error"], total["warning"])
+            CheckSummary(
+                check,
+                CHECK_DESCRIPTIONS[check],
+                counts,
+                total["error"],
+                total["warning"],
+                total["note"],
+            )
         )
     return tuple(result)
 
@@ -422,7 +441,8 @@ def build_review(dhpc: Dhpc, inputs: ReviewInputs | None = None) -> Review:
         rows=tuple(rows),
         summary=_summary(findings, languages),
         errors=sum(f.is_error for f in findings),
-        warnings=sum(not f.is_error for f in findings),
+        warnings=sum(f.is_warning for f in findings),
+        notes=sum(f.severity == "note" for f in findings),
         other_findings=tuple(other),
         thumbnails=thumbnails,
         thumbnail_note=note,
@@ -431,6 +451,7 @@ def build_review(dhpc: Dhpc, inputs: ReviewInputs | None = None) -> Review:
         letters=tuple(letters),
         template_version=template_version(),
         tool_version=__version__,
+        approvals=tuple(approvals(dhpc)) if inputs.approvals else (),
     )
     return Review(render_review_html(view), tuple(findings), view)
 

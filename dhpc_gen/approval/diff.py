@@ -1,0 +1,548 @@
+"""What changed between two versions of a DHPC, per language and field, word by word.
+
+Fields are aligned by their text, not by their position: a bullet inserted before
+three others is one addition, not four changes. A field whose text is unchanged is
+never reported, whatever its position; one that only moved elsewhere (same text, other
+list) is listed as moved, apart from the changes. A changed field whose numbers, ranges,
+percentages, dates or doses differ is flagged, with the facts found by the same
+extraction the ``numbers`` check uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any, Literal
+
+from dhpc_gen.approval.words import Segment, marked, normal, similarity, word_diff
+from dhpc_gen.build import language_hash
+from dhpc_gen.content.fields import TextField, text_fields
+from dhpc_gen.content.loader import META_FILE, line_of, parse_loc, read_yaml
+from dhpc_gen.content.model import Dhpc
+from dhpc_gen.review.extract import facts
+
+ChangeKind = Literal["changed", "added", "removed", "moved"]
+
+DIFF_FORMAT_VERSION = 1
+
+_PAIRING = 0.35
+"""Two texts at least this similar in a changed stretch are one field edited."""
+
+_UNIT = re.compile(
+    r"[\s\u00a0\u202f]?(mg/kg|mg/m²|mg/m2|µg|μg|mcg|mg|ml|mL|g|kg|l|IU|IE|KY|U|mmol|µmol|"
+    r"mikrog|mikrogramma|tabletit?|tablets?|doser?|dose|annos(?:ta)?)(?![^\W\d_])",
+)
+
+
+@dataclass(frozen=True)
+class FactChange:
+    """A number, range, percentage, date or dose of a field that is not what it was."""
+
+    kind: str
+    """number, range, percent, date, dose …"""
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+
+    def describe(self) -> str:
+        what = "dose" if self.kind == "dose" else self.kind
+        old = ", ".join(self.old) or "none"
+        new = ", ".join(self.new) or "none"
+        if not self.new:
+            return f"{what} removed: {old}"
+        if not self.old:
+            return f"{what} added: {new}"
+        return f"{what} changed: {old} → {new}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "old": list(self.old), "new": list(self.new)}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs between the versions."""
+
+    kind: ChangeKind
+    path: str
+    """The field path in the new version (in the old one when removed)."""
+    old_path: str | None
+    old: str | None
+    new: str | None
+    file: str
+    """The file shown for it: the new version's, or the old one's when removed."""
+    line: int | None
+    segments: tuple[Segment, ...] = ()
+    facts: tuple[FactChange, ...] = ()
+
+    @property
+    def where(self) -> str:
+        at = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{at} {self.path}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "path": self.path,
+            "old_path": self.old_path,
+            "old": self.old,
+            "new": self.new,
+            "file": self.file,
+            "line": self.line,
+            "segments": [s.to_dict() for s in self.segments],
+            "facts": [f.to_dict() for f in self.facts],
+        }
+
+
+@dataclass(frozen=True)
+class LanguageDiff:
+    """The changes of one language file (or of ``dhpc.yaml``, as ``language`` ``""``)."""
+
+    language: str
+    status: Literal["changed", "added", "removed", "unchanged"]
+    changes: tuple[FieldChange, ...] = ()
+    moved: tuple[FieldChange, ...] = ()
+    old_sha256: str | None = None
+    new_sha256: str | None = None
+    """The language content hashes (``dhpc.yaml`` + the language file) of both versions."""
+
+    @property
+    def flagged(self) -> tuple[FieldChange, ...]:
+        return tuple(c for c in self.changes if c.facts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "language": self.language,
+            "status": self.status,
+            "old_sha256": self.old_sha256,
+            "new_sha256": self.new_sha256,
+            "changes": [c.to_dict() for c in self.changes],
+            "moved": [c.to_dict() for c in self.moved],
+        }
+
+
+@dataclass(frozen=True)
+class DhpcDiff:
+    """Every change between two versions of one DHPC."""
+
+    dhpc_id: str
+    old_label: str
+    new_label: str
+    meta: LanguageDiff
+    """The changes of ``dhpc.yaml``: facts of every language's letter."""
+    languages: tuple[LanguageDiff, ...] = field(default=())
+    letter_date: dt.date = dt.date(2000, 1, 1)
+    """The new version's letter date (dates the redline PDF)."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.meta.changes) or any(
+            d.changes or d.status in ("added", "removed") for d in self.languages
+        )
+
+    def change_count(self) -> int:
+        return len(self.meta.changes) + sum(len(d.changes) for d in self.languages)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "format": DIFF_FORMAT_VERSION,
+            "dhpc": self.dhpc_id,
+            "old": self.old_label,
+            "new": self.new_label,
+            "dhpc_yaml": self.meta.to_dict(),
+            "languages": [d.to_dict() for d in self.languages],
+        }
+
+
+# -- comparing ------------------------------------------------------------------------------
+
+
+class _Lines:
+    """Line numbers of field paths in one YAML file (read once)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.data: Any = None
+        if path is not None and path.is_file():
+            self.data, _ = read_yaml(path, path.name)
+
+    def __call__(self, field_path: str) -> int | None:
+        if self.data is None:
+            return None
+        return line_of(self.data, parse_loc(field_path))
+
+
+def _value_facts(text: str, language: str) -> list[tuple[str, str, str]]:
+    """(kind, value, as written) of every fact of ``text``; a number with a unit is a dose."""
+    found = []
+    for token in facts(text, language):
+        kind, value, shown = token.kind, token.value, token.text
+        unit = _UNIT.match(text, token.end) if token.kind in ("number", "range") else None
+        if unit is not None:
+            kind, value, shown = "dose", f"{value} {unit.group(1)}", f"{shown} {unit.group(1)}"
+        found.append((kind, value, shown))
+    return found
+
+
+def fact_changes(old: str, new: str, language: str) -> tuple[FactChange, ...]:
+    """Facts (numbers, doses, dates …) the old text has and the new lacks, and the reverse."""
+    before = _value_facts(old, language)
+    after = _value_facts(new, language)
+    lost = Counter((k, v) for k, v, _ in before) - Counter((k, v) for k, v, _ in after)
+    gained = Counter((k, v) for k, v, _ in after) - Counter((k, v) for k, v, _ in before)
+    if not lost and not gained:
+        return ()
+    shown_old = _shown(before, lost)
+    shown_new = _shown(after, gained)
+    kinds = dict.fromkeys([k for k, _ in shown_old] + [k for k, _ in shown_new])
+    changes = []
+    for kind in kinds:
+        changes.append(
+            FactChange(
+                kind,
+                tuple(s for k, s in shown_old if k == kind),
+                tuple(s for k, s in shown_new if k == kind),
+            )
+        )
+    return tuple(changes)
+
+
+def _shown(found: Iterable[tuple[str, str, str]], wanted: Counter[tuple[str, str]]) -> list[Any]:
+    left = Counter(wanted)
+    out = []
+    for kind, value, shown in found:
+        if left[(kind, value)] > 0:
+            left[(kind, value)] -= 1
+            out.append((kind, shown))
+    return out
+
+
+def _pair(
+    old: Sequence[TextField], new: Sequence[TextField]
+) -> tuple[list[tuple[TextField, TextField]], list[TextField], list[TextField]]:
+    """Pair the fields of one changed stretch by similarity, in order; the rest stand alone."""
+    if len(old) == len(new) and all(a.kind == b.kind for a, b in zip(old, new, strict=True)):
+        pairs = list(zip(old, new, strict=True))
+        if all(similarity(a.text, b.text) >= _PAIRING for a, b in pairs) or len(old) == 1:
+            return pairs, [], []
+    scored = sorted(
+        (
+            (similarity(a.text, b.text), i, j)
+            for i, a in enumerate(old)
+            for j, b in enumerate(new)
+            if len(old) * len(new) <= 400
+        ),
+        reverse=True,
+    )
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    chosen: list[tuple[int, int]] = []
+    for score, i, j in scored:
+        if score < _PAIRING:
+            break
+        if i in used_old or j in used_new:
+            continue
+        # Keep the order: a pair may not cross one already chosen.
+        if any((i < ci) != (j < cj) for ci, cj in chosen):
+            continue
+        chosen.append((i, j))
+        used_old.add(i)
+        used_new.add(j)
+    chosen.sort()
+    pairs = [(old[i], new[j]) for i, j in chosen]
+    removed = [f for i, f in enumerate(old) if i not in used_old]
+    added = [f for j, f in enumerate(new) if j not in used_new]
+    return pairs, removed, added
+
+
+def compare_fields(
+    old: Sequence[TextField],
+    new: Sequence[TextField],
+    *,
+    language: str,
+    old_file: str,
+    new_file: str,
+    old_lines: _Lines | None = None,
+    new_lines: _Lines | None = None,
+) -> tuple[tuple[FieldChange, ...], tuple[FieldChange, ...]]:
+    """(changes, moves) that turn the fields ``old`` into ``new``, in the new reading order."""
+    at_old = old_lines or (lambda _path: None)
+    at_new = new_lines or (lambda _path: None)
+    a = [normal(f.text) for f in old]
+    b = [normal(f.text) for f in new]
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    edited: list[tuple[TextField, TextField]] = []
+    removed: list[TextField] = []
+    added: list[TextField] = []
+    kept: dict[int, int] = {}
+    """Old position → new position of every field that is still there."""
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            kept.update(zip(range(i1, i2), range(j1, j2), strict=True))
+            continue  # the same text, wherever it now stands: not a change
+        pairs, gone, new_ones = _pair(old[i1:i2], new[j1:j2])
+        edited += pairs
+        removed += gone
+        added += new_ones
+    moves = []
+    for moved in list(added):
+        twin = next((r for r in removed if normal(r.text) == normal(moved.text)), None)
+        if twin is not None:
+            removed.remove(twin)
+            added.remove(moved)
+            moves.append(
+                FieldChange(
+                    "moved",
+                    moved.path,
+                    twin.path,
+                    twin.text,
+                    moved.text,
+                    new_file,
+                    at_new(moved.path),
+                )
+            )
+    changes: list[tuple[float, FieldChange]] = []
+    order = {f.path: index for index, f in enumerate(new)}
+    old_order = {f.path: index for index, f in enumerate(old)}
+    kept.update((old_order[a.path], order[b.path]) for a, b in edited)
+    for before, after in edited:
+        changes.append(
+            (
+                order[after.path],
+                FieldChange(
+                    "changed",
+                    after.path,
+                    before.path,
+                    before.text,
+                    after.text,
+                    new_file,
+                    at_new(after.path),
+                    word_diff(before.text, after.text),
+                    fact_changes(before.text, after.text, language),
+                ),
+            )
+        )
+    for item in added:
+        changes.append(
+            (
+                order[item.path],
+                FieldChange(
+                    "added",
+                    item.path,
+                    None,
+                    None,
+                    item.text,
+                    new_file,
+                    at_new(item.path),
+                    (Segment("insert", normal(item.text)),),
+                    fact_changes("", item.text, language),
+                ),
+            )
+        )
+    for item in removed:
+        # A removed field is shown where it stood: after what preceded it and is still there.
+        position = old_order[item.path]
+        anchor = max((j for i, j in kept.items() if i < position), default=-1) + 0.5
+        changes.append(
+            (
+                anchor,
+                FieldChange(
+                    "removed",
+                    item.path,
+                    item.path,
+                    item.text,
+                    None,
+                    old_file,
+                    at_old(item.path),
+                    (Segment("delete", normal(item.text)),),
+                    fact_changes(item.text, "", language),
+                ),
+            )
+        )
+    changes.sort(key=lambda pair: pair[0])
+    return tuple(c for _, c in changes), tuple(moves)
+
+
+def _meta_fields(dhpc: Dhpc) -> list[TextField]:
+    """``dhpc.yaml`` as one text field per value, by field path."""
+    out: list[TextField] = []
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+        elif value is not None:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            out.append(TextField(path, text, "fact"))
+
+    walk(dhpc.meta.model_dump(mode="json"), "")
+    return out
+
+
+def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> LanguageDiff:
+    """``dhpc.yaml`` compared value by value (by field path: its lists are facts, not prose)."""
+    before = {f.path: f.text for f in _meta_fields(old)}
+    after_fields = _meta_fields(new)
+    after = {f.path: f.text for f in after_fields}
+    lines_new = _Lines(new.directory / META_FILE)
+    lines_old = _Lines(old.directory / META_FILE)
+    language = new.meta.source_language
+    changes = []
+    for path, text in after.items():
+        if path not in before:
+            changes.append(
+                FieldChange(
+                    "added",
+                    path,
+                    None,
+                    None,
+                    text,
+                    f"{new_label}/{META_FILE}",
+                    lines_new(path),
+                    (Segment("insert", text),),
+                    fact_changes("", text, language),
+                )
+            )
+        elif normal(before[path]) != normal(text):
+            changes.append(
+                FieldChange(
+                    "changed",
+                    path,
+                    path,
+                    before[path],
+                    text,
+                    f"{new_label}/{META_FILE}",
+                    lines_new(path),
+                    word_diff(before[path], text),
+                    fact_changes(before[path], text, language),
+                )
+            )
+    for path, text in before.items():
+        if path not in after:
+            changes.append(
+                FieldChange(
+                    "removed",
+                    path,
+                    path,
+                    text,
+                    None,
+                    f"{old_label}/{META_FILE}",
+                    lines_old(path),
+                    (Segment("delete", text),),
+                    fact_changes(text, "", language),
+                )
+            )
+    return LanguageDiff("", "changed" if changes else "unchanged", tuple(changes))
+
+
+def compare_language(
+    old: Dhpc | None,
+    new: Dhpc | None,
+    language: str,
+    *,
+    old_label: str,
+    new_label: str,
+) -> LanguageDiff:
+    """The changes of one language between two versions (either may lack it)."""
+    name = f"{language}.yaml"
+    old_has = old is not None and language in old.texts
+    new_has = new is not None and language in new.texts
+    old_hash = language_hash(old, language) if old is not None and old_has else None
+    new_hash = language_hash(new, language) if new is not None and new_has else None
+    if not old_has and not new_has:
+        return LanguageDiff(language, "unchanged")
+    if not old_has:
+        return LanguageDiff(language, "added", new_sha256=new_hash)
+    if not new_has:
+        return LanguageDiff(language, "removed", old_sha256=old_hash)
+    assert old is not None and new is not None
+    changes, moves = compare_fields(
+        list(text_fields(old.text(language))),
+        list(text_fields(new.text(language))),
+        language=language,
+        old_file=f"{old_label}/{name}",
+        new_file=f"{new_label}/{name}",
+        old_lines=_Lines(old.directory / name),
+        new_lines=_Lines(new.directory / name),
+    )
+    status: Literal["changed", "unchanged"] = "changed" if changes else "unchanged"
+    return LanguageDiff(language, status, changes, moves, old_hash, new_hash)
+
+
+def compare(
+    old: Dhpc,
+    new: Dhpc,
+    *,
+    old_label: str,
+    new_label: str,
+    languages: Sequence[str] | None = None,
+) -> DhpcDiff:
+    """Every change from ``old`` to ``new``; ``languages`` limits which languages are compared.
+
+    The labels name each version's folder in the output (``HEAD~1:content/x``, a path).
+    """
+    every = list(dict.fromkeys([*new.meta.languages, *old.meta.languages]))
+    chosen = every if languages is None else [x for x in every if x in languages]
+    return DhpcDiff(
+        new.id,
+        old_label,
+        new_label,
+        compare_meta(old, new, old_label, new_label),
+        tuple(
+            compare_language(old, new, language, old_label=old_label, new_label=new_label)
+            for language in chosen
+        ),
+        new.meta.date,
+    )
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
+def change_lines(change: FieldChange, *, context: int | None = 12) -> list[str]:
+    """One change for a terminal: where, what kind, the words marked, the flagged facts."""
+    if change.kind == "moved":
+        return [f"{change.where}: moved, same text (was {change.old_path})"]
+    head = f"{change.where}: {change.kind}"
+    if change.kind == "changed" and change.old_path and change.old_path != change.path:
+        head += f" (was {change.old_path})"
+    lines = [head, f"    {marked(change.segments, context=context)}"]
+    lines += [f"    ! {fact.describe()}" for fact in change.facts]
+    return lines
+
+
+def diff_text(diff: DhpcDiff) -> str:
+    """The whole comparison for a terminal or a log."""
+    lines = [f"{diff.dhpc_id}: {diff.old_label} → {diff.new_label}"]
+    sections = [("dhpc.yaml", diff.meta), *((d.language, d) for d in diff.languages)]
+    for name, part in sections:
+        if part.status == "added":
+            lines.append(f"{name}: language added")
+            continue
+        if part.status == "removed":
+            lines.append(f"{name}: language removed")
+            continue
+        if not part.changes and not part.moved:
+            continue
+        flagged = len(part.flagged)
+        count = len(part.changes)
+        summary = f"{name}: {count} field{'s' if count != 1 else ''} changed"
+        if flagged:
+            summary += f", {flagged} with changed numbers or doses"
+        lines.append(summary)
+        for change in (*part.changes, *part.moved):
+            lines += [f"  {line}" for line in change_lines(change)]
+    if not diff.changed:
+        lines.append("no text changed")
+    return "\n".join(lines) + "\n"
+
+
+def diff_json(diff: DhpcDiff) -> str:
+    """Stable JSON for CI: no clock, no machine paths beyond the labels given."""
+    return json.dumps(diff.to_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"

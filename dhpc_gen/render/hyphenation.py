@@ -1,0 +1,103 @@
+"""Where a word may be hyphenated, per language.
+
+Most languages use the Pyphen dictionaries WeasyPrint ships. Pyphen has none for
+Finnish, whose hyphenation follows a few regular rules (Kielitoimisto): a syllable
+starts at the last consonant before a vowel (*kat-to*, *kans-sa*), and two vowels that
+are neither a long vowel nor a diphthong belong to different syllables (*ra-di-o*,
+*kau-an*). Those rules are written out here. Compound boundaries a dictionary would
+know are not found, as with any rule-based hyphenator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import pyphen
+
+LEFT_MIN = 2
+"""Letters a hyphenated word keeps before the hyphen."""
+RIGHT_MIN = 3
+"""Letters that go to the next line at least."""
+
+Positions = Callable[[str], list[int]]
+
+# Regional dictionaries where Pyphen's own fallback would pick another region first.
+_DICTIONARY = {"de": "de_DE", "en": "en_GB", "pt": "pt_PT", "no": "nb_NO", "nb": "nb_NO"}
+
+_FI_VOWELS = frozenset("aeiouyäöåéü")
+_FI_NUCLEI = frozenset(
+    "aa ee ii oo uu yy ää öö ai ei oi ui yi äi öi au eu iu ou ey iy äy öy".split()  # noqa: SIM905
+)
+"""Long vowels and diphthongs: never split."""
+_FI_UNSURE = frozenset({"ie", "uo", "yö"})
+"""Diphthongs in a first syllable (*tie-to*); later in a word they may also be the
+meeting of two parts of a compound (*vitaali|elin*), so no break is made next to them."""
+
+
+def finnish_positions(word: str) -> list[int]:
+    """Indices of ``word`` before which a Finnish hyphen may go."""
+    w = word.lower()
+    n = len(w)
+    points: set[int] = set()
+    unsure: set[int] = set()
+    # Consonant rule: before the last consonant ahead of a vowel.
+    for i in range(1, n - 1):
+        if w[i] not in _FI_VOWELS and w[i + 1] in _FI_VOWELS:
+            points.add(i)
+    # Vowel rule: read each run of vowels as nuclei of one or two letters.
+    i = 0
+    while i < n:
+        if w[i] not in _FI_VOWELS:
+            i += 1
+            continue
+        start = i
+        while i < n and w[i] in _FI_VOWELS:
+            i += 1
+        first = not any(c in _FI_VOWELS for c in w[:start])
+        j = start
+        while j < i:
+            pair = w[j : j + 2]
+            if pair in _FI_UNSURE and not first:
+                after = i
+                while after < n and w[after] not in _FI_VOWELS:
+                    after += 1
+                unsure.update(range(j, after + 1))
+            j += 2 if (pair in _FI_NUCLEI or pair in _FI_UNSURE) and j + 1 < i else 1
+            if j < i:
+                points.add(j)
+    # A part without a vowel is no syllable: "skle-", never "s-kle".
+    return sorted(
+        p
+        for p in points - unsure
+        if any(c in _FI_VOWELS for c in w[:p]) and any(c in _FI_VOWELS for c in w[p:])
+    )
+
+
+def _pyphen_positions(dictionary: str) -> Positions:
+    hyphenator = pyphen.Pyphen(lang=dictionary, left=1, right=1)
+
+    def positions(word: str) -> list[int]:
+        # Points with a spelling change (Hungarian "ssz") cannot be a soft hyphen.
+        return [int(p) for p in hyphenator.positions(word) if p.data is None]
+
+    return positions
+
+
+@lru_cache(maxsize=64)
+def hyphenator(language: str) -> Positions | None:
+    """The positions function of ``language``, or None where no rules are known."""
+    base = language.replace("-", "_").split("_")[0].lower()
+    if base == "fi":
+        rules: Positions = finnish_positions
+    else:
+        dictionary = _DICTIONARY.get(base) or pyphen.language_fallback(base)
+        if dictionary is None:
+            return None
+        rules = _pyphen_positions(dictionary)
+
+    @lru_cache(maxsize=16384)
+    def positions(word: str) -> list[int]:
+        return [p for p in rules(word) if LEFT_MIN <= p <= len(word) - RIGHT_MIN]
+
+    return positions
