@@ -14,6 +14,7 @@ Two classes of failure, each fed through the real commands:
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from dhpc_gen.distribution.message import MessageComposer
 from dhpc_gen.distribution.smtp import SmtpSettings
 from dhpc_gen.errors import RenderError
 from dhpc_gen.render.letter import render_html
+from dhpc_gen.render.long_words import ZERO_WIDTH_SPACE, break_long_words
 from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 from dhpc_gen.resources import LOCALES_DIR
 from tests.conftest import EXAMPLE, PROJECT
@@ -497,3 +499,66 @@ def test_a_catalog_entry_with_a_foreign_placeholder_or_a_control_character_is_re
     locales = catalog_copy(tmp_path / "2", {'msgstr "Yhteenveto"': 'msgstr "Yhteen\x1bveto"'})
     with pytest.raises(RenderError, match=r"messages\.po:\d+ msgid 'Summary': contains U\+001B"):
         render_html(dhpc, "fi", locales_dir=locales)
+
+
+def test_no_template_puts_a_phrase_into_an_attribute() -> None:
+    """A phrase is HTML (its markup rendered): inside an attribute, a link's quotes would
+    end the attribute. Attributes get plain text from the view instead."""
+    in_attribute = re.compile(r"""=\s*["'][^"'>]*\{\{\s*(_|gettext|ngettext)\(""")
+    for template in sorted((PROJECT / "templates").rglob("*.html")):
+        text = template.read_text(encoding="utf-8")
+        assert not in_attribute.search(text), template.name
+
+
+# -- big content: limits that lay out in seconds, and long words without the slow path -----
+
+
+def test_a_language_file_past_the_limit_is_refused_with_its_size(ws: Workspace) -> None:
+    ws.append("fi.yaml", "# " + "täyte " * 12_000 + "\n")
+    for command in ("build", "check", "send"):
+        refused(
+            ws,
+            command,
+            f"{DHPC_ID}/fi.yaml: is 88 KiB; a content file may have at most 64 KiB (about 15 "
+            "pages of letter, which build in seconds): shorten the text",
+        )
+
+
+def test_a_text_field_past_the_limit_names_its_line_and_length(ws: Workspace) -> None:
+    ws.edit("fi.yaml", KEY_MESSAGE, "key_message: " + "sana " * 1001)
+    refused(
+        ws,
+        "build",
+        f"{DHPC_ID}/fi.yaml:5 key_message: has 5004 characters; a text may have at most 5000",
+    )
+
+
+def test_a_word_longer_than_a_line_breaks_where_it_must(ws: Workspace) -> None:
+    word = "x" * 3000
+    address = "https://www.example.fi/" + "a" * 30  # fits on a line: left whole
+    ws.edit("fi.yaml", KEY_MESSAGE, f"key_message: Pitkä {word} sana {address}")
+    result = run(ws.command("build"))
+    assert result.exit_code == 0, result.output
+    out = ws.out / DHPC_ID
+    html = (out / f"{DHPC_ID}_fi.html").read_text(encoding="utf-8")
+    head, body = html.split("<body", 1)
+    assert ZERO_WIDTH_SPACE not in head, "the PDF's title stays as typed"
+    assert body.count(ZERO_WIDTH_SPACE) == 3000 // 4 - 1
+    assert address in body and "\u00ad" not in body.split("Pitkä")[1].split("sana")[0]
+    text = pdftotext(out / f"{DHPC_ID}_fi.pdf")
+    assert ZERO_WIDTH_SPACE not in text
+    printed = text.split("Pitkä", 1)[1].split("sana", 1)[0]
+    assert printed.count("x") == 3000 and "-" not in printed, "all of it, over several lines"
+
+
+def test_break_long_words_leaves_tags_attributes_and_short_words() -> None:
+    long = "y" * 70
+    html = (
+        f'<html><head><title>{long}</title></head><body class="b">'
+        f'<p title="{long}">kort {long} &amp; {"z" * 60}</p><script>{long}</script></body></html>'
+    )
+    broken = break_long_words(html)
+    assert broken.count(ZERO_WIDTH_SPACE) == 70 // 4
+    assert f"<title>{long}</title>" in broken and f'title="{long}"' in broken
+    assert f"<script>{long}</script>" in broken and "z" * 60 in broken and "&amp;" in broken
+    assert break_long_words("<p>no body</p>") == "<p>no body</p>"

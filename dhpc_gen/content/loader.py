@@ -25,6 +25,11 @@ from dhpc_gen.errors import ContentError, Problem, display_path
 
 META_FILE = "dhpc.yaml"
 MAX_FILE_BYTES = 1 << 20
+"""Any YAML file read (a termbase, a register's sources, a letterhead)."""
+MAX_CONTENT_BYTES = 64 << 10
+"""``dhpc.yaml`` and each ``<lang>.yaml``: about 15 pages of letter, which build in
+seconds (layout time grows with the text; a 1 MiB language file was a 230-page letter
+that took half a minute and 200 MB to build)."""
 MAX_NODES = 50_000
 MAX_DEPTH = 64
 
@@ -120,8 +125,10 @@ def _short(reason: str, limit: int = 200) -> str:
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
-def read_yaml(path: Path, shown: str, *, follow_links: bool = False) -> tuple[Any, list[Problem]]:
-    """Parse one YAML file; return (data, problems).
+def read_yaml(
+    path: Path, shown: str, *, follow_links: bool = False, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file of at most ``max_bytes``; return (data, problems).
 
     A link to a file outside its folder is refused unless ``follow_links`` (a file the
     user named on the command line, not one found in a content folder).
@@ -133,8 +140,8 @@ def read_yaml(path: Path, shown: str, *, follow_links: bool = False) -> tuple[An
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(shown, "", f"cannot read the file: {exc.strerror}")]
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(shown, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
+    if len(raw) > max_bytes:
+        return None, [Problem(shown, "", _too_large(len(raw), max_bytes))]
     text, problem = _decode(raw, shown)
     if problem is not None:
         return None, [problem]
@@ -171,6 +178,15 @@ def read_yaml(path: Path, shown: str, *, follow_links: bool = False) -> tuple[An
     if depth > MAX_DEPTH:
         return None, [Problem(shown, "", f"values nested more than {MAX_DEPTH} levels deep", 1)]
     return data, []
+
+
+def _too_large(size: int, limit: int) -> str:
+    if limit == MAX_CONTENT_BYTES:
+        return (
+            f"is {size / 1024:.0f} KiB; a content file may have at most {limit // 1024} KiB "
+            "(about 15 pages of letter, which build in seconds): shorten the text"
+        )
+    return f"is {size / 1024:.0f} KiB; the file may have at most {limit // 1024} KiB"
 
 
 _OTHER_ENCODINGS = (
@@ -227,6 +243,12 @@ def _message(err: Mapping[str, Any]) -> str:
         return f"YAML reads it as {_type_words(value)}, not a date: {how}"
     if kind == "string_type":
         return _not_text(value)
+    if kind == "string_too_long" and isinstance(value, str):
+        limit = err.get("ctx", {}).get("max_length")
+        return (
+            f"has {len(value.strip())} characters; a text may have at most {limit} (about a "
+            "page, which lays out quickly): shorten it or split it in two"
+        )
     if kind == "string_unicode":
         return "contains an unpaired surrogate (an escape such as \\ud800): remove it"
     if kind == "extra_forbidden":
@@ -323,7 +345,7 @@ def load_dhpc(
         raise ContentError([Problem(shown_meta, "", "missing: every DHPC folder needs one")])
 
     problems: list[Problem] = []
-    meta_data, found = read_yaml(meta_path, shown_meta)
+    meta_data, found = read_yaml(meta_path, shown_meta, max_bytes=MAX_CONTENT_BYTES)
     problems += found
     meta: DhpcMeta | None = None
     if meta_data is not None:
@@ -386,7 +408,7 @@ def load_dhpc(
             )
             continue
         files.append(path)
-        data, found = read_yaml(path, shown)
+        data, found = read_yaml(path, shown, max_bytes=MAX_CONTENT_BYTES)
         problems += found
         if data is None:
             continue

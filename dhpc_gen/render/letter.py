@@ -20,6 +20,7 @@ from dhpc_gen.i18n import N_, Boilerplate, long_date, translations
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
 from dhpc_gen.render.environment import install_boilerplate, make_environment
+from dhpc_gen.render.long_words import break_long_words
 from dhpc_gen.render.typography import letter_typesetter, typeset_html
 from dhpc_gen.resources import ASSETS_DIR, LOCALES_DIR, TEMPLATES_DIR
 
@@ -261,7 +262,7 @@ def render_html(
         raise RenderError(f"template {LETTER_TEMPLATE}: {exc}") from exc
     if gettext.missing:
         raise RenderError(gettext.missing_message())
-    return typeset_html(html, letter_typesetter(dhpc, language))
+    return break_long_words(typeset_html(html, letter_typesetter(dhpc, language)))
 
 
 def standalone_html(html: str) -> str:
