@@ -29,6 +29,7 @@ from click.testing import CliRunner, Result
 from dhpc_gen.addresses.recipients import Recipient, write_recipients
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
+from dhpc_gen.content.markup import render_block, render_inline
 from dhpc_gen.distribution.message import MessageComposer
 from dhpc_gen.distribution.smtp import SmtpSettings
 from dhpc_gen.errors import RenderError
@@ -562,3 +563,13 @@ def test_break_long_words_leaves_tags_attributes_and_short_words() -> None:
     assert f"<title>{long}</title>" in broken and f'title="{long}"' in broken
     assert f"<script>{long}</script>" in broken and "z" * 60 in broken and "&amp;" in broken
     assert break_long_words("<p>no body</p>") == "<p>no body</p>"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["[x]()", "[x]( )", '[x]("t")', "[x](javascript:alert(1))", "[x](//evil.example)", "[x](<>)"],
+)
+def test_a_link_whose_address_is_refused_is_printed_as_typed(typed: str) -> None:
+    for html in (render_inline(f"a {typed} b"), render_block(f"- a {typed} b")):
+        assert link_targets(html) == [], (typed, html)
+        assert "[x]" in visible_text(html)

@@ -231,7 +231,7 @@ def _message(err: Mapping[str, Any]) -> str:
     if isinstance(value, Unreadable):
         return value.describe()
     if loc and loc[-1] == "[key]":
-        if kind == "string_too_short":
+        if kind == "string_too_short" or value is None:
             return "the key is empty: write the English phrase the text replaces"
         return f"the key {_message({**err, 'loc': loc[:-1]})}"
     if kind == "invalid_key":

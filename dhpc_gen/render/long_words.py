@@ -31,7 +31,7 @@ EVERY = 4
 _TAG = re.compile(r"(<!--.*?-->|<[^>]*>)", re.DOTALL)
 # Spaces, soft hyphens, zero-width spaces and hyphens are where lines may break already.
 _RUN = re.compile(rf"[^\s\u00ad\u200b-]{{{LONGER_THAN_A_LINE + 1},}}")
-_RAW = ("script", "style")
+_RAW = ("script", "style", "code")  # code: hashes and file names, copied as they are
 
 
 def _broken(match: re.Match[str]) -> str:
