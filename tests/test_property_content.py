@@ -4,10 +4,12 @@ Whatever is typed — markup, format characters, control, bidi and zero-width ch
 very long words — the build either succeeds or stops with a :class:`DhpcError` whose
 message names the file, never with another exception; and no typed markup becomes
 live: the letter and the e-mail hold no element the templates and the safe markup do
-not make, and every link is http, https or mailto and made by ``[text](url)``.
+not make, every link is http, https or mailto and made by ``[text](url)``, and the
+review document shows every text as text.
 
-Most examples render HTML (letter and e-mail); a few go the whole way to PDF. For a
-long local hunt: ``DHPC_PROPERTY_EXAMPLES=5000 .venv/bin/pytest tests/test_property_content.py``.
+Most examples render HTML (letter, e-mail, review document); a few go the whole way to
+PDF. For a long local hunt:
+``DHPC_PROPERTY_EXAMPLES=5000 .venv/bin/pytest tests/test_property_content.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from dhpc_gen.distribution.message import MessageComposer
 from dhpc_gen.distribution.smtp import SmtpSettings
 from dhpc_gen.errors import ContentError, DhpcError
 from dhpc_gen.render.letter import render_html
-from dhpc_gen.resources import LOCALES_DIR
+from dhpc_gen.resources import LOCALES_DIR, TEMPLATES_DIR
+from dhpc_gen.review.report import ReviewInputs, build_review
 from tests.conftest import EXAMPLE
 from tests.markup_helpers import SAFE_SCHEMES, elements, pdf_link_uris
 from tests.test_hostile_content import person
@@ -181,11 +184,21 @@ SAFE_PAIRS = {
     ("li", ""), ("p", ""), ("br", ""),
 }  # fmt: skip
 LETTER_PAIRS, MAIL_PAIRS = _made_by_templates()
+# The review prints every text as text: only the template's own elements, and the <mark>
+# of a finding, may appear in it.
+REVIEW_PAIRS = {
+    (tag, "")
+    for tag in re.findall(r"<([a-z][a-z0-9]*)", (TEMPLATES_DIR / "review.html").read_text())
+} | {("mark", "")}
 
 
-def assert_nothing_live(html: str, allowed: set[tuple[str, str]], typed: str) -> None:
+def assert_nothing_live(
+    html: str, allowed: set[tuple[str, str]], typed: str, *, attributes: bool = True
+) -> None:
     for element in elements(html):
-        pairs = [(element.tag, "")] + [(element.tag, name) for name, _ in element.attrs]
+        pairs = [(element.tag, "")]
+        if attributes:
+            pairs += [(element.tag, name) for name, _ in element.attrs]
         unexpected = [pair for pair in pairs if pair not in allowed | SAFE_PAIRS]
         assert not unexpected, (unexpected, typed)
         if element.tag == "a":
@@ -218,6 +231,7 @@ def test_hostile_text_builds_html_or_is_a_message(change: dict[str, dict[Any, st
                 raise ContentError(problems)
             letter = render_html(dhpc, "fi")
             mail = MessageComposer(dhpc, "0" * 64, SmtpSettings()).render(person(1))
+            review = build_review(dhpc, ReviewInputs(thumbnails=False, approvals=False)).html
         except DhpcError as error:
             assert_names_a_file(error)
             event("refused with a message")
@@ -225,6 +239,8 @@ def test_hostile_text_builds_html_or_is_a_message(change: dict[str, dict[Any, st
     event("rendered")
     assert_nothing_live(letter, LETTER_PAIRS, typed)
     assert_nothing_live(mail.html, MAIL_PAIRS, typed)
+    assert_nothing_live(review, REVIEW_PAIRS, typed, attributes=False)
+    assert not any(element.tag == "a" for element in elements(review)), typed
     assert "\n" not in mail.subject and "\r" not in mail.subject
 
 
@@ -241,7 +257,9 @@ def test_hostile_text_builds_pdfs_or_is_a_message(change: dict[str, dict[Any, st
             result = build(load_dhpc(folder), Path(out), languages=["fi"])
         except DhpcError as error:
             assert_names_a_file(error)
+            event("refused with a message")
             return
+        event("built")
         pdf = result.out_dir / f"{SOURCE.id}_fi.pdf"
         for uri in pdf_link_uris(pdf):
             assert uri.lower().startswith(SAFE_SCHEMES) and "evil.example" not in uri, uri
