@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 
 # Debian packages: HarfBuzz's subsetter (WeasyPrint embeds font subsets with it; without
 # it the PDFs differ byte-wise from those built where it is present), and the tools the
-# tests drive: pdftotext/pdffonts (poppler-utils), Chromium and LibreOffice Writer (the
-# word processor that opens and saves the Word documents of the docx tests).
+# tests drive: pdftotext/pdffonts (poppler-utils), Chromium, LibreOffice Writer (the
+# word processor that opens and saves the Word documents of the docx tests) and Postfix
+# (the delivery test runs an instance of its own on loopback).
 RENDER_DEBS := libharfbuzz-subset0
-TEST_DEBS := $(RENDER_DEBS) poppler-utils chromium libreoffice-writer-nogui
+TEST_DEBS := $(RENDER_DEBS) poppler-utils chromium libreoffice-writer-nogui postfix
 define ensure_debs
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -37,6 +38,8 @@ render-deps:
 demo: $(STAMP) render-deps
 	$(BIN)/dhpc build content/lemtrada-2019 --out output --html
 	@echo "Letters written to output/lemtrada-2019/"
+	@echo "To preview, review and approve them in a browser:"
+	@echo "  $(BIN)/dhpc serve content/lemtrada-2019    (then open http://127.0.0.1:8800/)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check dhpc_gen tests benchmarks
@@ -50,11 +53,15 @@ pytest: $(STAMP) sysdeps
 
 test: lint typecheck pytest
 
-# Extract boilerplate from the templates, merge into each catalog, compile.
+# Extract boilerplate from the templates, merge into each catalog, compile; then the same
+# for the pages of dhpc serve, whose words have catalogs of their own (serve.po).
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o locales/messages.pot --no-location --sort-output --width=100 --project=dhpc_gen --version=0.1.0 .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete --width=100
 	$(BIN)/pybabel compile -d locales --statistics
+	$(BIN)/pybabel extract -F babel-serve.cfg -o locales/serve.pot --no-location --sort-output --width=100 --project=dhpc_gen --version=0.1.0 .
+	$(BIN)/pybabel update -D serve -i locales/serve.pot -d locales --no-fuzzy-matching --ignore-obsolete --width=100
+	$(BIN)/pybabel compile -D serve -d locales --statistics
 
 clean:
 	rm -rf $(VENV) output/*/

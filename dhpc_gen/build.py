@@ -136,9 +136,10 @@ def render_letters(
 ) -> list[BuiltLetter]:
     """Render each language to PDF in memory; nothing is written."""
     # WeasyPrint takes a second to import: only commands that render pay for it.
+    from dhpc_gen.render.fonts import glyph_problems
     from dhpc_gen.render.pdf import pdf_identifier, render_pdf
 
-    problems = consistency_problems(dhpc) + registry_problems(dhpc)
+    problems = consistency_problems(dhpc) + registry_problems(dhpc) + glyph_problems(dhpc.files)
     if problems:
         raise ContentError(problems)
     safe_name(dhpc.id, "DHPC id")

@@ -219,9 +219,19 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
 
 
 def _register_features() -> None:
-    from dhpc_gen.commands import approval, docx, mailing, merge, review, send, xliff
+    from dhpc_gen.commands import (
+        approval,
+        bounces,
+        docx,
+        mailing,
+        merge,
+        review,
+        send,
+        serve,
+        xliff,
+    )
 
-    for feature in (review, xliff, docx, mailing, merge, send, approval):
+    for feature in (review, xliff, docx, mailing, merge, send, approval, bounces, serve):
         feature.register(main)
 
 

@@ -42,8 +42,17 @@ def N_(message: str) -> str:
     return message
 
 
-def catalog_path(language: str, locales_dir: Path = LOCALES_DIR) -> Path:
-    return locales_dir / language / "LC_MESSAGES" / "messages.po"
+LETTER_DOMAIN = "messages"
+"""The catalogs of the letters' boilerplate: inputs of every build, hashed in its manifest."""
+INTERFACE_DOMAIN = "serve"
+"""The catalogs of ``dhpc serve``'s pages, beside the letters' and apart from them, so
+that rewording a page changes no letter's manifest and no ``dhpc check``."""
+
+
+def catalog_path(
+    language: str, locales_dir: Path = LOCALES_DIR, domain: str = LETTER_DOMAIN
+) -> Path:
+    return locales_dir / language / "LC_MESSAGES" / f"{domain}.po"
 
 
 def available_languages(locales_dir: Path = LOCALES_DIR) -> list[str]:
@@ -96,9 +105,11 @@ def _compiled(path: Path, mtime_ns: int) -> CompiledCatalog:
     return CompiledCatalog(Translations(buffer, domain="messages"), translated, path, lines)
 
 
-def translations(language: str, locales_dir: Path = LOCALES_DIR) -> CompiledCatalog:
-    """The compiled catalog of ``language``."""
-    path = catalog_path(language, locales_dir)
+def translations(
+    language: str, locales_dir: Path = LOCALES_DIR, domain: str = LETTER_DOMAIN
+) -> CompiledCatalog:
+    """The compiled catalog of ``language`` (of the letters, or of ``domain``)."""
+    path = catalog_path(language, locales_dir, domain)
     if not path.is_file():
         raise DhpcError(f"no catalog for language {language!r}: {path} is missing")
     return _compiled(path, path.stat().st_mtime_ns)

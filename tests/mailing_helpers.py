@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import random
 import re
 import sys
@@ -267,11 +268,76 @@ def _hospitals(rng: random.Random, pools: _Pools, count: int) -> list[tuple[str,
     return out
 
 
-def make_people(count: int, seed: int) -> list[Person]:
-    """``count`` invented professionals; rare features are spread by pid so a small set has them."""
+# The most common Finnish and Finland-Swedish surnames and first names, most common
+# first: a national register holds dozens of people with the commonest pairs.
+COMMON_LAST_FI = (
+    "Korhonen", "Virtanen", "Mäkinen", "Nieminen", "Mäkelä", "Hämäläinen", "Laine",
+    "Heikkinen", "Koskinen", "Järvinen", "Lehtonen", "Lehtinen", "Saarinen", "Salminen",
+    "Heinonen", "Niemi", "Heikkilä", "Kinnunen", "Salonen", "Turunen",
+)  # fmt: skip
+COMMON_FIRST_FI = (
+    "Juha", "Maria", "Timo", "Mikko", "Anna", "Matti", "Kari", "Tiina", "Jari", "Antti",
+    "Sari", "Jukka", "Päivi", "Mika", "Anne", "Markku", "Riitta", "Pekka", "Leena", "Hannu",
+)  # fmt: skip
+COMMON_LAST_SV = (
+    "Johansson", "Lindholm", "Nyman", "Lindqvist", "Karlsson", "Andersson", "Lindström",
+    "Holmberg", "Eriksson", "Björklund",
+)  # fmt: skip
+COMMON_FIRST_SV = (
+    "Anders", "Maria", "Johan", "Anna", "Mikael", "Eva", "Peter", "Kristina", "Erik", "Karin",
+)  # fmt: skip
+COMMON_SHARE = 0.05
+"""Share of people with one of the common pairs (the commonest then has ~60 people in
+70,000, the 25th ~15)."""
+POSTAL_CODES = 2500
+"""Postal codes people live and work in when names collide (Finland has about 3,000)."""
+
+
+class _Collisions:
+    """Common names and a realistic spread of postal codes: several people of one name
+    in one postal code, on different streets."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed + 7)
+        codes: set[str] = set()
+        while len(codes) < POSTAL_CODES:
+            code = f"{self.rng.randint(0, 99999):05d}"
+            if not code.startswith("22"):  # Åland's codes go to the Åland people
+                codes.add(code)
+        self.codes = sorted(codes)
+        self.rng.shuffle(self.codes)
+        # Big towns have many more people per postal code than villages.
+        self.code_weights = list(
+            itertools.accumulate(1 / r**0.7 for r in range(1, POSTAL_CODES + 1))
+        )
+
+    def postal_code(self) -> str:
+        return self.rng.choices(self.codes, cum_weights=self.code_weights)[0]
+
+    def name(self, swedish: bool) -> tuple[str, str] | None:
+        if self.rng.random() >= COMMON_SHARE:
+            return None
+        firsts, lasts = (
+            (COMMON_FIRST_SV, COMMON_LAST_SV) if swedish else (COMMON_FIRST_FI, COMMON_LAST_FI)
+        )
+        first = self.rng.choices(firsts, [1 / r**0.5 for r in range(1, len(firsts) + 1)])[0]
+        last = self.rng.choices(lasts, [1 / r**0.5 for r in range(1, len(lasts) + 1)])[0]
+        return first, last
+
+
+def make_people(count: int, seed: int, *, common_names: bool = False) -> list[Person]:
+    """``count`` invented professionals; rare features are spread by pid so a small set has them.
+
+    ``common_names``: a share of them have the commonest names, and postal codes are
+    drawn from a realistic few thousand, so that people of one name share postal codes.
+    """
     rng = random.Random(seed)
     pools = _Pools(seed)
     hospitals = _hospitals(rng, pools, max(3, count // 150))
+    collisions = _Collisions(seed) if common_names else None
+    if collisions is not None:
+        hospitals = [(name, street, collisions.postal_code(), city)
+                     for name, street, _, city in hospitals]  # fmt: skip
     people = []
     emails: set[str] = set()
     for pid in range(count):
@@ -289,6 +355,11 @@ def make_people(count: int, seed: int) -> list[Person]:
             if second != names[0]:
                 names.append(second)
         last = rng.choice(last_pool)
+        common = collisions.name(swedish) if collisions is not None else None
+        if common is not None:
+            names[0], last = common
+            if len(names) > 1 and names[1] == names[0]:
+                del names[1]
         physician = rng.random() < 0.6
         if physician:
             specialty = rng.choices(
@@ -319,6 +390,8 @@ def make_people(count: int, seed: int) -> list[Person]:
             postal = f"{rng.randint(0, 99999):05d}"
             if postal.startswith("22"):
                 postal = "44" + postal[2:]
+            if collisions is not None:
+                postal = collisions.postal_code()
             city, country = rng.choice(pools.fi_cities), "FI"
             organisation = rng.choice(hospitals)[0]
         if pid % 23 == 11:
@@ -501,15 +574,16 @@ def generate_sources(
     seed: int = 2019,
     junk: int = 1,
     suppress: int = 2,
+    common_names: bool = False,
 ) -> Generated:
     """Write the three sources (and a suppression list) for ``people`` invented persons.
 
     ``junk``: how many rows of each reject kind to add to each source. ``suppress``:
     how many persons the suppression list names (alternately by e-mail and by name +
-    postal code).
+    postal code). ``common_names``: see :func:`make_people`.
     """
     rng = random.Random(seed + 1)
-    persons = make_people(people, seed)
+    persons = make_people(people, seed, common_names=common_names)
     folder.mkdir(parents=True, exist_ok=True)
     generated = Generated(
         folder, {s: folder / FILES[s] for s in SOURCE_NAMES}, {p.pid: p for p in persons}
@@ -586,8 +660,13 @@ def _write_xlsx(path: Path, headers: Iterable[str], rows: Iterable[list[object]]
     sheet = workbook.active
     sheet.title = "Jäsenet"
     sheet.append(list(headers))
-    for row in rows:
+    for number, row in enumerate(rows, start=2):
         sheet.append(row)
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, str) and value.startswith("="):
+                # A register holds "=HYPERLINK(…)" as text, as Excel keeps a cell typed
+                # with a leading "'": openpyxl would write a formula without its result.
+                sheet.cell(row=number, column=column).data_type = "s"
     workbook.save(path)
     _share_strings(path)
 

@@ -233,7 +233,7 @@ def project_copy(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     for name in ("dhpc_gen", "templates", "locales"):
         shutil.copytree(PROJECT_DIR / name, root / name, ignore=shutil.ignore_patterns("*.pyc"))
-    for name in ("Makefile", "babel.cfg"):
+    for name in ("Makefile", "babel.cfg", "babel-serve.cfg"):
         shutil.copy2(PROJECT_DIR / name, root / name)
     return root
 

@@ -276,10 +276,12 @@ def test_rejects_name_file_row_and_reason(fixed: tuple[MailingList, Path]) -> No
 def test_duplicates_list_each_join_with_its_score(fixed: tuple[MailingList, Path]) -> None:
     rows = _read_csv(fixed[1] / "duplicates.csv")
     joins = [
-        (r["outcome"], r["score"], r["kept_source"], r["kept_row"], r["merged_source"],
-         r["merged_row"])
+        (r["outcome"], r["score"], r["kept_source"], r["kept_row"], r["other_source"],
+         r["other_row"])
         for r in rows
     ]  # fmt: skip
+    assert {r["match"] for r in rows} == {"merged"}
+    assert all(r["other_recipient_id"] == r["recipient_id"] for r in rows)
     assert sorted(joins) == [
         ("recipient", "100.0", LTK, "2", LIITTO, "2"),
         ("recipient", "100.0", LTK, "2", MS, "5"),
@@ -367,7 +369,7 @@ def test_a_typo_joins_only_below_its_score(tmp_path: Path) -> None:
     merged = run(content, audience="none", threshold=90)
     split = run(content, audience="none", threshold=99)
     assert merged.report["duplicates_merged"] == split.report["duplicates_merged"] + 1
-    score = next(d.score for d in merged.duplicates if d.merged.last_name == "Virtasen")
+    score = next(d.score for d in merged.duplicates if d.other.last_name == "Virtasen")
     assert 90 <= score < 99
 
 

@@ -203,11 +203,22 @@ def test_headers_match_ignoring_case_and_spaces_and_name_the_missing_ones(tmp_pa
     text = "ETUNIMI ; sukunimi;Katuosoite;Postinumero;Postitoimipaikka;Sähköposti\nA;B;C;00100;D;\n"
     rows, _ = rows_of(one_source(tmp_path, text.encode()))
     assert rows[0].cells["first_name"] == "A"
+    typo = "Etunimi;Sukunimi;Katu;Postinumero;Postitoimipaikka;Sähköposti\nA;B;C;00100;D;\n"
+    with pytest.raises(DhpcError) as caught:
+        rows_of(one_source(tmp_path / "typo", typo.encode()))
+    message = str(caught.value)
+    assert message.startswith(
+        "rekisteri.csv: row 1, taken as the header row, has no column 'Katuosoite'"
+    )
+    # Some mapped headers are in the row: it is the header row, so its cells are shown.
+    assert "The headers in the file are: 'Etunimi', 'Sukunimi', 'Katu', 'Postinumero'" in message
     with pytest.raises(DhpcError) as caught:
         rows_of(one_source(tmp_path / "other", b"Nimi;Osoite\nA;B\n"))
     message = str(caught.value)
-    assert message.startswith("rekisteri.csv: header row has no column 'Etunimi', 'Sukunimi'")
-    assert "The headers in the file are: 'Nimi', 'Osoite'" in message
+    assert message.startswith("rekisteri.csv: row 1, taken as the header row, has no column")
+    # None is: the row may be a person's, so none of its cells is shown.
+    assert "None of the mapped headers is in that row (2 cells)" in message
+    assert "Nimi" not in message and "Osoite" not in message
 
 
 def test_a_quoted_cell_may_span_lines(tmp_path: Path) -> None:
@@ -325,7 +336,7 @@ def test_xlsx_rows_stream_with_excel_numbers_as_text(tmp_path: Path) -> None:
 def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path: Path) -> None:
     data = _xlsx(tmp_path / "tmp.xlsx", [["Etunimi"]], title="Taul1")
     sources = one_source(tmp_path, data, name="rekisteri.xlsx", extra="    sheet: Jäsenet\n")
-    with pytest.raises(DhpcError, match="no sheet 'Jäsenet'; the sheets are: Taul1"):
+    with pytest.raises(DhpcError, match="no sheet 'Jäsenet'; the sheets are: 'Taul1'"):
         rows_of(sources)
 
 

@@ -465,7 +465,9 @@ def test_a_second_run_on_the_same_journal_is_refused(built: Path, tmp_path: Path
     with (
         smtp_server(handler) as server,
         SendJournal.open(out_root / DHPC_ID / JOURNAL_FILE, DHPC_ID),
-        pytest.raises(DhpcError, match="another 'dhpc send' is using this journal"),
+        pytest.raises(
+            DhpcError, match="another 'dhpc send' or 'dhpc bounces' is using this journal"
+        ),
     ):
         run_send(out_root, settings_for(server.port))
     assert handler.received == []

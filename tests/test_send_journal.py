@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 import subprocess
@@ -124,3 +125,144 @@ def test_other_versions_are_counted_apart(tmp_path: Path) -> None:
         assert journal.sent_elsewhere("d", "new") == 1
         assert journal.sent_elsewhere("d", "old") == 0
         assert [e.state for e in journal.entries("d", "new")] == ["pending"]
+
+
+# -- format 3: bounces ---------------------------------------------------------------------
+
+_FORMAT_2_COLUMNS = """
+    dhpc_id TEXT NOT NULL, content_hash TEXT NOT NULL, recipient_id TEXT NOT NULL,
+    channel TEXT NOT NULL, language TEXT NOT NULL, address TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown')),
+    attempts INTEGER NOT NULL DEFAULT 0, last_reply TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, sent_at TEXT, unknown_at TEXT"""
+
+
+def format_2_journal(path: Path, rows: int) -> None:
+    """A journal as dhpc_gen wrote it before bounces were recorded (format 2)."""
+    connection = sqlite3.connect(path)
+    connection.executescript(
+        f"""
+        PRAGMA journal_mode = WAL;
+        CREATE TABLE deliveries ({_FORMAT_2_COLUMNS},
+            PRIMARY KEY (dhpc_id, content_hash, recipient_id, channel));
+        CREATE INDEX deliveries_state ON deliveries (dhpc_id, state);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE versions (content_hash TEXT PRIMARY KEY, first_used_at TEXT NOT NULL);
+        CREATE TABLE earlier_deliveries ({_FORMAT_2_COLUMNS}, replaced_at TEXT NOT NULL);
+        INSERT INTO meta VALUES ('dhpc_id', 'd'), ('journal_id', '{"7" * 32}');
+        INSERT INTO versions VALUES ('h1', '2019-04-24T08:00:00Z');
+        PRAGMA user_version = 2;
+        """
+    )
+    # Rows in an order the primary key would not give, to see that it is kept.
+    ids = [f"r{n:06d}" for n in range(rows)][::-1]
+    connection.executemany(
+        "INSERT INTO deliveries VALUES ('d', 'h1', ?, 'email', 'fi', ?, ?, ?, 1, '250 ok', "
+        "'2019-04-24T08:00:00Z', '2019-04-24T08:00:01Z', ?, NULL)",
+        [
+            (rid, f"{rid}@example.fi", f"<{rid}@x>", "sent" if n % 3 else "pending", None)
+            for n, rid in enumerate(ids)
+        ],
+    )
+    connection.execute(
+        "INSERT INTO earlier_deliveries VALUES ('d', 'h1', ?, 'email', 'fi', 'old@example.fi', "
+        "?, 'sent', 1, '250 ok', 'a', 'b', 'c', NULL, '2019-04-25T08:00:00Z')",
+        (ids[1], f"<{ids[1]}@x>"),
+    )
+    connection.commit()
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+
+
+def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    connection = sqlite3.connect(path)
+    try:
+        return {
+            t: connection.execute(f"SELECT rowid, * FROM {t} ORDER BY rowid").fetchall()
+            for t in ("deliveries", "earlier_deliveries")
+        }
+    finally:
+        connection.close()
+
+
+def test_a_journal_of_format_2_gets_the_bounce_states_and_keeps_every_row(
+    tmp_path: Path,
+) -> None:
+    from dhpc_gen.distribution.journal import BounceReport, read_snapshot
+
+    path = tmp_path / "journal.sqlite"
+    format_2_journal(path, 5)
+    before = table_rows(path)
+    read = read_snapshot(path)
+    assert read is not None and [e.state for e in read.entries][:2] == ["pending", "sent"]
+    assert read.entries[1].bounce_status == "" and read.reports == ()
+    assert table_rows(path) == before, "reading does not migrate"
+    with SendJournal.open(path, "d") as journal:
+        migrated = table_rows(path)
+        assert [row[:15] for row in migrated["deliveries"]] == before["deliveries"]
+        assert [row[:15] for row in migrated["earlier_deliveries"]] == [
+            row[:15] for row in before["earlier_deliveries"]
+        ]
+        snapshot = journal.snapshot()
+        assert snapshot.journal_id == "7" * 32
+        sent = snapshot.entries[1]
+        earlier = snapshot.earlier[0]
+        for target in (sent, earlier):
+            recorded = journal.record_report(
+                BounceReport(
+                    f"report-{target.rowid}-{target.replaced_at}",
+                    "new/1",
+                    "2019-04-26T10:00:00Z",
+                    "bounced",
+                    target.key.recipient_id,
+                    "h1",
+                    "5.1.1",
+                    "550 5.1.1 User unknown",
+                ),
+                target,
+            )
+            assert recorded.result == "bounced"
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+    states = connection.execute("SELECT state, bounce_status FROM deliveries").fetchall()
+    assert ("bounced", "5.1.1") in states
+    assert connection.execute("SELECT state FROM earlier_deliveries").fetchone()[0] == "bounced"
+    assert connection.execute("SELECT COUNT(*) FROM bounce_reports").fetchone()[0] == 2
+    indexes = connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    assert ("deliveries_state",) in indexes
+    connection.close()
+
+
+def test_a_migration_that_cannot_finish_leaves_the_journal_of_format_2(tmp_path: Path) -> None:
+    """The disk fills while the tables are copied: the journal stays whole, in format 2."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"mount -t tmpfs was refused (it needs root): {mounted.stderr.strip()}")
+    try:
+        path = disk / "journal.sqlite"
+        format_2_journal(path, 12000)
+        before = table_rows(path)
+        filler = disk / ".filler"
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        filler.write_bytes(b"\0" * max(0, free - path.stat().st_size // 3))
+        with pytest.raises(JournalError, match="cannot prepare the send journal") as caught:
+            SendJournal.open(path, "d")
+        assert "full" in str(caught.value)
+        filler.unlink()
+        connection = sqlite3.connect(path)
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        connection.close()
+        assert table_rows(path) == before
+        with SendJournal.open(path, "d") as journal:
+            assert len(journal.entries("d")) == 12000
+        assert [row[:15] for row in table_rows(path)["deliveries"]] == before["deliveries"]
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)

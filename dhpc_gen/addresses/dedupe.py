@@ -10,20 +10,28 @@ an e-mail address, are compared. Two rows are one person when
 - their score reaches the threshold. The score is the similarity of the names (0-100:
   each name of the shorter name against its best match in the other, weighted by
   length; order, case, accents and a missing middle name ignored), +10 when both
-  have the same e-mail, -10 when both have different e-mails, -10 when (no e-mails to
-  compare) both have a street and the streets differ, -10 when one source gives them
-  different ids.
+  have the same e-mail, -10 when both have different e-mails, -10 when their streets in
+  the same postal code differ (unless the e-mail is the same), +10 when one source
+  gives them the same id, -10 when one source gives them different ids; and
+- nothing says they are two people: two rows with the same name in one postal code but
+  on different streets, with no e-mail and no register id in common, are two people
+  as often as one (common names are common). Such a pair is a *possible* duplicate:
+  both are kept and the pair is listed for a human. Nor does a third row join them
+  into one person through the back door.
 
 Matches are joined best first (union-find); every join is a :class:`Merge` with its score.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -46,11 +54,21 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Merge:
-    """Row ``b`` joined to row ``a``'s person with ``score``."""
+    """Row ``b`` joined to row ``a``'s person with ``score`` (or, if ``possible``, not)."""
 
     a: int
     b: int
     score: float
+    possible: bool = False
+    """The rows look like one person but their streets differ: kept apart, for a human."""
+
+
+class Clustering(NamedTuple):
+    """The people found: groups of row indexes, the joins made, the possible duplicates."""
+
+    groups: list[list[int]]
+    joins: list[Merge]
+    possible: list[Merge]
 
 
 def _agree(left: Sequence[str], right: Sequence[str]) -> bool:
@@ -105,28 +123,67 @@ def name_similarity(a: PersonRow, b: PersonRow) -> float:
     return total / weight if weight else 0.0
 
 
-def pair_score(a: PersonRow, b: PersonRow, shared_emails: AbstractSet[str] = frozenset()) -> float:
-    """How sure we are that ``a`` and ``b`` are one person (0-100); 0 if names disagree.
+_STREET_TOKENS = re.compile(r"[0-9]+|[a-z]+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _street_parts(street: str) -> tuple[str, tuple[str, ...]]:
+    """(the street's name, its numbers and letters): "Kotikatu 10 A 5" → ("kotikatu", 10 a 5)."""
+    tokens = _STREET_TOKENS.findall(fold(street))
+    words = " ".join(t for t in tokens if len(t) > 1 and not t.isdigit())
+    return words, tuple(t for t in tokens if t.isdigit() or len(t) == 1)
+
+
+def streets_agree(x: str, y: str) -> bool:
+    """One street address written two ways: the name alike (a typo, an abbreviation), the
+    house number the same ("Kotikatu 10" and "Kotikatu 10 A 5" agree, "Kotikatu 3" and
+    "Kotikatu 17" do not)."""
+    if x == y or fold(x) == fold(y):
+        return True
+    words_x, numbers_x = _street_parts(x)
+    words_y, numbers_y = _street_parts(y)
+    short, long = sorted((numbers_x, numbers_y), key=len)
+    if long[: len(short)] != short:
+        return False
+    return words_x == words_y or fuzz.token_set_ratio(words_x, words_y) >= STREET_AGREEMENT
+
+
+def judge(
+    a: PersonRow, b: PersonRow, shared_emails: AbstractSet[str] = frozenset()
+) -> tuple[float, bool]:
+    """(score, conflict): how sure we are that ``a`` and ``b`` are one person (0-100; 0 if
+    the names disagree), and whether their streets say two people while no e-mail or
+    register id says one.
 
     An address in ``shared_emails`` (an office's) says nothing about who a row is.
     """
     email_a = "" if a.email_key in shared_emails else a.email_key
     email_b = "" if b.email_key in shared_emails else b.email_key
-    if not names_agree(a, b, bool(email_a) and email_a == email_b):
-        return 0.0
+    same_email = bool(email_a) and email_a == email_b
+    if not names_agree(a, b, same_email):
+        return 0.0, False
     score = name_similarity(a, b)
     if email_a and email_b:
-        score += EVIDENCE if email_a == email_b else -EVIDENCE
-    elif (
-        a.street
-        and b.street
+        score += EVIDENCE if same_email else -EVIDENCE
+    same_id = False
+    if a.source == b.source and a.source_id and b.source_id:
+        same_id = a.source_id == b.source_id
+        score += EVIDENCE if same_id else -EVIDENCE
+    streets_differ = (
+        not same_email
+        and bool(a.street and b.street)
         and a.postal_code == b.postal_code
-        and fuzz.token_set_ratio(fold(a.street), fold(b.street)) < STREET_AGREEMENT
-    ):
+        and not streets_agree(a.street, b.street)
+    )
+    if streets_differ:
         score -= EVIDENCE
-    if a.source == b.source and a.source_id and b.source_id and a.source_id != b.source_id:
-        score -= EVIDENCE
-    return round(min(100.0, max(0.0, score)), 1)
+    conflict = streets_differ and not same_id
+    return round(min(100.0, max(0.0, score)), 1), conflict
+
+
+def pair_score(a: PersonRow, b: PersonRow, shared_emails: AbstractSet[str] = frozenset()) -> float:
+    """How sure we are that ``a`` and ``b`` are one person (0-100); 0 if names disagree."""
+    return judge(a, b, shared_emails)[0]
 
 
 def shared_emails(rows: Iterable[PersonRow]) -> set[str]:
@@ -168,7 +225,8 @@ def find_matches(
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Merge]:
-    """Every pair of rows in a common block whose score reaches ``threshold``.
+    """Every pair of rows in a common block whose score reaches ``threshold``, and the
+    possible duplicates (``possible``: they would, but for a different street).
 
     ``progress(done, total)`` is called now and then with rows of blocks compared.
     """
@@ -189,8 +247,12 @@ def find_matches(
                 if pair in compared:
                     continue
                 compared.add(pair)
-                score = pair_score(row, rows[j], shared)
-                if score >= threshold:
+                score, conflict = judge(row, rows[j], shared)
+                if conflict:
+                    # Would be one person but for the street: a human decides.
+                    if score + EVIDENCE >= threshold:
+                        matches.append(Merge(pair[0], pair[1], score, possible=True))
+                elif score >= threshold:
                     matches.append(Merge(pair[0], pair[1], score))
         done += len(members)
         if progress is not None and done - reported >= step:
@@ -201,9 +263,15 @@ def find_matches(
     return matches
 
 
-def cluster(count: int, matches: Iterable[Merge]) -> tuple[list[list[int]], list[Merge]]:
-    """Join matches best first; return (clusters of row indexes, the joins made)."""
+def cluster(count: int, matches: Iterable[Merge]) -> Clustering:
+    """Join matches best first, never two rows of a possible duplicate (nor their people).
+
+    A join that would put the two rows of a possible duplicate into one person is not
+    made: it is a possible duplicate of its own.
+    """
     parent = list(range(count))
+    apart: dict[int, set[int]] = {}
+    """Root → rows that must not join its person."""
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -211,16 +279,36 @@ def cluster(count: int, matches: Iterable[Merge]) -> tuple[list[list[int]], list
             i = parent[i]
         return i
 
+    certain = []
+    possible = []
+    for match in matches:
+        if match.possible:
+            possible.append(match)
+            apart.setdefault(match.a, set()).add(match.b)
+            apart.setdefault(match.b, set()).add(match.a)
+        else:
+            certain.append(match)
     joins = []
-    for match in sorted(matches, key=lambda m: (-m.score, m.a, m.b)):
+    for match in sorted(certain, key=lambda m: (-m.score, m.a, m.b)):
         ra, rb = root(match.a), root(match.b)
         if ra == rb:
             continue
+        if apart:
+            away_a, away_b = apart.get(ra), apart.get(rb)
+            if (away_a and any(root(x) == rb for x in away_a)) or (
+                away_b and any(root(x) == ra for x in away_b)
+            ):
+                possible.append(Merge(match.a, match.b, match.score, possible=True))
+                continue
         if rb < ra:
             ra, rb = rb, ra
         parent[rb] = ra
+        moved = apart.pop(rb, None)
+        if moved:
+            apart.setdefault(ra, set()).update(moved)
         joins.append(match)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(count):
         groups[root(i)].append(i)
-    return sorted(groups.values()), joins
+    possible.sort(key=lambda m: (m.a, m.b))
+    return Clustering(sorted(groups.values()), joins, possible)

@@ -47,17 +47,20 @@ REJECT_COLUMNS = ("source", "file", "row", "reason", "detail", "name", "postal_c
 DUPLICATE_COLUMNS = (
     "recipient_id",
     "outcome",
+    "match",
     "score",
     "kept_source",
     "kept_row",
     "kept_name",
     "kept_address",
     "kept_email",
-    "merged_source",
-    "merged_row",
-    "merged_name",
-    "merged_address",
-    "merged_email",
+    "other_recipient_id",
+    "other_outcome",
+    "other_source",
+    "other_row",
+    "other_name",
+    "other_address",
+    "other_email",
 )
 PROVENANCE_COLUMNS = ("recipient_id", "source", "row")
 
@@ -69,14 +72,21 @@ _PROGRESS_BYTES = 1 << 18
 
 @dataclass(frozen=True)
 class Duplicate:
-    """One join of two rows into one person, for a human to check."""
+    """Two rows found alike, for a human to check: joined into one person, or possibly one.
+
+    ``match`` is ``merged`` (``other`` was joined to ``kept``'s person) or ``possible``
+    (they look like one person but their streets differ: both people are kept).
+    """
 
     recipient_id: str
     outcome: str
     """``recipient``, ``suppressed`` or ``filtered`` (what became of the person)."""
+    match: str
     score: float
     kept: PersonRow
-    merged: PersonRow
+    other: PersonRow
+    other_id: str
+    other_outcome: str
 
 
 @dataclass(frozen=True)
@@ -300,8 +310,11 @@ def _make_mailing_list(
                 "format": source.format,
                 "encoding": info.encoding,
                 "delimiter": info.delimiter,
+                "sheet": info.sheet,
                 "rows_read": read,
                 "blank_rows": info.blank_rows,
+                "hidden_rows": info.hidden_rows,
+                "merged_ranges": info.merged_ranges,
                 "rejected": rejected,
                 "recipients": 0,
             }
@@ -315,8 +328,9 @@ def _make_mailing_list(
         threshold,
         None if progress is None else (lambda done, total: progress("match", done, total)),
     )
-    clusters, joins = cluster(len(rows), matches)
+    clusters, joins, possible = cluster(len(rows), matches)
     clock.lap(f"match ({len(matches)} pairs)")
+    paired = {i for m in (*joins, *possible) for i in (m.a, m.b)}
 
     used_ids: set[str] = set()
     people: list[_Person] = []
@@ -341,8 +355,8 @@ def _make_mailing_list(
             ] += len(members)
         else:
             outcome = "recipient"
-        if len(members_index) > 1:
-            for i in members_index:
+        for i in members_index:
+            if i in paired:
                 row_person[i] = len(people)
         people.append(_Person(person_id, members, outcome))
 
@@ -369,12 +383,24 @@ def _make_mailing_list(
         counts["recipients"] = rows_given
     clock.lap("merge people")
     duplicates = []
-    for join in joins:
-        person = people[row_person[join.a]]
+    for pair in (*joins, *possible):
+        person, other = people[row_person[pair.a]], people[row_person[pair.b]]
         duplicates.append(
-            Duplicate(person.person_id, person.outcome, join.score, rows[join.a], rows[join.b])
+            Duplicate(
+                person.person_id,
+                person.outcome,
+                "possible" if pair.possible else "merged",
+                pair.score,
+                rows[pair.a],
+                rows[pair.b],
+                other.person_id,
+                other.outcome,
+            )
         )
-    duplicates.sort(key=lambda d: (d.outcome != "recipient", d.recipient_id, -d.score))
+    # The possible duplicates first: they are the ones a human must look at.
+    duplicates.sort(
+        key=lambda d: (d.match != "possible", d.outcome != "recipient", d.recipient_id, -d.score)
+    )
 
     rows_read = sum(s["rows_read"] for s in per_source)
     merged = sum(len(p.members) - 1 for p in people if p.outcome == "recipient")
@@ -390,6 +416,7 @@ def _make_mailing_list(
         suppressed_people=suppressed_people,
         suppression=suppression,
         merged=merged,
+        possible=len(possible),
         recipients=recipients,
         language_from=language_from,
         invalid_emails=invalid_emails,
@@ -439,6 +466,7 @@ def _report(
     suppressed_people: int,
     suppression: SuppressionList | None,
     merged: int,
+    possible: int,
     recipients: Sequence[Recipient],
     language_from: Counter[str],
     invalid_emails: int,
@@ -465,6 +493,7 @@ def _report(
         "suppressed_people": suppressed_people,
         "suppression_entries": None if suppression is None else suppression.entries,
         "duplicates_merged": merged,
+        "possible_duplicates": possible,
         "recipients": len(recipients),
         "recipients_per_language": {
             lang: per_language.get(lang, 0) for lang in dhpc.meta.languages
@@ -497,6 +526,28 @@ def _csv_text(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 def _address(row: PersonRow) -> str:
     return ", ".join(p for p in (row.street, f"{row.postal_code} {row.city}".strip()) if p)
+
+
+def _duplicate_row(d: Duplicate, names: Sequence[str]) -> tuple[str, ...]:
+    """One line of duplicates.csv (see :data:`DUPLICATE_COLUMNS`)."""
+    return (
+        d.recipient_id,
+        d.outcome,
+        d.match,
+        f"{d.score:.1f}",
+        names[d.kept.source],
+        str(d.kept.row),
+        d.kept.display_name,
+        _address(d.kept),
+        d.kept.email,
+        d.other_id,
+        d.other_outcome,
+        names[d.other.source],
+        str(d.other.row),
+        d.other.display_name,
+        _address(d.other),
+        d.other.email,
+    )
 
 
 def mailing_dir(out: Path, dhpc_id: str) -> Path:
@@ -542,24 +593,7 @@ def _stage_mailing_list(mailing: MailingList, folder: Path, outputs: OutputSet) 
         folder / DUPLICATES_FILE,
         _csv_text(
             DUPLICATE_COLUMNS,
-            (
-                (
-                    d.recipient_id,
-                    d.outcome,
-                    f"{d.score:.1f}",
-                    names[d.kept.source],
-                    str(d.kept.row),
-                    d.kept.display_name,
-                    _address(d.kept),
-                    d.kept.email,
-                    names[d.merged.source],
-                    str(d.merged.row),
-                    d.merged.display_name,
-                    _address(d.merged),
-                    d.merged.email,
-                )
-                for d in mailing.duplicates
-            ),
+            (_duplicate_row(d, names) for d in mailing.duplicates),
         ),
     )
     outputs.write_text(

@@ -14,7 +14,11 @@ from collections.abc import Callable
 
 _SPACES = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+# Control characters go (a row with one that means damage is rejected before this);
+# vertical tab and form feed are line breaks inside a cell (FileMaker writes them);
+# a byte-order mark or a zero-width space inside a value is invisible noise.
+_CONTROL: dict[int, str | None] = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+_CONTROL.update({11: " ", 12: " ", 0xFEFF: None, 0x200B: None})
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 # UTF-8 read as cp1252: "Ã¤" for "ä", "Ã–" for "Ö" (the second character is cp1252's).
 _MOJIBAKE = re.compile(

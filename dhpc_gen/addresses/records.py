@@ -12,6 +12,9 @@ from dhpc_gen.addresses.sources import AddressSource
 
 REJECT_REASONS = {
     "unreadable": "the row cannot be read",
+    "repeated-header": "the header row again",
+    "merged-cells": "merged cells across several columns",
+    "bad-cell": "a cell that is not usable text",
     "no-name": "no name",
     "no-address-or-email": "no postal address and no e-mail",
     "incomplete-address": "incomplete postal address and no e-mail",
@@ -122,7 +125,7 @@ class RowNormaliser:
 
     def __call__(self, raw: RawRow) -> PersonRow | Reject:
         if raw.error is not None:
-            return self._reject(raw, "unreadable", raw.error, {})
+            return self._reject(raw, raw.reason, raw.error, {})
         values = self._values(raw)
         get = values.get
 

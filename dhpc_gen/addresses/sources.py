@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from dhpc_gen.content.loader import format_loc, line_of, read_yaml
 from dhpc_gen.errors import ContentError, Problem, display_path
@@ -60,13 +67,23 @@ class _SourceEntry(_Model):
     format: Literal["csv", "xlsx"] | None = None
     encoding: _Text | None = None
     delimiter: Literal[",", ";", "\t", "tab", "|"] | None = None
-    sheet: _Text | None = None
+    sheet: int | str | None = None
     header_row: Annotated[int, Field(ge=1, le=1000)] | None = None
     country: _Country | None = None
     name_order: Literal["last_first", "first_last"] | None = None
     columns: dict[_Text, CanonicalField] = Field(min_length=1)
     values: dict[CanonicalField, dict[_Text, _Value]] = Field(default_factory=dict)
     defaults: dict[CanonicalField, _Text] = Field(default_factory=dict)
+
+    @field_validator("sheet", mode="before")
+    @classmethod
+    def _sheet(cls, value: object) -> object:
+        """A name, or a number from 1 (a YAML ``true`` is neither)."""
+        if value is None or (isinstance(value, str) and 0 < len(value.strip()) <= 500):
+            return value.strip() if isinstance(value, str) else None
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 1000:
+            return value
+        raise ValueError("give the sheet's name, or its number (1 for the first sheet)")
 
 
 class _SourcesFile(_Model):
@@ -86,7 +103,8 @@ class AddressSource:
     format: Literal["csv", "xlsx"]
     encoding: str | None
     delimiter: str | None
-    sheet: str | None
+    sheet: int | str | None
+    """XLSX: the sheet's name, or its number (1 for the first); None: the only one with data."""
     header_row: int | None
     country: str | None
     name_order: Literal["last_first", "first_last"]
@@ -96,6 +114,8 @@ class AddressSource:
     """Canonical field → (case-folded value as in the file → value to use)."""
     defaults: Mapping[str, str]
     """Canonical field → value for rows where it is empty."""
+    kind: Literal["register", "suppression"] = "register"
+    """A register has the settings of sources.yaml; hints for other files name none."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +143,14 @@ def _validate(data: Any, shown: str) -> tuple[_SourcesFile | None, list[Problem]
         return _SourcesFile.model_validate(data), []
     except ValidationError as exc:
         problems = []
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        for err in errors:
             loc = tuple(err["loc"])
             message = err["msg"]
+            if loc == ("sources",) and err["type"] == "too_short" and len(errors) > 1:
+                continue  # pydantic's count of the sources that had no problem: not one
+            if err["type"] == "value_error":
+                message = message.removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = "unknown field (check the spelling)"
             elif err["type"] == "missing":
@@ -233,6 +258,15 @@ def load_sources(path: Path, *, address_sources: Iterable[str] = ()) -> SourceSe
                     where,
                     "encoding and delimiter apply to CSV files only",
                     at("sources", index),
+                )
+            )
+        if fmt == "csv" and entry.sheet is not None:
+            problems.append(
+                Problem(
+                    shown,
+                    f"{where}.sheet",
+                    "sheet applies to XLSX workbooks only",
+                    at("sources", index, "sheet"),
                 )
             )
         problems += _column_problems(entry, shown, where, functools.partial(at, "sources", index))

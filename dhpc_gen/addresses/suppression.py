@@ -79,7 +79,7 @@ def load_suppression(path: Path, home_country: str) -> SuppressionList:
     source = AddressSource(
         name="suppression list", path=path, shown=shown, format="csv", encoding=None,
         delimiter=None, sheet=None, header_row=None, country=None, name_order="first_last",
-        columns=_HEADERS, values={}, defaults={},
+        columns=_HEADERS, values={}, defaults={}, kind="suppression",
     )  # fmt: skip
     result = SuppressionList()
     people: dict[tuple[str, str], list[PersonRow]] = defaultdict(list)

@@ -10,7 +10,7 @@ history of the folder), so that a reviewer sees only what changed since.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,9 +19,11 @@ from dhpc_gen.approval import git
 from dhpc_gen.approval.diff import FieldChange, LanguageDiff, compare_language, compare_meta
 from dhpc_gen.approval.log import (
     LOG_FILE,
+    Decision,
     LanguageVersion,
     Signoff,
     SignoffLog,
+    append,
     log_path,
     read_log,
 )
@@ -169,6 +171,50 @@ def current_version(dhpc: Dhpc, language: str, country: str | None = None) -> La
         revision=revision,
         country=country,
     )
+
+
+class VersionChangedError(DhpcError):
+    """The text on disk is not the version the reviewer was shown."""
+
+
+@dataclass(frozen=True)
+class RecordedSignoff:
+    """The entries one decision added to the sign-off log."""
+
+    path: Path
+    entries: tuple[Signoff, ...]
+    uncommitted: bool
+    """Some approved text is not committed in git: later changes cannot be shown against it."""
+
+
+def record_signoff(
+    dhpc: Dhpc,
+    languages: Sequence[str],
+    *,
+    decision: Decision,
+    name: str,
+    role: str,
+    comment: str = "",
+    country: str | None = None,
+    seen: Mapping[str, str] | None = None,
+) -> RecordedSignoff:
+    """Append one decision per language about its current text to the sign-off log.
+
+    What ``dhpc signoff`` and the approve button of ``dhpc serve`` both do. ``seen``
+    (language → content hash) names the versions the reviewer was shown: when the text
+    on disk is another one, nothing is recorded.
+    """
+    log = signoff_log(dhpc)
+    versions = [current_version(dhpc, lang, country) for lang in dict.fromkeys(languages)]
+    for version in versions:
+        shown = (seen or {}).get(version.language)
+        if seen is not None and shown != version.content_sha256:
+            raise VersionChangedError(
+                f"{version.language}: the text changed after it was shown to you (now "
+                f"{version.content_sha256[:12]}): reload it and review again"
+            )
+    added = append(log, dhpc.id, versions, decision=decision, name=name, role=role, comment=comment)
+    return RecordedSignoff(log.path, added, any(v.revision is None for v in versions))
 
 
 def _files_at(

@@ -159,8 +159,7 @@ def signoff(
     git commit holding that text, and the hash of the previous entry, so an edited or
     removed entry is detected. Commit the file to keep the record.
     """
-    from dhpc_gen.approval.log import append
-    from dhpc_gen.approval.state import current_version, signoff_log
+    from dhpc_gen.approval.state import record_signoff
     from dhpc_gen.content import load_dhpc
 
     dhpc = load_dhpc(directory)
@@ -171,28 +170,25 @@ def signoff(
         )
     if country is not None and country.upper() != dhpc.meta.country:
         raise UsageError(f"--country {country}: {dhpc.id} is for {dhpc.meta.country}")
-    cc = country.upper() if country else None
-    log = signoff_log(dhpc)
-    versions = [current_version(dhpc, lang, cc) for lang in dict.fromkeys(languages)]
-    added = append(
-        log,
-        dhpc.id,
-        versions,
+    recorded = record_signoff(
+        dhpc,
+        languages,
         decision="rejected" if reject else "approved",
         name=name,
         role=role,
         comment=comment,
+        country=country.upper() if country else None,
     )
-    for entry in added:
+    for entry in recorded.entries:
         click.echo(
             f"{dhpc.id} {entry.language}: {entry.decision} by {entry.who}, content "
             f"{entry.content_sha256[:12]} (entry {entry.seq}, {entry.hash[:12]})"
         )
-    click.echo(display_path(log.path))
-    if any(v.revision is None for v in versions):
+    click.echo(display_path(recorded.path))
+    if recorded.uncommitted:
         click.echo(
             "note: the approved text is not committed in git: commit it together with "
-            f"{log.path.name}, so that later changes can be shown against it",
+            f"{recorded.path.name}, so that later changes can be shown against it",
             err=True,
         )
 

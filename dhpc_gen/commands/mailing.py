@@ -149,6 +149,11 @@ def register(group: click.Group) -> None:
             f"  rejected {report['rejected']}, outside the audience {report['filtered']}, "
             f"suppressed {report['suppressed']}, duplicates merged {report['duplicates_merged']}"
         )
+        if report["possible_duplicates"]:
+            click.echo(
+                f"  possible duplicates {report['possible_duplicates']}: kept apart, "
+                "check them in duplicates.csv"
+            )
         languages = ", ".join(f"{k} {v}" for k, v in report["recipients_per_language"].items())
         click.echo(f"  recipients {report['recipients']} ({languages})")
         if not report["recipients"]:

@@ -15,10 +15,12 @@ from dhpc_gen.commands.options import (
     reports_errors,
     require_signoff_option,
 )
-from dhpc_gen.errors import display_path
+from dhpc_gen.errors import UsageError, display_path
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
+
+    from dhpc_gen.content.model import Dhpc
 
 
 def register(group: click.Group) -> None:
@@ -52,6 +54,12 @@ def register(group: click.Group) -> None:
     type=click.IntRange(min=1),
     help="Processes to use. [default: the number of CPUs]",
 )
+@click.option(
+    "--only",
+    metavar="WHAT[,WHAT]",
+    help="Print only the recipients e-mail did not reach, by what the send journal says: "
+    "bounced, deferred, failed, unknown, not-sent, no-email (e.g. --only bounced,no-email).",
+)
 @require_signoff_option(
     "Write nothing unless the current text of every language is approved (dhpc signoff)."
 )
@@ -64,6 +72,7 @@ def merge_command(
     window: str,
     leave_out_rejects: bool,
     jobs: int | None,
+    only: str | None,
     require_signoff: bool,
 ) -> None:
     """Write print files (and per-recipient letters) of the DHPC in DIR for a mailing list.
@@ -78,8 +87,10 @@ def merge_command(
     from dhpc_gen.distribution.window import window_layout
 
     layout = window_layout(window)
+    kinds = _only_kinds(only, per_recipient)
     dhpc = load_dhpc(directory)
     source = mailing if mailing is not None else out / dhpc.id / "mailing"
+    selected = _postal_selection(dhpc, out, source, kinds) if kinds else None
     with _ProgressBar() as bar:
         result = merge(
             dhpc,
@@ -90,6 +101,7 @@ def merge_command(
             jobs=jobs,
             leave_out_rejects=leave_out_rejects,
             progress=bar.update,
+            only=selected,
             require_signoff=require_signoff,
         )
     for language in result.languages:
@@ -103,6 +115,8 @@ def merge_command(
             click.echo(f"  {display_path(language.print_file)}")
     if per_recipient:
         click.echo(f"{display_path(result.out_dir / 'letters')}/")
+    if result.left_out:
+        click.echo(f"{result.left_out} recipient(s) not selected by --only: no letter printed")
     click.echo(display_path(result.manifest))
     if result.rejected:
         click.echo(
@@ -111,6 +125,44 @@ def merge_command(
             f"{display_path(result.rejects)}",
             err=True,
         )
+
+
+def _only_kinds(only: str | None, per_recipient: bool) -> tuple[str, ...]:
+    from dhpc_gen.distribution.fallback import parse_only
+
+    if only is None:
+        return ()
+    if per_recipient:
+        raise UsageError(
+            "--only prints the postal fallback; it cannot be used with --per-recipient (the "
+            "letters e-mail attaches are everyone's: merge them without --only)"
+        )
+    return parse_only(only)
+
+
+def _postal_selection(
+    dhpc: Dhpc, out: Path, source: Path, kinds: tuple[str, ...]
+) -> frozenset[str]:
+    """Who ``--only`` selects; says how many and how fresh the bounce information is."""
+    from dhpc_gen.distribution.fallback import select_for_post
+    from dhpc_gen.fsutil import inside, safe_name
+
+    out_dir = inside(out, safe_name(dhpc.id, "DHPC id"))
+    selection = select_for_post(dhpc, out_dir, source, kinds)
+    counts = ", ".join(f"{kind} {count}" for kind, count in selection.counts.items())
+    click.echo(
+        f"--only {','.join(kinds)}: {len(selection.recipient_ids)} of {selection.read} "
+        f"recipient(s) ({counts})"
+    )
+    if "bounced" in kinds or "deferred" in kinds:
+        when = selection.bounces_read_at
+        click.echo(
+            f"  bounce mailbox last read {when}"
+            if when
+            else "  the bounce mailbox was never read: run dhpc bounces first, or bounced "
+            "recipients are printed only once it is"
+        )
+    return selection.recipient_ids
 
 
 class _ProgressBar:

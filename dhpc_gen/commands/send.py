@@ -39,6 +39,11 @@ def _send_summary_lines(summary: object) -> list[str]:
     skipped = [
         (s.already_sent, "already sent earlier (never sent twice)"),
         (
+            s.bounced_before,
+            "whose message bounced: not sent again to that address (dhpc merge --only bounced "
+            "prints their letters; a corrected address is sent with --resend-changed)",
+        ),
+        (
             s.address_changed,
             "sent earlier at an address that has since changed in the mailing list: not sent "
             "again (add --resend-changed to send them the letter at the new address; dhpc "
@@ -228,26 +233,33 @@ def register(group: click.Group) -> None:
         type=click.Path(path_type=Path, dir_okay=False),
         help="Where to write the record. [default: OUT/<id>/distribution-record.<format>]",
     )
+    @click.option(
+        "--pdf", is_flag=True, help="Also write the summary as a one-page PDF, for the regulator."
+    )
     @reports_errors
     def report(
-        directory: Path, out: Path, mailing: Path | None, fmt: str, output: Path | None
+        directory: Path, out: Path, mailing: Path | None, fmt: str, output: Path | None, pdf: bool
     ) -> None:
         """Write the distribution record of the DHPC in DIR: who got which version, how, when.
 
-        One row per recipient and channel (e-mail from the send journal, post from the
-        print manifest), with language, content hash, state and time. The file holds
-        personal data and is created owner-readable only; the terminal shows counts only.
+        One row per recipient and channel (e-mail from the send journal with what came
+        back, post from the print manifest), with language, content hash, state, time and
+        the channel that finally reached the recipient; and a summary without personal data
+        (counts per language and outcome, the dates) beside it, with --pdf as a one-page PDF
+        too. The record holds personal data and is created owner-readable only; the terminal
+        shows counts only.
         """
         from dhpc_gen.build import content_hash
         from dhpc_gen.content import load_dhpc
-        from dhpc_gen.distribution.report import build_record, totals_table, write_record
+        from dhpc_gen.distribution.report import build_record, totals_table
+        from dhpc_gen.distribution.summary import write_report
         from dhpc_gen.fsutil import inside, safe_name
 
         dhpc = load_dhpc(directory)
         out_dir = inside(out, safe_name(dhpc.id, "DHPC id"))
         record = build_record(dhpc.id, content_hash(dhpc), out_dir, mailing=mailing)
         target = output or out_dir / f"distribution-record.{fmt}"
-        write_record(record, target, fmt)
+        summary, written = write_report(dhpc, record, target, fmt, pdf=pdf)
         rows = totals_table(record.totals)
         click.echo(f"{dhpc.id}: {len(record.rows)} row(s) written to {display_path(target)}")
         if rows:
@@ -262,3 +274,11 @@ def register(group: click.Group) -> None:
         click.echo(
             "  total: " + (", ".join(f"{k} {v}" for k, v in sorted(by_state.items())) or "0")
         )
+        total = summary.total
+        click.echo(
+            f"  {total.recipients} recipient(s): e-mail delivered {total.email}, bounced then "
+            f"printed {total.bounced_then_printed}, printed {total.printed}, e-mail in doubt "
+            f"{total.email_in_doubt}, not reached {total.not_reached}"
+        )
+        for path in written[1:]:
+            click.echo(f"  summary: {display_path(path)}")

@@ -12,6 +12,11 @@ power cut, not only a killed process); every write is one ``BEGIN IMMEDIATE`` tr
 A lock file next to the database lets only one sending run use a journal at a time. The
 files are created owner-readable only: the journal holds e-mail addresses.
 
+What came back is recorded too: ``dhpc bounces`` turns a ``sent`` (or ``unknown``) row into
+``bounced`` (a permanent failure reported by a later server) or ``deferred`` (a server still
+trying), with the report's status, reason and time; every report it read is kept in
+``bounce_reports``, so reading the same mailbox again changes nothing.
+
 The journal knows whom it belongs to: its ``meta`` table holds the DHPC id and a journal id
 of its own, ``versions`` the content versions it has sent. A journal of another DHPC is
 refused, and :mod:`.send_state` compares it with what the output folder shows of earlier
@@ -37,10 +42,20 @@ from typing import Literal
 from dhpc_gen.errors import DhpcError, display_path
 
 JOURNAL_FILE = "journal.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""1: deliveries only; 2: meta, versions, earlier_deliveries; 3: the states ``bounced`` and
+``deferred``, the bounce columns and ``bounce_reports``."""
 
-State = Literal["pending", "sending", "sent", "failed", "unknown"]
-STATES: tuple[State, ...] = ("pending", "sending", "sent", "failed", "unknown")
+State = Literal["pending", "sending", "sent", "failed", "unknown", "bounced", "deferred"]
+STATES: tuple[State, ...] = (
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "unknown",
+    "bounced",
+    "deferred",
+)
 Channel = Literal["email"]
 
 UNKNOWN_REPLY = "interrupted while sending: the server may or may not have accepted the message"
@@ -54,13 +69,17 @@ _DELIVERY_COLUMNS = """
     address      TEXT NOT NULL,
     message_id   TEXT NOT NULL,
     state        TEXT NOT NULL
-        CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown')),
+        CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown', 'bounced',
+                         'deferred')),
     attempts     INTEGER NOT NULL DEFAULT 0,
     last_reply   TEXT NOT NULL DEFAULT '',
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
     sent_at      TEXT,
-    unknown_at   TEXT"""
+    unknown_at   TEXT,
+    bounce_status TEXT NOT NULL DEFAULT '',
+    bounce_reason TEXT NOT NULL DEFAULT '',
+    bounced_at   TEXT"""
 
 _SCHEMA_1 = (
     f"""CREATE TABLE IF NOT EXISTS deliveries ({_DELIVERY_COLUMNS},
@@ -78,6 +97,20 @@ _SCHEMA_2 = (
     replaced_at  TEXT NOT NULL
 )""",
 )
+_SCHEMA_3 = (
+    """CREATE TABLE IF NOT EXISTS bounce_reports (
+    report_id    TEXT PRIMARY KEY,
+    source       TEXT NOT NULL,
+    read_at      TEXT NOT NULL,
+    reported_at  TEXT NOT NULL,
+    result       TEXT NOT NULL,
+    recipient_id TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL DEFAULT '',
+    status       TEXT NOT NULL DEFAULT '',
+    reason       TEXT NOT NULL DEFAULT ''
+)""",
+)
+_BOUNCE_COLUMNS = ("bounce_status", "bounce_reason", "bounced_at")
 
 
 def utc_now() -> str:
@@ -126,6 +159,14 @@ class JournalEntry:
     unknown_at: str | None
     replaced_at: str | None = None
     """Only for an earlier message: when the letter was sent again to a changed address."""
+    bounce_status: str = ""
+    """The status code of the last bounce report (``5.1.1``), for ``bounced`` and ``deferred``."""
+    bounce_reason: str = ""
+    """What the report says went wrong, as the reporting server put it."""
+    bounced_at: str | None = None
+    """When the reporting server wrote the report (UTC)."""
+    rowid: int = 0
+    """Where the row is in its table (deliveries, or earlier_deliveries for an earlier message)."""
 
 
 _COLUMNS = (
@@ -133,12 +174,32 @@ _COLUMNS = (
     "attempts, last_reply, created_at, updated_at, sent_at, unknown_at"
 )
 _KEY = "dhpc_id = ? AND content_hash = ? AND recipient_id = ? AND channel = ?"
+Table = Literal["deliveries", "earlier_deliveries"]
+
+
+def _table_columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row[1]) for row in connection.execute(f"PRAGMA table_info({table})")}
+
+
+def _select_list(connection: sqlite3.Connection, table: Table) -> str:
+    """The columns :func:`_entry` reads, with defaults for those an older format lacks."""
+    present = _table_columns(connection, table)
+    bounce = ", ".join(
+        name if name in present else ("NULL" if name == "bounced_at" else "''")
+        for name in _BOUNCE_COLUMNS
+    )
+    replaced = "replaced_at" if table == "earlier_deliveries" else "NULL"
+    return f"{_COLUMNS}, {bounce}, {replaced}, rowid"
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _entry(row: Sequence[object]) -> JournalEntry:
     (dhpc_id, chash, rid, channel, language, address, mid, state, attempts, reply) = row[:10]
     created, updated, sent_at, unknown_at = row[10:14]
-    replaced_at = row[14] if len(row) > 14 else None
+    bounce_status, bounce_reason, bounced_at, replaced_at, rowid = row[14:19]
     return JournalEntry(
         key=DeliveryKey(str(dhpc_id), str(chash), str(rid), channel),  # type: ignore[arg-type]
         language=str(language),
@@ -149,9 +210,13 @@ def _entry(row: Sequence[object]) -> JournalEntry:
         last_reply=str(reply),
         created_at=str(created),
         updated_at=str(updated),
-        sent_at=None if sent_at is None else str(sent_at),
-        unknown_at=None if unknown_at is None else str(unknown_at),
-        replaced_at=None if replaced_at is None else str(replaced_at),
+        sent_at=_text(sent_at),
+        unknown_at=_text(unknown_at),
+        replaced_at=_text(replaced_at),
+        bounce_status=str(bounce_status),
+        bounce_reason=str(bounce_reason),
+        bounced_at=_text(bounced_at),
+        rowid=int(rowid),  # type: ignore[call-overload]
     )
 
 
@@ -166,6 +231,39 @@ def _create_private(path: Path) -> None:
         os.fchmod(fd, 0o600)
     finally:
         os.close(fd)
+
+
+ReportResult = Literal[
+    "bounced", "deferred", "delivered", "no-change", "unmatched", "not-a-bounce", "malformed"
+]
+
+
+@dataclass(frozen=True)
+class BounceReport:
+    """One message read from the bounce mailbox, as the journal keeps it."""
+
+    report_id: str
+    """SHA-256 of the message's bytes: the same message read again is recognised."""
+    source: str
+    """Where it was read first: ``new/<file>`` of a Maildir, ``imap://host/mailbox;UID=n``."""
+    reported_at: str
+    """When the reporting server wrote it (UTC), or when it arrived."""
+    result: ReportResult
+    recipient_id: str = ""
+    content_hash: str = ""
+    status: str = ""
+    reason: str = ""
+    """What the report says (a bounce) or why it changed nothing (every other result)."""
+    read_at: str = ""
+
+
+_BOUNCE_FROM: dict[str, tuple[State, ...]] = {
+    "bounced": ("sent", "unknown", "deferred"),
+    "deferred": ("sent", "unknown", "deferred"),
+    "delivered": ("deferred",),
+}
+"""The states a bounce report may change, by what it reports. ``unknown`` rows too: a report
+proves the message went. A later delay never undoes a bounce."""
 
 
 class SendJournal:
@@ -206,8 +304,9 @@ class SendJournal:
         except BlockingIOError:
             os.close(lock_fd)
             raise JournalError(
-                f"{display_path(path)}: another 'dhpc send' is using this journal right now; "
-                "wait for it to finish (two runs at once could send the same letter twice)"
+                f"{display_path(path)}: another 'dhpc send' or 'dhpc bounces' is using this "
+                "journal right now; wait for it to finish (two runs at once could send the same "
+                "letter twice)"
             ) from None
         try:
             os.ftruncate(lock_fd, 0)
@@ -255,7 +354,7 @@ class SendJournal:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                _rollback(self._db)
                 raise
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -328,21 +427,24 @@ class SendJournal:
     def readdress(self, key: DeliveryKey, address: str) -> bool:
         """Make a row sent (or maybe sent) to an old address ``pending`` for ``address``.
 
-        The earlier message's row is kept in ``earlier_deliveries``; False if the row is not
-        ``sent`` or ``unknown`` (nothing changed).
+        The earlier message's row is kept in ``earlier_deliveries``, with its bounce if one
+        came back; False if the row is not ``sent``, ``unknown``, ``bounced`` or ``deferred``
+        (nothing changed).
         """
         now = utc_now()
+        columns = f"{_COLUMNS}, {', '.join(_BOUNCE_COLUMNS)}"
+        went = "state IN ('sent', 'unknown', 'bounced', 'deferred')"
         with self._write() as db:
             db.execute(
-                f"INSERT INTO earlier_deliveries ({_COLUMNS}, replaced_at) "
-                f"SELECT {_COLUMNS}, ? FROM deliveries WHERE {_KEY} "
-                "AND state IN ('sent', 'unknown')",
+                f"INSERT INTO earlier_deliveries ({columns}, replaced_at) "
+                f"SELECT {columns}, ? FROM deliveries WHERE {_KEY} AND {went}",
                 (now, *_key_params(key)),
             )
             cursor = db.execute(
                 "UPDATE deliveries SET state = 'pending', address = ?, attempts = 0, "
-                "last_reply = ?, updated_at = ?, sent_at = NULL, unknown_at = NULL "
-                f"WHERE {_KEY} AND state IN ('sent', 'unknown')",
+                "last_reply = ?, updated_at = ?, sent_at = NULL, unknown_at = NULL, "
+                "bounce_status = '', bounce_reason = '', bounced_at = NULL "
+                f"WHERE {_KEY} AND {went}",
                 (address, "the address changed: to be sent to the new one", now, *_key_params(key)),
             )
             return cursor.rowcount == 1
@@ -406,6 +508,99 @@ class SendJournal:
         """Messages replaced by a resend to a changed address."""
         return read_entries(self._db, dhpc_id, content_hash, table="earlier_deliveries")
 
+    # -- what came back -------------------------------------------------------------------
+
+    def known_reports(self) -> set[str]:
+        """The ids of every bounce report recorded so far."""
+        return {str(row[0]) for row in self._db.execute("SELECT report_id FROM bounce_reports")}
+
+    def record_report(self, report: BounceReport, target: JournalEntry | None) -> BounceReport:
+        """Record one report and, for a bounce matched to ``target``, change its row.
+
+        Both happen in one transaction, so a crash leaves neither; a report recorded before
+        changes nothing. Returns the report as recorded: ``no-change`` (with the reason) when
+        the row is in a state the report cannot change.
+        """
+        now = utc_now()
+        recorded = replace(report, read_at=now)
+        with self._write() as db:
+            seen = db.execute(
+                "SELECT 1 FROM bounce_reports WHERE report_id = ?", (report.report_id,)
+            ).fetchone()
+            if seen:
+                return replace(recorded, result="no-change", reason="read before")
+            if target is not None and report.result in _BOUNCE_FROM:
+                recorded = self._apply(db, report, target, now) or recorded
+            db.execute(
+                "INSERT INTO bounce_reports (report_id, source, read_at, reported_at, result, "
+                "recipient_id, content_hash, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    recorded.report_id,
+                    recorded.source,
+                    recorded.read_at,
+                    recorded.reported_at,
+                    recorded.result,
+                    recorded.recipient_id,
+                    recorded.content_hash,
+                    recorded.status,
+                    recorded.reason[:2000],
+                ),
+            )
+        return recorded
+
+    @staticmethod
+    def _apply(
+        db: sqlite3.Connection, report: BounceReport, target: JournalEntry, now: str
+    ) -> BounceReport | None:
+        """Change ``target``'s row; None if it changed, else the report as ``no-change``."""
+        table = "earlier_deliveries" if target.replaced_at is not None else "deliveries"
+        allowed = _BOUNCE_FROM[report.result]
+        marks = ", ".join("?" for _ in allowed)
+        if report.result == "delivered":
+            cursor = db.execute(
+                f"UPDATE {table} SET state = 'sent', bounce_status = '', bounce_reason = '', "
+                f"bounced_at = NULL, updated_at = ? WHERE rowid = ? AND state IN ({marks})",
+                (now, target.rowid, *allowed),
+            )
+        else:
+            # An older delay report read after a newer one leaves the newer one's reason.
+            cursor = db.execute(
+                f"UPDATE {table} SET state = ?, bounce_status = ?, bounce_reason = ?, "
+                f"bounced_at = ?, updated_at = ? WHERE rowid = ? AND state IN ({marks}) "
+                "AND NOT (state = 'deferred' AND ? = 'deferred' AND bounced_at > ?)",
+                (
+                    report.result,
+                    report.status,
+                    report.reason[:2000],
+                    report.reported_at,
+                    now,
+                    target.rowid,
+                    *allowed,
+                    report.result,
+                    report.reported_at,
+                ),
+            )
+        if cursor.rowcount == 1:
+            return None
+        row = db.execute(f"SELECT state FROM {table} WHERE rowid = ?", (target.rowid,)).fetchone()
+        state = str(row[0]) if row else "gone"
+        return replace(
+            report,
+            read_at=now,
+            result="no-change",
+            reason=f"reports {report.result}; the journal has the message as {state}: "
+            + (report.reason or report.status),
+        )
+
+    def note_bounces_read(self, when: str) -> None:
+        """Remember when the bounce mailbox was last read (``dhpc merge --only`` says it)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('bounces_read_at', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (when,),
+            )
+
     def snapshot(self) -> JournalSnapshot:
         return _snapshot(self.path, self._db)
 
@@ -413,7 +608,7 @@ class SendJournal:
         """Rows of ``dhpc_id`` sent (or maybe sent) as another version of the content."""
         row = self._db.execute(
             "SELECT COUNT(*) FROM deliveries WHERE dhpc_id = ? AND content_hash != ? "
-            "AND state IN ('sent', 'sending', 'unknown')",
+            f"AND state IN ({', '.join(repr(state) for state in WENT)})",
             (dhpc_id, content_hash),
         ).fetchone()
         return int(row[0])
@@ -453,6 +648,11 @@ def _unwritable(path: Path, exc: OSError | sqlite3.Error) -> JournalError:
 
 
 def _migrate(path: Path, connection: sqlite3.Connection) -> None:
+    """Bring the journal to :data:`SCHEMA_VERSION` in one transaction.
+
+    Every step runs inside one ``BEGIN IMMEDIATE``: a crash or a full disk half-way leaves
+    the journal in its old format, whole, and the next run migrates it again.
+    """
     version = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise JournalError(
@@ -463,7 +663,7 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                for statement in (*_SCHEMA_1, *_SCHEMA_2):
+                for statement in (*_SCHEMA_1, *_SCHEMA_2, *_SCHEMA_3):
                     connection.execute(statement)
                 # A journal of format 1 belongs to the DHPC its rows are of.
                 owners = [
@@ -483,9 +683,10 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
                     "INSERT OR IGNORE INTO versions (content_hash, first_used_at) "
                     "SELECT content_hash, MIN(created_at) FROM deliveries GROUP BY content_hash"
                 )
+                _add_bounce_states(connection)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except BaseException:
-                connection.execute("ROLLBACK")
+                _rollback(connection)
                 raise
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -497,6 +698,36 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
     for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if companion.exists():
             os.chmod(companion, 0o600)
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    """Undo the open transaction; SQLite has already undone it after a full disk (and a
+    ROLLBACK then would hide that error behind "no transaction is active")."""
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
+
+
+def _add_bounce_states(connection: sqlite3.Connection) -> None:
+    """Format 3: tables of an older journal get the new states and the bounce columns.
+
+    SQLite cannot change a CHECK constraint in place, so each table is copied into a new
+    one (row ids kept, so the order of rows stays) that then takes the old one's name.
+    """
+    for table, extra in (
+        ("deliveries", ",\n    PRIMARY KEY (dhpc_id, content_hash, recipient_id, channel)"),
+        ("earlier_deliveries", ",\n    replaced_at  TEXT NOT NULL"),
+    ):
+        if "bounce_status" in _table_columns(connection, table):
+            continue
+        columns = _COLUMNS + (", replaced_at" if table == "earlier_deliveries" else "")
+        connection.execute(f"CREATE TABLE {table}_v3 ({_DELIVERY_COLUMNS}{extra})")
+        connection.execute(
+            f"INSERT INTO {table}_v3 (rowid, {columns}) SELECT rowid, {columns} FROM {table} "
+            "ORDER BY rowid"
+        )
+        connection.execute(f"DROP TABLE {table}")
+        connection.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
+    connection.execute(_SCHEMA_1[1])  # the index went with the old table
 
 
 def _claim(path: Path, connection: sqlite3.Connection, dhpc_id: str) -> None:
@@ -546,9 +777,9 @@ def read_entries(
     dhpc_id: str,
     content_hash: str | None = None,
     *,
-    table: Literal["deliveries", "earlier_deliveries"] = "deliveries",
+    table: Table = "deliveries",
 ) -> list[JournalEntry]:
-    columns = _COLUMNS + (", replaced_at" if table == "earlier_deliveries" else "")
+    columns = _select_list(connection, table)
     if content_hash is None:
         rows = connection.execute(
             f"SELECT {columns} FROM {table} WHERE dhpc_id = ? ORDER BY rowid", (dhpc_id,)
@@ -561,8 +792,10 @@ def read_entries(
     return [_entry(row) for row in rows]
 
 
-WENT: tuple[State, ...] = ("sent", "sending", "unknown")
-"""States of a message that went, or may have gone, to the recipient."""
+WENT: tuple[State, ...] = ("sent", "sending", "unknown", "bounced", "deferred")
+"""States of a message that went, or may have gone, to the recipient. A bounced message went
+and came back: it is never sent to that address again, and still counts as sent in
+``send-state.json``."""
 
 
 @dataclass(frozen=True)
@@ -579,6 +812,10 @@ class JournalSnapshot:
     versions: tuple[str, ...]
     entries: tuple[JournalEntry, ...]
     earlier: tuple[JournalEntry, ...]
+    reports: tuple[BounceReport, ...] = ()
+    """Every bounce report read, in the order read."""
+    bounces_read_at: str = ""
+    """When ``dhpc bounces`` last read a mailbox; empty: never."""
 
     @property
     def empty(self) -> bool:
@@ -627,14 +864,36 @@ def _snapshot(path: Path, connection: sqlite3.Connection) -> JournalSnapshot:
         versions = [str(r[0]) for r in connection.execute("SELECT content_hash FROM versions")]
     else:
         versions = sorted({e.key.content_hash for e in entries})
+    reports: list[BounceReport] = []
+    if version >= 3:
+        reports = [
+            BounceReport(
+                report_id=str(row[0]),
+                source=str(row[1]),
+                read_at=str(row[2]),
+                reported_at=str(row[3]),
+                result=row[4],
+                recipient_id=str(row[5]),
+                content_hash=str(row[6]),
+                status=str(row[7]),
+                reason=str(row[8]),
+            )
+            for row in connection.execute(
+                "SELECT report_id, source, read_at, reported_at, result, recipient_id, "
+                "content_hash, status, reason FROM bounce_reports ORDER BY rowid"
+            )
+        ]
+    meta = _meta(connection)
     return JournalSnapshot(
         path,
         size,
         frozenset(owners),
-        _meta(connection).get("journal_id", ""),
+        meta.get("journal_id", ""),
         tuple(versions),
         tuple(entries),
         tuple(earlier),
+        tuple(reports),
+        meta.get("bounces_read_at", ""),
     )
 
 

@@ -77,9 +77,10 @@ def render_body(
     cheap for the processes that never lay anything out.
     """
     from dhpc_gen.build import language_hash, template_version
+    from dhpc_gen.render.fonts import glyph_problems
     from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 
-    problems = consistency_problems(dhpc)
+    problems = consistency_problems(dhpc) + glyph_problems(dhpc.files)
     if problems:
         raise ContentError(problems)
     html = merged_html(dhpc, language, window, address_sources)

@@ -17,6 +17,10 @@ Outputs below ``<out>/<id>/``:
   its SHA-256;
 - ``print/rejects.csv``: recipients whose address cannot be printed, and why.
 
+With ``only`` (``dhpc merge --only``, the postal fallback) just those recipients are merged;
+the manifest keeps listing the per-recipient letters an earlier merge wrote to ``letters/``
+(which it leaves as they are), so that ``dhpc send`` can still attach them.
+
 All of them are written as one :class:`~dhpc_gen.fsutil.OutputSet`: a merge that fails
 (a full disk, Ctrl-C) leaves the outputs of the previous merge exactly as they were.
 """
@@ -136,6 +140,8 @@ class MergeResult:
     rejects: Path
     rejected: int
     read: int
+    left_out: int = 0
+    """Recipients the mailing list has but ``only`` did not select."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,7 @@ class _Scan:
     characters: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
     without_postal: dict[str, int] = field(default_factory=dict)
+    left_out: int = 0
 
 
 def default_jobs() -> int:
@@ -179,20 +186,28 @@ def merge(
     jobs: int | None = None,
     leave_out_rejects: bool = False,
     progress: Progress | None = None,
+    only: frozenset[str] | None = None,
     require_signoff: bool = False,
 ) -> MergeResult:
     """Write the print files (and per-recipient letters) of ``dhpc`` for ``mailing``.
 
     Raises :class:`RejectedRecipients` (after writing only ``rejects.csv``) when an
-    address cannot be printed, unless ``leave_out_rejects``. ``require_signoff``: refuse,
-    before writing anything, unless every language's current text is approved.
+    address cannot be printed, unless ``leave_out_rejects``. ``only``: merge just these
+    recipient ids (print files only; letters already in ``letters/`` stay listed).
+    ``require_signoff``: refuse, before writing anything, unless every language's
+    current text is approved.
     """
+    if only is not None and per_recipient:
+        raise DhpcError(
+            "a merge of some recipients only (--only) writes print files; it cannot write the "
+            "per-recipient letters e-mail attaches (--per-recipient), which are everyone's"
+        )
     refused = [s for s in approval_states(dhpc) if not s.approved]
     if require_signoff and refused:
         raise DhpcError(refusal_message(dhpc, refused))
     try:
         return _merge(
-            dhpc, mailing, out_root, per_recipient, window, jobs, leave_out_rejects, progress
+            dhpc, mailing, out_root, per_recipient, window, jobs, leave_out_rejects, progress, only
         )
     except OSError as exc:
         # The outputs themselves fail with their own message; this is the scratch space
@@ -213,6 +228,7 @@ def _merge(
     jobs: int | None,
     leave_out_rejects: bool,
     progress: Progress | None,
+    only: frozenset[str] | None = None,
 ) -> MergeResult:
     jobs = jobs or default_jobs()
     out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
@@ -241,6 +257,7 @@ def _merge(
                     font,
                     window,
                     per_recipient,
+                    only,
                 )
             if scan.rejected and not leave_out_rejects:
                 outputs.commit()  # the rejects alone, for the user to correct
@@ -274,6 +291,7 @@ def _merge(
                 pool,
                 2 * jobs,
                 progress,
+                _letters_listed(print_dir / MANIFEST_FILE) if only is not None else {},
             )
             results = writer.write_all(runs, sum(runs.count(lang) for lang in languages))
             for result in results:
@@ -285,6 +303,7 @@ def _merge(
                 rejects_path,
                 scan.rejected,
                 scan.read,
+                scan.left_out,
             )
         finally:
             if pool is not None:
@@ -308,6 +327,7 @@ def _scan(
     font: OverlayFont,
     window: WindowLayout,
     per_recipient: bool,
+    only: frozenset[str] | None = None,
 ) -> _Scan:
     """Read the mailing list once: format and measure every address, sort, reject."""
     scan = _Scan()
@@ -326,6 +346,9 @@ def _scan(
         scan.read += 1
         rid = recipient.recipient_id
         language = recipient.language
+        if only is not None and rid not in only:
+            scan.left_out += 1
+            continue
         try:
             safe_name(rid, "recipient_id")
         except OutputError:
@@ -466,6 +489,7 @@ class _Writer:
         pool: Pool | None,
         in_flight: int,
         progress: Progress | None,
+        letters_listed: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.dhpc = dhpc
         self.content_sha256 = content_hash(dhpc)
@@ -485,6 +509,8 @@ class _Writer:
         self.pending: deque[_Batch] = deque()
         self.in_flight = in_flight
         """Batches handed to the workers before the oldest one's result is awaited."""
+        self.letters_listed = dict(letters_listed or {})
+        """recipient id → manifest row of a letter in ``letters/`` to keep listing (``only``)."""
 
     def write_all(self, runs: SortedRuns, total: int) -> list[LanguageResult]:
         self.total = total
@@ -495,6 +521,9 @@ class _Writer:
             for language in self.bodies:
                 results.append(self._language(language, runs.read(language)))
             self._drain(0)
+            for row in self.letters_listed.values():
+                # Not in this print run; the letter e-mail attaches stays listed.
+                self.manifest.row(*("" if c in _PRINT_PLACE else row[c] for c in MANIFEST_COLUMNS))
         logger.info("%d letters written", self.done)
         self._remove_stale(results)
         return results
@@ -582,6 +611,12 @@ class _Writer:
                 if digests:
                     letter = f"{LETTERS_DIR}/{batch.language}/{recipient_id}.pdf"
                     digest = digests[index]
+                listed = self.letters_listed.pop(recipient_id, None)
+                if listed and (listed["content_sha256"], listed["address_sha256"]) == (
+                    self.content_sha256,
+                    address,
+                ):
+                    letter, digest = listed["letter_file"], listed["letter_sha256"]
                 self.manifest.row(
                     recipient_id,
                     batch.language,
@@ -611,6 +646,27 @@ class _Writer:
             for stale in sorted(letters_dir.iterdir()):
                 if stale.is_dir() and stale.name not in current and not stale.name.startswith("."):
                     self.outputs.remove(stale)
+
+
+_PRINT_PLACE = ("print_file", "first_page", "last_page")
+
+
+def _letters_listed(manifest: Path) -> dict[str, dict[str, str]]:
+    """The rows of an earlier manifest that list a per-recipient letter.
+
+    A manifest of an older format cannot vouch for its letters (``dhpc send`` refuses
+    them): none is kept.
+    """
+    if not manifest.is_file():
+        return {}
+    try:
+        return {
+            row["recipient_id"]: row
+            for row in read_manifest(manifest)
+            if row.get("letter_file") and row.get("recipient_id")
+        }
+    except DhpcError:
+        return {}
 
 
 def read_manifest(path: Path) -> Iterator[dict[str, str]]:

@@ -9,6 +9,16 @@ quoted-printable or base64 bodies, IDNA domains), so any server takes them; addr
 whose local part is not ASCII need ``smtputf8`` in the SMTP settings. The Message-ID is
 derived from the DHPC id, the content hash and the recipient id: a duplicate of the same
 letter to the same person carries the same Message-ID and is recognisable.
+
+What comes back can be matched: each message has a token of its own (from its Message-ID
+and the address it goes to), sent as the DSN envelope id (``ENVID``) and, with ``verp`` in
+the settings, in its return path (``bounces+<token>@…``). With a DKIM key in the settings
+every message is signed (:mod:`.dkim_signing`).
+
+``Auto-Submitted: auto-generated`` (RFC 3834) says that no person sent the message, so
+out-of-office replies are not sent back; there is no ``Precedence`` and no
+``List-Unsubscribe`` header: a DHPC is a one-off safety notice, not a list or marketing
+(docs/send.md says why).
 """
 
 from __future__ import annotations
@@ -34,7 +44,8 @@ from dhpc_gen.addresses.recipients import Recipient
 from dhpc_gen.approval.sent import LetterVersion
 from dhpc_gen.content.markup import plain_text, render_inline
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.distribution.smtp import SmtpSettings
+from dhpc_gen.distribution.dkim_signing import DkimSigner
+from dhpc_gen.distribution.smtp import SmtpConfigError, SmtpSettings
 from dhpc_gen.errors import DhpcError, RenderError
 from dhpc_gen.i18n import N_, Boilerplate
 from dhpc_gen.render.environment import install_boilerplate
@@ -62,6 +73,16 @@ def message_id(dhpc_id: str, content_hash: str, recipient_id: str, domain: str) 
     """The same for every copy of one DHPC version to one recipient."""
     digest = hashlib.sha256(f"{dhpc_id}\0{content_hash}\0{recipient_id}".encode()).hexdigest()
     return f"<{digest[:32]}@{domain}>"
+
+
+TOKEN_LENGTH = 24
+"""Hex digits of a message's token: 96 bits, unique among any number of messages."""
+
+
+def delivery_token(message_id: str, address: str) -> str:
+    """The token of one message to one address (the same letter to a new address has another)."""
+    digest = hashlib.sha256(f"{message_id}\0{address.lower()}".encode()).hexdigest()
+    return digest[:TOKEN_LENGTH]
 
 
 def _clean_name(name: str) -> str:
@@ -139,6 +160,10 @@ class ComposedMessage:
     envelope_to: str
     message_id: str
     data: bytes
+    envelope_from: str = ""
+    """``MAIL FROM``: the bounce address, with the token in it under ``verp``."""
+    token: str = ""
+    """Sent as the DSN envelope id; bounces name it."""
 
 
 def make_mail_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
@@ -187,6 +212,21 @@ class MessageComposer:
         )
 
     @cached_property
+    def signer(self) -> DkimSigner | None:
+        """The DKIM signer of the settings; refuses a key that cannot sign for the sender."""
+        s = self.settings
+        if s.dkim_key_file is None:
+            return None
+        signer = DkimSigner(s.dkim_key_file, s.dkim_selector, s.dkim_domain or self.sender.domain)
+        if not signer.covers(self.sender.domain):
+            raise SmtpConfigError(
+                f"dkim_domain {signer.domain} does not cover the From address's domain "
+                f"{self.sender.domain}: receivers checking DMARC would treat the messages as "
+                "not authenticated; sign with the From domain (or a domain above it)"
+            )
+        return signer
+
+    @cached_property
     def sender(self) -> Address:
         """``From:``: the settings' sender, else the first MAH of the DHPC."""
         if self.settings.sender:
@@ -203,11 +243,25 @@ class MessageComposer:
 
     @cached_property
     def envelope_from(self) -> str:
-        """``MAIL FROM``: the bounce address."""
+        """``MAIL FROM``: the bounce address (without a message's token)."""
         if self.settings.envelope_from:
             addr = parseaddr(self.settings.envelope_from)[1]
             return mail_address(addr, smtputf8=self.settings.smtputf8).addr_spec
         return self.sender.addr_spec
+
+    def return_path(self, token: str) -> str:
+        """``MAIL FROM`` of one message: ``local+token@domain`` under ``verp``."""
+        if not self.settings.verp:
+            return self.envelope_from
+        local, _, domain = self.envelope_from.rpartition("@")
+        local = local.split("+", 1)[0]
+        if len(local) + 1 + len(token) > 64:
+            raise SmtpConfigError(
+                f"envelope_from {self.envelope_from}: the part before @ is too long for a "
+                f"return path with a {len(token)}-character token (verp); at most "
+                f"{63 - len(token)} characters"
+            )
+        return f"{local}+{token}@{domain}"
 
     def message_id(self, recipient_id: str) -> str:
         return message_id(
@@ -329,6 +383,11 @@ class MessageComposer:
         msg["Subject"] = mail.subject
         msg["Date"] = format_datetime(when.astimezone(dt.UTC))
         msg["Message-ID"] = mid
+        # Sent by a program, not a person: no out-of-office replies (RFC 3834; Exchange's own
+        # header too, which must not suppress delivery reports). No Precedence: "bulk" or
+        # "list" would file a safety notice with newsletters.
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
         msg["X-DHPC-Id"] = self.dhpc.id
         # Short enough for the 64 hex digits to stay on one 78-character line.
         msg["X-DHPC-Hash"] = self.content_hash
@@ -344,4 +403,10 @@ class MessageComposer:
         msg.attach(cast(EmailMessage, part))  # typeshed wants the message class; any part works
         # After the parts: making a message multipart moves Content-* headers into a part.
         msg["Content-Language"] = recipient.language
-        return ComposedMessage(recipient.recipient_id, to.addr_spec, mid, msg.as_bytes())
+        data = msg.as_bytes()
+        if self.signer is not None:
+            data = self.signer.sign(data)
+        token = delivery_token(mid, to.addr_spec)
+        return ComposedMessage(
+            recipient.recipient_id, to.addr_spec, mid, data, self.return_path(token), token
+        )

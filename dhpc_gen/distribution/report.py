@@ -1,8 +1,14 @@
 """The distribution record: who was sent which version of the DHPC, how, and when.
 
-E-mail rows come from the send journal, postal rows from the print manifest written by
-``dhpc merge``. The record holds personal data (names and addresses from the mailing
-list), so it is written owner-readable only; the terminal gets counts only.
+E-mail rows come from the send journal (with what came back, from ``dhpc bounces``),
+postal rows from the print manifest written by ``dhpc merge``. Each row also says the
+*outcome* of its recipient: the channel that finally reached them (``email``: delivered,
+no bounce; ``bounced-then-printed``; ``printed``), or that it is in doubt or did not
+(``email-in-doubt``, ``not-reached``). Every recipient of the mailing list is in the
+record: one that neither channel served has a row of channel ``none``.
+
+The record holds personal data (names and addresses from the mailing list), so it is
+written owner-readable only; the terminal gets counts only.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from dhpc_gen.approval.sent import LetterVersion, read_versions
 from dhpc_gen.distribution.journal import JOURNAL_FILE, read_snapshot, utc_now
 from dhpc_gen.distribution.send_state import check_journal
 from dhpc_gen.errors import DhpcError, display_path
-from dhpc_gen.fsutil import atomic_write_text
 
 PRINT_MANIFEST = Path("print") / "print-manifest.csv"
 PRINT_COLUMNS = (
@@ -35,6 +40,12 @@ PRINT_COLUMNS = (
 )
 POSTAL_STATE = "printed"
 """A postal letter is in a print file for the mail house; the posting itself is not seen."""
+NO_CHANNEL = "none"
+"""The channel of a recipient neither e-mailed nor printed (state ``not-sent``)."""
+
+OUTCOMES = ("email", "bounced-then-printed", "printed", "email-in-doubt", "not-reached")
+"""Per recipient and version, what finally reached them (the first three) or did not."""
+REACHED = OUTCOMES[:3]
 
 FORMATS = ("csv", "json")
 
@@ -110,6 +121,13 @@ class RecordRow:
     readdressed: bool = False
     """An earlier message: the address changed after it, and the letter was sent again to
     the new one (``--resend-changed``; the recipient's next row)."""
+    sent_at: str = ""
+    """E-mail: when the mail server accepted the message (also for one that bounced)."""
+    bounce_status: str = ""
+    bounce_reason: str = ""
+    """E-mail ``bounced`` or ``deferred``: the report's status code and diagnostic."""
+    outcome: str = ""
+    """The recipient's outcome for this version (one of :data:`OUTCOMES`), on each row."""
     language_sha256: str = ""
     """The version of the recipient's language (``dhpc.yaml`` + the language file)."""
     approval: str = ""
@@ -138,6 +156,12 @@ class DistributionRecord:
     rows: tuple[RecordRow, ...]
     sources: tuple[str, ...]
     """The files the record was made from."""
+    printed_at: str = ""
+    """When the print manifest was written (empty: no print run)."""
+    bounces_read_at: str = ""
+    """When ``dhpc bounces`` last read the bounce mailbox (empty: never)."""
+    unmatched_reports: int = 0
+    """Messages of the bounce mailbox that matched no e-mail (``bounce-reports.csv``)."""
 
     @property
     def totals(self) -> list[Total]:
@@ -189,7 +213,13 @@ def build_record(
         ordered = sorted(journal.earlier, key=lambda e: e.replaced_at or "")
         for entry in [*ordered, *journal.entries]:
             person = people.get(entry.key.recipient_id)
-            when = (entry.sent_at if entry.state == "sent" else None) or entry.updated_at
+            when = (
+                entry.sent_at
+                if entry.state == "sent"
+                else entry.bounced_at
+                if entry.state in ("bounced", "deferred")
+                else None
+            ) or entry.updated_at
             rows.append(
                 RecordRow(
                     dhpc_id=dhpc_id,
@@ -206,8 +236,12 @@ def build_record(
                     address=entry.address,
                     was_unknown=entry.unknown_at is not None,
                     readdressed=entry.replaced_at is not None,
+                    sent_at=entry.sent_at or "",
+                    bounce_status=entry.bounce_status,
+                    bounce_reason=entry.bounce_reason,
                 )
             )
+    printed_at = ""
     if manifest_path.exists():
         sources.append(str(manifest_path))
         printed_at = _mtime_utc(manifest_path)
@@ -240,7 +274,82 @@ def build_record(
             "and no "
             f"{PRINT_MANIFEST.as_posix()} (dhpc merge)"
         )
-    return DistributionRecord(dhpc_id, content_hash, utc_now(), tuple(rows), tuple(sources))
+    # Everyone on the mailing list is accounted for, reached or not.
+    served = {r.recipient_id for r in rows if r.content_hash == content_hash}
+    for person in people.values():
+        if person.recipient_id not in served:
+            rows.append(
+                RecordRow(
+                    dhpc_id=dhpc_id,
+                    recipient_id=person.recipient_id,
+                    channel=NO_CHANNEL,
+                    language=person.language,
+                    content_hash=content_hash,
+                    state="not-sent",
+                    time="",
+                    attempts=0,
+                    reply="",
+                    message_id="",
+                    name=person.full_name,
+                    address="",
+                    was_unknown=False,
+                )
+            )
+    unmatched = 0
+    if journal is not None:
+        unmatched = sum(1 for r in journal.reports if r.result in ("unmatched", "malformed"))
+    return DistributionRecord(
+        dhpc_id,
+        content_hash,
+        utc_now(),
+        tuple(with_outcomes(rows)),
+        tuple(sources),
+        printed_at=printed_at,
+        bounces_read_at=journal.bounces_read_at if journal is not None else "",
+        unmatched_reports=unmatched,
+    )
+
+
+def outcome(email_state: str | None, printed: bool) -> str:
+    """What finally reached a recipient, from their e-mail state and whether they are printed."""
+    if email_state == "sent":
+        return "email"
+    if printed:
+        return "bounced-then-printed" if email_state in ("bounced", "failed") else "printed"
+    if email_state in ("deferred", "unknown", "sending"):
+        return "email-in-doubt"
+    return "not-reached"
+
+
+def with_outcomes(rows: Sequence[RecordRow]) -> list[RecordRow]:
+    """Each row with its recipient's outcome for its version."""
+    email: dict[tuple[str, str], str] = {}
+    printed: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (row.recipient_id, row.content_hash)
+        if row.channel == "email" and not row.readdressed:
+            email[key] = row.state
+        elif row.channel == "post":
+            printed.add(key)
+    return [
+        replace(
+            row,
+            outcome=outcome(
+                email.get((row.recipient_id, row.content_hash)),
+                (row.recipient_id, row.content_hash) in printed,
+            ),
+        )
+        for row in rows
+    ]
+
+
+def recipient_outcomes(record: DistributionRecord) -> dict[str, tuple[str, str]]:
+    """recipient id → (language, outcome) for the current version of the content."""
+    found: dict[str, tuple[str, str]] = {}
+    for row in record.rows:
+        if row.content_hash == record.content_hash:
+            found.setdefault(row.recipient_id, (row.language, row.outcome))
+    return found
 
 
 def _with_version(row: RecordRow, versions: Mapping[tuple[str, str], LetterVersion]) -> RecordRow:
@@ -277,14 +386,6 @@ def record_json(record: DistributionRecord) -> str:
         "recipients": [asdict(row) for row in record.rows],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-
-
-def write_record(record: DistributionRecord, path: Path, fmt: str) -> None:
-    """Write the record owner-readable only, whole or not at all."""
-    if fmt not in FORMATS:
-        raise DhpcError(f"unknown format {fmt!r}: use {' or '.join(FORMATS)}")
-    text = record_csv(record) if fmt == "csv" else record_json(record)
-    atomic_write_text(path, text, private=True)
 
 
 def totals_table(totals: Sequence[Total]) -> list[tuple[str, str, str, str, int]]:

@@ -100,6 +100,8 @@ class SendSummary:
     duplicate_addresses: int = 0
     invalid_addresses: int = 0
     already_sent: int = 0
+    bounced_before: int = 0
+    """A bounce came back (``dhpc bounces``): never sent again to that address."""
     address_changed: int = 0
     """Sent (or maybe sent) at an address that has since changed, and not sent again."""
     readdressed: int = 0
@@ -439,6 +441,7 @@ def send_dhpc(
         record_versions(dhpc, out_dir)  # the distribution record names what was sent
     composer = MessageComposer(dhpc, chash, settings, versions=versions)
     composer.sender  # noqa: B018 - a bad sender address is an error before anything else
+    composer.signer  # noqa: B018 - and so is a DKIM key that cannot sign for it
     planned = _plan(dhpc, chash, recipients, settings, composer, summary)
     letters = LetterFiles(dhpc, out_dir, chash)
     run = _Run(dhpc, chash, out_dir, settings, options, composer, letters, summary)
@@ -560,8 +563,10 @@ class _Run:
                 else:
                     candidates.append(dataclasses.replace(item, readdress=True))
                 continue
-            if state == "sent":
+            if state in ("sent", "deferred"):
                 summary.already_sent += 1
+            elif state == "bounced":
+                summary.bounced_before += 1
             elif state not in allowed:
                 if state == "unknown":
                     summary.unknown_waiting += 1
@@ -741,7 +746,7 @@ class _Run:
                 return "already_sent"
             try:
                 reply = connection.send(
-                    self.composer.envelope_from, composed.envelope_to, composed.data
+                    composed.envelope_from, composed.envelope_to, composed.data, composed.token
                 )
             except ConnectionDropped as exc:
                 journal.mark_pending(item.key, str(exc))

@@ -107,6 +107,14 @@ class SmtpSettings:
     """Trust this CA bundle (PEM) instead of the system's, e.g. for a company relay."""
     local_hostname: str = ""
     retry: RetryPolicy = RetryPolicy()
+    verp: bool = False
+    """A return path of its own for each message (``bounces+<token>@…``), so that every bounce
+    names the message it is about; the bounce mailbox must take sub-addresses."""
+    dkim_key_file: Path | None = None
+    """The DKIM private key (PEM, RSA); each message is signed when it is given."""
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    """The signing domain (``d=``); default: the domain of the From address."""
 
     @property
     def effective_port(self) -> int:
@@ -132,6 +140,8 @@ _STRING_KEYS = {
     "reply_to": "reply_to",
     "message_id_domain": "message_id_domain",
     "local_hostname": "local_hostname",
+    "dkim_selector": "dkim_selector",
+    "dkim_domain": "dkim_domain",
 }
 _KNOWN_KEYS = (
     *_STRING_KEYS,
@@ -145,15 +155,23 @@ _KNOWN_KEYS = (
     "retries",
     "retry_delay",
     "retry_max_delay",
+    "verp",
+    "dkim_key_file",
 )
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}$")
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def read_settings_file(
+    path: Path,
+    known_keys: tuple[str, ...] = _KNOWN_KEYS,
+    section: str = "smtp",
+    prefix: str = ENV_PREFIX,
+) -> dict[str, Any]:
+    what = section.upper()
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise SmtpConfigError(f"{path}: cannot read the SMTP settings: {exc.strerror}") from exc
+        raise SmtpConfigError(f"{path}: cannot read the {what} settings: {exc.strerror}") from exc
     data: object
     if path.suffix.lower() == ".toml":
         try:
@@ -169,30 +187,34 @@ def _read_file(path: Path) -> dict[str, Any]:
         except (YAMLError, UnicodeDecodeError) as exc:
             raise SmtpConfigError(f"{path}: not valid YAML: {exc}") from exc
     else:
-        raise SmtpConfigError(f"{path}: SMTP settings must be a .toml, .yaml or .yml file")
+        raise SmtpConfigError(f"{path}: {what} settings must be a .toml, .yaml or .yml file")
     if data is None:
         data = {}
-    if isinstance(data, dict) and set(data) == {"smtp"} and isinstance(data["smtp"], dict):
-        data = data["smtp"]
+    if isinstance(data, dict) and set(data) == {section} and isinstance(data[section], dict):
+        data = data[section]
     if not isinstance(data, dict):
-        raise SmtpConfigError(f"{path}: expected keys such as host, port and from at the top")
-    unknown = sorted(str(k) for k in data if k not in _KNOWN_KEYS)
+        raise SmtpConfigError(f"{path}: expected keys such as host, port and user at the top")
+    unknown = sorted(str(k) for k in data if k not in known_keys)
     if unknown:
         raise SmtpConfigError(
-            f"{path}: unknown key {', '.join(unknown)}; known keys: {', '.join(_KNOWN_KEYS)}"
+            f"{path}: unknown key {', '.join(unknown)}; known keys: {', '.join(known_keys)}"
         )
     if "password" in data and os.stat(path).st_mode & 0o077:
         raise SmtpConfigError(
             f"{path}: holds a password but others can read it; run: chmod 600 {path} "
-            f"(or take the password out and set {ENV_PREFIX}PASSWORD)"
+            f"(or take the password out and set {prefix}PASSWORD)"
         )
     return {str(k): v for k, v in data.items()}
 
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+def settings_from_environment(
+    environ: Mapping[str, str],
+    known_keys: tuple[str, ...] = _KNOWN_KEYS,
+    prefix: str = ENV_PREFIX,
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for key in _KNOWN_KEYS:
-        name = ENV_PREFIX + key.upper()
+    for key in known_keys:
+        name = prefix + key.upper()
         if environ.get(name, "") != "":
             values[key] = environ[name]
     return values
@@ -232,10 +254,10 @@ def load_settings(
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
     if config_file is not None:
-        for key, value in _read_file(config_file).items():
+        for key, value in read_settings_file(config_file).items():
             values[key] = value
             origin[key] = str(config_file)
-    for key, value in _from_environment(environ).items():
+    for key, value in settings_from_environment(environ).items():
         values[key] = value
         origin[key] = ENV_PREFIX + key.upper()
 
@@ -275,12 +297,11 @@ def load_settings(
     if "smtputf8" in values:
         kwargs["smtputf8"] = _boolean(where("smtputf8"), "smtputf8", values["smtputf8"])
     if "ca_file" in values:
-        ca_file = Path(str(values["ca_file"])).expanduser()
-        if config_file is not None and origin["ca_file"] == str(config_file):
-            ca_file = config_file.parent / ca_file
-        if not ca_file.is_file():
-            raise SmtpConfigError(f"{where('ca_file')}: ca_file {ca_file} does not exist")
-        kwargs["ca_file"] = ca_file
+        kwargs["ca_file"] = config_path(values, "ca_file", config_file, origin)
+    if "verp" in values:
+        kwargs["verp"] = _boolean(where("verp"), "verp", values["verp"])
+    if "dkim_key_file" in values:
+        kwargs["dkim_key_file"] = config_path(values, "dkim_key_file", config_file, origin)
     retry = RetryPolicy()
     if "retries" in values:
         attempts = _number(where("retries"), "retries", values["retries"], int) + 1
@@ -297,6 +318,21 @@ def load_settings(
     return settings
 
 
+def config_path(
+    values: Mapping[str, Any], key: str, config_file: Path | None, origin: Mapping[str, str]
+) -> Path:
+    """A file named in the settings: relative to the settings file when it comes from it."""
+    path = Path(str(values[key])).expanduser()
+    if config_file is not None and origin[key] == str(config_file):
+        path = config_file.parent / path
+    if not path.is_file():
+        raise SmtpConfigError(f"{origin.get(key, key)}: {key} {path} does not exist")
+    return path
+
+
+_SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")
+
+
 def _check_addresses(settings: SmtpSettings, where: Any) -> None:
     for key, value in (
         ("from", settings.sender),
@@ -309,6 +345,24 @@ def _check_addresses(settings: SmtpSettings, where: Any) -> None:
         raise SmtpConfigError(
             f"{where('message_id_domain')}: message_id_domain must be a domain name such as "
             f"dhpc.example.com, not {settings.message_id_domain!r}"
+        )
+    if settings.dkim_key_file is not None and not settings.dkim_selector:
+        raise SmtpConfigError(
+            f"{where('dkim_key_file')}: a DKIM key needs its selector: set dkim_selector (the "
+            "name of the DNS record <selector>._domainkey.<domain> that publishes the public key)"
+        )
+    if (settings.dkim_selector or settings.dkim_domain) and settings.dkim_key_file is None:
+        key = "dkim_selector" if settings.dkim_selector else "dkim_domain"
+        raise SmtpConfigError(f"{where(key)}: {key} is set but dkim_key_file is not")
+    if settings.dkim_selector and not _SELECTOR.match(settings.dkim_selector):
+        raise SmtpConfigError(
+            f"{where('dkim_selector')}: dkim_selector must be a DNS label such as dhpc2019, not "
+            f"{settings.dkim_selector!r}"
+        )
+    if settings.dkim_domain and not _DOMAIN.match(settings.dkim_domain):
+        raise SmtpConfigError(
+            f"{where('dkim_domain')}: dkim_domain must be a domain name such as sanofi.example, "
+            f"not {settings.dkim_domain!r}"
         )
 
 
@@ -630,8 +684,12 @@ class SmtpConnection:
         if smtp is not None:
             smtp.close()
 
-    def send(self, envelope_from: str, recipient: str, data: bytes) -> Reply:
+    def send(self, envelope_from: str, recipient: str, data: bytes, envid: str = "") -> Reply:
         """One transaction: MAIL, RCPT, DATA. Returns the server's final answer.
+
+        When the server offers DSN (RFC 3461), ``envid`` goes with MAIL FROM as the envelope
+        id every delivery report names, with ``RET=HDRS`` (a bounce carries the headers,
+        not the letter back) and ``NOTIFY=FAILURE,DELAY`` on the recipient.
 
         Raises :class:`ConnectionDropped` (nothing delivered, try again),
         :class:`OutcomeUnknown` (the message may have been delivered) or
@@ -641,6 +699,10 @@ class SmtpConnection:
         if smtp is None:
             raise ConnectionDropped("not connected")
         options = ["SMTPUTF8"] if self.settings.smtputf8 else []
+        rcpt_options: list[str] = []
+        if envid and smtp.has_extn("dsn"):
+            options += ["RET=HDRS", f"ENVID={envid}"]
+            rcpt_options = ["NOTIFY=FAILURE,DELAY"]
         self.body_sent = False
         try:
             code, message = smtp.mail(envelope_from, options)
@@ -653,7 +715,7 @@ class SmtpConnection:
                     f"{self.settings.host} refuses the sender address {envelope_from}: {reply}; "
                     "check 'from' and 'envelope_from' in the SMTP settings"
                 )
-            code, message = smtp.rcpt(recipient)
+            code, message = smtp.rcpt(recipient, rcpt_options)
             if code not in (250, 251):
                 return self._reset(_reply(code, message))
             code, message = smtp.docmd("data")

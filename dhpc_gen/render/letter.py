@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,12 +243,15 @@ def render_html(
     address_sources: Sequence[str] | None = None,
     window_space_mm: float | None = None,
     environment: jinja2.Environment | None = None,
+    adjust_view: Callable[[LetterView], LetterView] | None = None,
     locales_dir: Path = LOCALES_DIR,
 ) -> str:
     """The letter of ``language`` as HTML, ready for WeasyPrint.
 
     ``window_space_mm`` leaves that much blank at the top of page 1 and drops the date
     line: a merged letter prints the address and date there for a window envelope.
+    ``adjust_view`` may change the view before it is rendered (the preview of ``dhpc
+    serve`` marks each field and its findings that way, on the same template).
     """
     gettext = letter_boilerplate(dhpc, language, locales_dir)
     env = environment or make_environment()
@@ -256,6 +259,8 @@ def render_html(
     view = letter_view(dhpc, language, gettext, address_sources)
     if window_space_mm is not None:
         view = dataclasses.replace(view, window_space_mm=window_space_mm)
+    if adjust_view is not None:
+        view = adjust_view(view)
     try:
         html = env.get_template(LETTER_TEMPLATE).render(letter=view)
     except jinja2.TemplateError as exc:

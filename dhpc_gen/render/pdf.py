@@ -22,6 +22,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from dhpc_gen.content.letterhead import svg_problem
 from dhpc_gen.errors import RenderError
+from dhpc_gen.render.fonts import bundled_fonts_only
 from dhpc_gen.resources import RENDER_ROOTS, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def render_pdf(
         "pdf_tags": True,
         "output_intent": _OUTPUT_INTENT,
     }
-    with source_date_epoch(epoch):
+    with source_date_epoch(epoch), bundled_fonts_only():
         try:
             document = HTML(
                 string=html,

@@ -1,0 +1,210 @@
+"""The content folder as the server sees it: read once per change, kept warm in memory.
+
+Every page asks for a :class:`Snapshot`; it is made again only when a file it depends on
+changed (the content files by their bytes; the catalogs, the regulator file and the
+letter's templates by their modification time). A watcher on the folder counts changes,
+so that open pages learn within a fraction of a second that they should refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from dhpc_gen.build import LETTER_TEMPLATES
+from dhpc_gen.content import load_dhpc
+from dhpc_gen.content.loader import consistency_problems, registry_problems
+from dhpc_gen.content.model import Dhpc
+from dhpc_gen.errors import ContentError, DhpcError
+from dhpc_gen.render.environment import make_environment
+from dhpc_gen.resources import LOCALES_DIR, REGULATORS_DIR, TEMPLATES_DIR
+from dhpc_gen.review.checks import run_checks
+from dhpc_gen.review.findings import Finding
+from dhpc_gen.review.termbase import termbase_for
+
+logger = logging.getLogger(__name__)
+
+WATCHED_SUFFIXES = (".yaml", ".yml")
+"""The content and the termbase. Comments and approvals are read on each page load."""
+
+
+def error_message(exc: DhpcError) -> str:
+    """The words ``dhpc build`` prints for this error."""
+    return f"Error: {exc}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One version of the content folder, checked."""
+
+    stamp: str
+    dhpc: Dhpc | None
+    error: str | None
+    """The content cannot be read: the message ``dhpc build`` gives."""
+    build_error: str | None
+    """The content reads but the letters cannot be built (``dhpc build``'s message)."""
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return () if self.dhpc is None else tuple(self.dhpc.meta.languages)
+
+    def language_order(self) -> tuple[str, ...]:
+        """The source language first, then the others as ``dhpc.yaml`` lists them."""
+        if self.dhpc is None:
+            return ()
+        source = self.dhpc.meta.source_language
+        return (source, *(x for x in self.dhpc.meta.languages if x != source))
+
+
+@dataclass
+class Workspace:
+    """The content folder ``directory``, and the outputs under ``out_root``."""
+
+    directory: Path
+    out_root: Path = Path("output")
+    version: int = 0
+    """Counts the changes the watcher saw; pages compare it with theirs."""
+    _snapshot: Snapshot | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cache: dict[tuple[str, str], object] = field(default_factory=dict)
+    _letter_env: jinja2.Environment = field(default_factory=make_environment)
+    _render_lock: threading.Lock = field(default_factory=threading.Lock)
+    _changed: asyncio.Condition | None = None
+    _stop: asyncio.Event | None = None
+    closing: Callable[[], bool] = lambda: False
+    """True once the server is shutting down (Ctrl-C): open event streams then end."""
+
+    # --- what the pages read -------------------------------------------------------------
+
+    def stamp(self) -> str:
+        """A digest of everything a page depends on; it changes when any of it does."""
+        digest = hashlib.sha256()
+        try:
+            entries = sorted(self.directory.iterdir())
+        except OSError:
+            entries = []
+        for path in entries:
+            if path.suffix in WATCHED_SUFFIXES and path.is_file():
+                digest.update(path.name.encode() + b"\0")
+                try:
+                    digest.update(path.read_bytes())
+                except OSError:
+                    digest.update(b"unreadable")
+        shared = [TEMPLATES_DIR / name for name in LETTER_TEMPLATES]
+        shared += sorted(LOCALES_DIR.glob("*/LC_MESSAGES/messages.po"))
+        shared += sorted(REGULATORS_DIR.glob("*.yaml"))
+        for path in shared:
+            try:
+                digest.update(f"{path}:{path.stat().st_mtime_ns}".encode())
+            except OSError:
+                digest.update(f"{path}:missing".encode())
+        return digest.hexdigest()
+
+    def snapshot(self) -> Snapshot:
+        """The current version, checked; made again only after a change."""
+        stamp = self.stamp()
+        with self._lock:
+            if self._snapshot is not None and self._snapshot.stamp == stamp:
+                return self._snapshot
+            snapshot = self._read(stamp)
+            self._snapshot = snapshot
+            self._cache = {key: value for key, value in self._cache.items() if key[0] == stamp}
+            return snapshot
+
+    def _read(self, stamp: str) -> Snapshot:
+        try:
+            dhpc = load_dhpc(self.directory)
+        except DhpcError as exc:
+            return Snapshot(stamp, None, error_message(exc), None)
+        build_error = None
+        problems = consistency_problems(dhpc) + registry_problems(dhpc)
+        if problems:
+            build_error = error_message(ContentError(problems))
+        try:
+            findings = run_checks(dhpc, termbase=termbase_for(dhpc, ()))
+        except DhpcError as exc:  # an invalid terms.yaml stops the checks, as in dhpc check
+            return Snapshot(stamp, dhpc, error_message(exc), build_error)
+        return Snapshot(stamp, dhpc, None, build_error, tuple(findings))
+
+    def cached(self, snapshot: Snapshot, key: str, make: Callable[[], object]) -> object:
+        """``make()`` once per version of the folder (a letter's HTML, the review rows)."""
+        with self._lock:
+            if (snapshot.stamp, key) in self._cache:
+                return self._cache[(snapshot.stamp, key)]
+        value = make()
+        with self._lock:
+            self._cache[(snapshot.stamp, key)] = value
+        return value
+
+    def render_letter(self, render: Callable[[jinja2.Environment], str]) -> str:
+        """Run ``render`` with the warm letter environment (one render at a time: gettext
+        is installed into the environment for each letter)."""
+        with self._render_lock:
+            return render(self._letter_env)
+
+    # --- the watcher ---------------------------------------------------------------------
+
+    async def watch(self) -> None:
+        """Count every change of a content file until :meth:`stop` (runs as a task)."""
+        from watchfiles import awatch
+
+        self._changed = asyncio.Condition()
+        self._stop = asyncio.Event()
+
+        def wanted(_change: object, path: str) -> bool:
+            return path.endswith(WATCHED_SUFFIXES)
+
+        try:
+            async for _changes in awatch(
+                self.directory,
+                watch_filter=wanted,
+                stop_event=self._stop,
+                recursive=False,
+                debounce=400,
+                step=30,
+            ):
+                await self.bump()
+        except (OSError, RuntimeError) as exc:  # the folder went away: pages still work
+            logger.warning("no longer watching %s: %s", self.directory, exc)
+
+    async def bump(self) -> None:
+        self.version += 1
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def wait_for_change(self, seen: int, timeout: float) -> int:
+        """The version once it differs from ``seen``, or after ``timeout`` seconds."""
+        if self._changed is None or self.version != seen:
+            return self.version
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+        return self.version
+
+    @property
+    def stopping(self) -> bool:
+        return (self._stop is not None and self._stop.is_set()) or self.closing()
+
+    async def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+
+
+def field_languages(snapshot: Snapshot, requested: Sequence[str]) -> tuple[str, ...]:
+    """The languages asked for that the DHPC has, in its order; all when none is asked."""
+    order = snapshot.language_order()
+    chosen = tuple(x for x in order if x in requested)
+    return chosen or order
