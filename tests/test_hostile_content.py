@@ -320,7 +320,7 @@ def test_typed_values_that_crashed_are_messages_at_their_field(
     ("data", "expected"),
     [
         (
-            b"language: fi\nx: " + b"[" * 50_000 + b"]" * 50_000 + b"\n",
+            b"language: fi\nx: " + b"[" * 30_000 + b"]" * 30_000 + b"\n",
             "fi.yaml: values nested more than 64 levels deep",
         ),
         (
@@ -506,7 +506,9 @@ def test_no_template_puts_a_phrase_into_an_attribute() -> None:
     """A phrase is HTML (its markup rendered): inside an attribute, a link's quotes would
     end the attribute. Attributes get plain text from the view instead."""
     in_attribute = re.compile(r"""=\s*["'][^"'>]*\{\{\s*(_|gettext|ngettext)\(""")
-    for template in sorted((PROJECT / "templates").rglob("*.html")):
+    # The templates rendered with a letter's phrases (dhpc serve's pages have their own).
+    letters = [PROJECT / "templates" / "letter.html", PROJECT / "templates" / "email" / "body.html"]
+    for template in letters:
         text = template.read_text(encoding="utf-8")
         assert not in_attribute.search(text), template.name
 
