@@ -316,16 +316,29 @@ def test_typed_values_that_crashed_are_messages_at_their_field(
         refused(ws, command, f"{DHPC_ID}/{expected}")
 
 
+def block_nesting(depth: int) -> bytes:
+    """Mappings in mappings, ``depth`` levels of indentation."""
+    return b"".join(b" " * level + b"k:\n" for level in range(depth)) + b" " * depth + b"v"
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
         (
             b"language: fi\nx: " + b"[" * 30_000 + b"]" * 30_000 + b"\n",
-            "fi.yaml: values nested more than 64 levels deep",
+            "fi.yaml:2: invalid YAML: '[' or '{' nested more than 64 levels deep",
         ),
         (
             b"language: fi\nx: " + b"{a: " * 100 + b"1" + b"}" * 100 + b"\n",
+            "fi.yaml:2: invalid YAML: '[' or '{' nested more than 64 levels deep",
+        ),
+        (
+            b"language: fi\n" + block_nesting(100),
             "fi.yaml:1: values nested more than 64 levels deep",
+        ),
+        (
+            b"language: fi\n" + block_nesting(350),
+            "fi.yaml: values nested more than 64 levels deep",
         ),
         (
             EXAMPLE.joinpath("fi.yaml").read_text(encoding="utf-8").encode("utf-16"),
