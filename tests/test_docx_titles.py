@@ -478,3 +478,33 @@ def test_a_new_folder_with_two_countries_blocks_and_no_authority_named_is_refuse
     assert code == 1
     assert "Belgium (BE) and Luxembourg (LU)" in err and "delete the part" in err, err
     assert not folder.exists()
+
+
+def test_a_luxembourg_letter_compares_its_own_part_of_the_row(
+    velitamab: Path, tmp_path: Path
+) -> None:
+    meta = velitamab / "dhpc.yaml"
+    text = meta.read_text("utf-8").replace("country: BE", "country: LU")
+    text = text.replace("languages: [nl, fr, de]", "languages: [fr, de]")
+    meta.write_text(text.replace("source_language: nl", "source_language: fr"), "utf-8")
+    (velitamab / "nl.yaml").unlink()
+    document = tmp_path / "fr.docx"
+    export_docx(velitamab, document, language="fr")  # prints Luxembourg's block
+    word = docx.Document(str(document))
+    block = next(p for p in word.paragraphs if p.text.startswith("Centre Régional"))
+    block.insert_paragraph_before(
+        "Belgique\nAgence fédérale des médicaments et des produits de santé\nwww.afmps.be\n"
+        "Division Vigilance:\nSite internet : www.notifieruneffetindesirable.be\n"
+        "e-mail : adr@fagg-afmps.be"
+    )
+    for run_ in block.runs[1:]:
+        run_._r.getparent().remove(run_._r)
+    block.runs[0].text = LUXEMBOURG  # its name line, and the division's name on one line
+    word.save(str(document))
+    before = snapshot(velitamab)
+    result = import_docx(document, velitamab)
+    assert snapshot(velitamab) == before
+    messages = [f.message for f in result.findings]
+    assert not [m for m in messages if "reads like" in m], messages
+    assert [m for m in messages if "Belgium's part (BE)" in m]
+    assert not [m for m in messages if "Agence fédérale" in m or "Belgique" in m], messages

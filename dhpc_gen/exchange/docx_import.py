@@ -362,8 +362,8 @@ def _country(
             return country, None, [Finding(at, f"the block cannot be compared: {exc}", "registry")]
         scored = country_scores(parts.reporting, language)
         best, like = max(((s, e.country) for s, e, _ in scored), default=(0.0, country))
-        mine = next((s for s, e, _ in scored if e.country == country), 0.0)
-        if best >= 0.6 and like != country and mine < best - 0.05:
+        mine, headed = next(((s, h) for s, e, h in scored if e.country == country), (0.0, False))
+        if best >= 0.6 and like != country and mine < best - 0.05 and not (headed and mine >= 0.6):
             findings.append(
                 Finding(
                     at,
