@@ -141,3 +141,19 @@ def test_readme_shows_every_command() -> None:
         assert f"dhpc {' '.join(path)} " in readme, (
             f"README has no example of dhpc {' '.join(path)}"
         )
+
+
+def test_a_reader_that_goes_away_is_no_error() -> None:
+    # ``dhpc regulators | head -1``: the pipe closes before the command has written.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dhpc_gen", "regulators"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    with proc.stderr:
+        stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert stderr == ""
+    assert proc.returncode == 1

@@ -7,6 +7,7 @@ import from here, so nothing imports ``cli`` back.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,12 @@ def reports_errors(func: F) -> F:
         except DhpcError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            # The reader of the output went away (``dhpc regulators | head -1``): what it
+            # wanted it has; say nothing, and keep Python from complaining at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except OSError as exc:
             # A file the library did not expect to fail (a full disk, a folder that is
             # a file, no permission): a message naming the file, never a traceback.
