@@ -37,7 +37,8 @@ render-deps:
 
 demo: $(STAMP) render-deps
 	$(BIN)/dhpc build content/lemtrada-2019 --out output --html
-	@echo "Letters written to output/lemtrada-2019/"
+	$(BIN)/dhpc build content/fictumab-2026 --out output
+	@echo "Letters written to output/lemtrada-2019/ and output/fictumab-2026/<CC>/"
 	@echo "To preview, review and approve them in a browser:"
 	@echo "  $(BIN)/dhpc serve content/lemtrada-2019    (then open http://127.0.0.1:8800/)"
 

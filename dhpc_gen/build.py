@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from dhpc_gen import __version__
 from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.errors import ContentError, UsageError
+from dhpc_gen.errors import ContentError, Problem, UsageError
 from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
@@ -23,7 +23,7 @@ from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "3"
 """Raised by hand when the letter layout changes on purpose."""
 
 MANIFEST = "manifest.json"
@@ -40,6 +40,8 @@ class BuiltLetter:
     html: str
     signature: Mapping[str, object] | None = None
     """Set when ``pdf`` is signed: who signed, why, and the unsigned letter's hash."""
+    pages: int | None = None
+    """Counted where the letter was rendered (a worker process), for the manifest."""
 
 
 Signing = Callable[[Dhpc, Sequence[BuiltLetter]], list[BuiltLetter]]
@@ -102,20 +104,34 @@ def content_hash(dhpc: Dhpc) -> str:
 
 
 def language_paths(dhpc: Dhpc, language: str) -> list[Path]:
-    """The files one language's letter is made of: ``dhpc.yaml``, the language file and the
-    letterhead's files."""
-    return [dhpc.files[0], dhpc.directory / f"{language}.yaml", *letterhead_files(dhpc)]
+    """The files one language's letter is made of: ``dhpc.yaml``, the country's file (a
+    campaign), the language file and the letterhead's files."""
+    return [*dhpc.inputs_of(language), *letterhead_files(dhpc)]
 
 
 def language_hash(dhpc: Dhpc, language: str) -> str:
-    """SHA-256 over ``dhpc.yaml``, one language file and the letterhead's files: what one
-    language's PDF depends on.
+    """SHA-256 of what one language's letter is made of.
 
-    Editing the Finnish text changes the Finnish PDF only, so ``--check`` names just it.
-    It is also the version of a language that a sign-off approves
+    Editing the Finnish text changes the Finnish PDF only, so ``--check`` and ``dhpc
+    status`` name just it. It is also the version of a language that a sign-off approves
     (:mod:`dhpc_gen.approval`), and that a signed letter names.
+
+    A folder of one country: ``dhpc.yaml``, the language file and the letterhead's files.
+    One country of a campaign: the national facts as printed and the national text of the
+    language (deviations applied, placeholders filled), so that a deviation in French
+    changes the French letter of that country only.
     """
-    return files_digest((p.name, p.read_bytes()) for p in language_paths(dhpc, language))
+    if not dhpc.in_campaign:
+        return files_digest((p.name, p.read_bytes()) for p in language_paths(dhpc, language))
+    printed = dhpc.meta.model_dump(
+        mode="json", exclude={"authority_approval", "default_language", "audience"}
+    )
+    facts = {
+        "meta": printed,
+        "text": dhpc.text(language).model_dump(mode="json"),
+        "letterhead": [sha256_bytes(p.read_bytes()) for p in letterhead_files(dhpc)],
+    }
+    return sha256_bytes(json.dumps(facts, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
 
 def selected_languages(dhpc: Dhpc, languages: Sequence[str]) -> list[str]:
@@ -137,31 +153,60 @@ def render_letters(
     progress: Callable[[str], None] | None = None,
 ) -> list[BuiltLetter]:
     """Render each language to PDF in memory; nothing is written."""
-    # WeasyPrint takes a second to import: only commands that render pay for it.
-    from dhpc_gen.render.fonts import glyph_problems
-    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
-
-    problems = consistency_problems(dhpc) + registry_problems(dhpc) + glyph_problems(dhpc.files)
-    if problems:
-        raise ContentError(problems)
-    safe_name(dhpc.id, "DHPC id")
+    refuse_unprintable(dhpc)
     tversion = template_version()
     letters = []
     for language in languages:
-        safe_name(language, "language")
         if progress:
             progress(language)
-        html = render_html(dhpc, language, address_sources=address_sources)
-        pdf = write_pdf(
-            html,
-            variant=dhpc.meta.pdf_variant,
-            identifier=pdf_identifier(
-                language_hash(dhpc, language), __version__, tversion, *(address_sources or ())
-            ),
-            epoch=letter_epoch(dhpc.meta.date),
+        letters.append(
+            render_letter(dhpc, language, address_sources=address_sources, tversion=tversion)
         )
-        letters.append(BuiltLetter(language, f"{dhpc.id}_{language}.pdf", pdf, html))
     return letters
+
+
+def refuse_unprintable(dhpc: Dhpc) -> None:
+    """Raise :class:`ContentError` if a language's structure, reporting block or characters
+    cannot be printed."""
+    from dhpc_gen.render.fonts import glyph_problems
+
+    problems = unprintable_problems(dhpc) + glyph_problems(dhpc.files)
+    if problems:
+        raise ContentError(problems)
+
+
+def unprintable_problems(dhpc: Dhpc) -> list[Problem]:
+    """The structure and reporting-block problems of ``dhpc`` (its characters aside)."""
+    safe_name(dhpc.id, "DHPC id")
+    return consistency_problems(dhpc) + registry_problems(dhpc)
+
+
+def render_letter(
+    dhpc: Dhpc,
+    language: str,
+    *,
+    address_sources: Sequence[str] | None = None,
+    tversion: str | None = None,
+) -> BuiltLetter:
+    """Render one language's letter (after :func:`refuse_unprintable`); nothing is written."""
+    # WeasyPrint takes a second to import: only commands that render pay for it.
+    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+
+    safe_name(language, "language")
+    html = render_html(dhpc, language, address_sources=address_sources)
+    pdf = write_pdf(
+        html,
+        variant=dhpc.meta.pdf_variant,
+        identifier=pdf_identifier(
+            language_hash(dhpc, language),
+            __version__,
+            tversion or template_version(),
+            *(address_sources or ()),
+        ),
+        epoch=letter_epoch(dhpc.meta.date),
+    )
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    return BuiltLetter(language, f"{dhpc.file_stem}_{language}.pdf", pdf, html, pages=pages)
 
 
 def make_manifest(
@@ -171,7 +216,7 @@ def make_manifest(
     languages = [letter.language for letter in letters]
     inputs = [
         {
-            "path": f"{dhpc.id}/{p.relative_to(dhpc.directory).as_posix()}",
+            "path": f"{dhpc.id}/{dhpc.relative(p)}",
             "role": "content",
             "sha256": sha256_bytes(p.read_bytes()),
         }
@@ -187,14 +232,22 @@ def make_manifest(
             "language": letter.language,
             "sha256": sha256_bytes(letter.pdf),
             "bytes": len(letter.pdf),
-            "pages": len(PdfReader(io.BytesIO(letter.pdf)).pages),
+            "pages": letter.pages
+            if letter.pages is not None
+            else len(PdfReader(io.BytesIO(letter.pdf)).pages),
             **({"signature": dict(letter.signature)} if letter.signature is not None else {}),
         }
         for letter in letters
     ]
+    if dhpc.in_campaign:
+        # What each letter is made of, so that dhpc status can tell a stale letter alone.
+        for entry in outputs:
+            entry["inputs_sha256"] = language_hash(dhpc, str(entry["language"]))
     outputs.sort(key=lambda entry: str(entry["path"]))
-    manifest: dict[str, object] = {
-        "dhpc": dhpc.id,
+    manifest: dict[str, object] = {"dhpc": dhpc.id}
+    if dhpc.in_campaign:
+        manifest["country"] = dhpc.meta.country
+    manifest |= {
         "status": dhpc.meta.status,
         "date": dhpc.meta.date.isoformat(),
         "content_sha256": content_hash(dhpc),
@@ -234,26 +287,46 @@ def build(
     letters = render_letters(dhpc, chosen, address_sources=address_sources, progress=progress)
     if signing is not None:
         letters = signing(dhpc, letters)
-    out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    return write_letters(dhpc, out_root, letters, html=html, address_sources=address_sources)
+
+
+def write_letters(
+    dhpc: Dhpc,
+    out_root: Path,
+    letters: Sequence[BuiltLetter],
+    *,
+    html: bool = False,
+    address_sources: Sequence[str] | None = None,
+    outputs: OutputSet | None = None,
+) -> BuildResult:
+    """Write rendered letters and their manifest to ``dhpc.output_dir(out_root)``.
+
+    ``outputs``: the output set they are part of (a campaign's); by default their own.
+    """
+    out_dir = dhpc.output_dir(out_root)
+    if outputs is None:
+        # The PDFs, the HTML and the manifest that describes them replace the old ones together.
+        with OutputSet(out_dir) as own:
+            return write_letters(
+                dhpc, out_root, letters, html=html, address_sources=address_sources, outputs=own
+            )
     manifest = make_manifest(dhpc, letters, address_sources)
-    manifest = _keep_other_languages(out_dir / MANIFEST, manifest)
+    manifest = keep_other_languages(out_dir / MANIFEST, manifest)
     written = []
-    # The PDFs, the HTML and the manifest that describes them replace the old ones together.
-    with OutputSet(out_dir) as outputs:
-        for letter in letters:
-            target = inside(out_dir, letter.filename)
-            outputs.write_bytes(target, letter.pdf)
+    for letter in letters:
+        target = inside(out_dir, letter.filename)
+        outputs.write_bytes(target, letter.pdf)
+        written.append(target)
+        if html:
+            target = inside(out_dir, f"{dhpc.file_stem}_{letter.language}.html")
+            outputs.write_text(target, standalone_html(letter.html))
             written.append(target)
-            if html:
-                target = inside(out_dir, f"{dhpc.id}_{letter.language}.html")
-                outputs.write_text(target, standalone_html(letter.html))
-                written.append(target)
-        outputs.write_text(out_dir / MANIFEST, manifest_text(manifest), last=True)
-        written.append(out_dir / MANIFEST)
+    outputs.write_text(out_dir / MANIFEST, manifest_text(manifest), last=True)
+    written.append(out_dir / MANIFEST)
     return BuildResult(out_dir, tuple(letters), manifest, tuple(written))
 
 
-def _keep_other_languages(path: Path, manifest: dict[str, object]) -> dict[str, object]:
+def keep_other_languages(path: Path, manifest: dict[str, object]) -> dict[str, object]:
     """With ``--lang``, keep the other languages' entries if they are of the same version."""
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
@@ -337,7 +410,29 @@ def check_outputs(
     """Files in ``out_root`` that are not what the current inputs produce (empty: all fresh)."""
     chosen = selected_languages(dhpc, languages)
     letters = render_letters(dhpc, chosen, address_sources=address_sources)
-    out_dir = out_root / dhpc.id
+    return stale_outputs(dhpc, out_root, letters, address_sources)
+
+
+def expected_manifest(
+    dhpc: Dhpc,
+    out_root: Path,
+    letters: Sequence[BuiltLetter],
+    address_sources: Sequence[str] | None = None,
+) -> dict[str, object]:
+    """The manifest a build of ``letters`` would write now, signatures kept."""
+    manifest_path = dhpc.output_dir(out_root) / MANIFEST
+    expected = keep_other_languages(manifest_path, make_manifest(dhpc, letters, address_sources))
+    return _with_signatures(expected, _signed_outputs(manifest_path))
+
+
+def stale_outputs(
+    dhpc: Dhpc,
+    out_root: Path,
+    letters: Sequence[BuiltLetter],
+    address_sources: Sequence[str] | None = None,
+) -> list[str]:
+    """The files of ``letters`` and the manifest that differ from those in ``out_root``."""
+    out_dir = dhpc.output_dir(out_root)
     stale = []
     manifest_path = out_dir / MANIFEST
     signed = _signed_outputs(manifest_path)
@@ -353,8 +448,7 @@ def check_outputs(
         if entry is not None and _is_signed_copy(data, letter.pdf, entry):
             continue  # signed after the build: the build's bytes, then the signature
         stale.append(f"{target}: differs from what the current inputs produce")
-    expected = _keep_other_languages(manifest_path, make_manifest(dhpc, letters, address_sources))
-    expected = _with_signatures(expected, signed)
+    expected = expected_manifest(dhpc, out_root, letters, address_sources)
     if not manifest_path.is_file():
         stale.append(f"{manifest_path}: missing")
     elif manifest_path.read_text(encoding="utf-8") != manifest_text(expected):

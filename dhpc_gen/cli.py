@@ -12,6 +12,7 @@ import click
 from dhpc_gen import __version__
 from dhpc_gen.commands.options import (
     content_dir_argument,
+    jobs_option,
     out_option,
     reports_errors,
     require_signoff_option,
@@ -40,6 +41,13 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @content_dir_argument
+@click.option(
+    "--country",
+    "countries",
+    multiple=True,
+    metavar="CC",
+    help="Build only this country of a campaign (repeatable).",
+)
 @click.option(
     "--lang", "languages", multiple=True, metavar="L", help="Build only this language (repeatable)."
 )
@@ -73,9 +81,11 @@ def main(verbose: bool) -> None:
 @click.option(
     "--sign-reason", default="", metavar="TEXT", help="The reason written in the signature."
 )
+@jobs_option
 @reports_errors
 def build(
     directory: Path,
+    countries: tuple[str, ...],
     languages: tuple[str, ...],
     out: Path,
     html: bool,
@@ -84,54 +94,84 @@ def build(
     require_signoff: bool,
     sign_key: Path | None,
     sign_reason: str,
+    jobs: int | None,
 ) -> None:
-    """Build one PDF per language of the DHPC in DIR, and a manifest of hashes.
+    """Build one PDF per country and language of the DHPC in DIR, and manifests of hashes.
 
-    With --sign, each letter is signed (PAdES) after it is built; only a final DHPC
-    whose languages are approved is signed.
+    A campaign's letters are rendered in parallel (--jobs) and go to OUT/<id>/<CC>/; a
+    folder of one country writes OUT/<id>/ as before. With --sign, each letter is signed
+    (PAdES) after it is built; only a final DHPC whose languages are approved is signed.
     """
     from dhpc_gen.addresses.mailing import sources_used
-    from dhpc_gen.build import build as build_letters
-    from dhpc_gen.build import check_outputs, selected_languages
-    from dhpc_gen.content import load_dhpc
+    from dhpc_gen.campaign_build import build_campaign, check_campaign
+    from dhpc_gen.content.campaign import load_campaign
 
-    dhpc = load_dhpc(directory)
+    campaign = load_campaign(directory)
     if sign_key is not None and check:
         raise UsageError("--sign and --check cannot be used together")
-    signing = _signing(dhpc, sign_key, sign_reason) if sign_key is not None else None
+    if (require_signoff or sign_key is not None) and not campaign.single and len(countries) != 1:
+        raise UsageError(
+            "--require-signoff and --sign approve one country's letters: name it with --country"
+        )
+    signing = None
     refusal = ""
-    if (require_signoff or signing is not None) and not check:
+    if (require_signoff or sign_key is not None) and not check:
+        national = campaign.only(countries[0] if countries else None, "build --sign")
+        if sign_key is not None:
+            signing = _signing(national, sign_key, sign_reason)
         from dhpc_gen.approval.state import refusal_message, require_approval
+        from dhpc_gen.build import selected_languages
 
-        approved, refused = require_approval(dhpc, selected_languages(dhpc, languages))
+        approved, refused = require_approval(national, selected_languages(national, languages))
         if refused:
-            refusal = refusal_message(dhpc, refused)
+            refusal = refusal_message(national, refused)
             if not approved:
                 raise DhpcError(refusal + "\n  nothing was built")
             languages = tuple(approved)
-    sources = sources_used(mailing) if mailing is not None else None
+    sources = None
+    if mailing is not None:
+        if not campaign.single and len(countries) != 1:
+            raise UsageError("--mailing is one country's mailing list: name it with --country")
+        sources = sources_used(mailing)
     if check:
-        stale = check_outputs(dhpc, out, languages=languages, address_sources=sources)
+        stale = check_campaign(
+            campaign,
+            out,
+            countries=countries,
+            languages=languages,
+            address_sources=sources,
+            jobs=jobs,
+        )
         if stale:
             click.echo("Outputs are not what the current inputs produce:", err=True)
             for line in stale:
                 click.echo(f"  {line}", err=True)
             click.echo(f"Run: dhpc build {directory} --out {out}", err=True)
             sys.exit(1)
-        click.echo(f"{dhpc.id}: outputs in {out} are up to date.")
+        click.echo(f"{campaign.id}: outputs in {out} are up to date.")
         return
-    result = build_letters(
-        dhpc,
+
+    def progress(country: str, language: str) -> None:
+        label = language if campaign.single else f"{country} {language}"
+        click.echo(f"  {label} …", err=True)
+
+    result = build_campaign(
+        campaign,
         out,
+        countries=countries,
         languages=languages,
         html=html,
         address_sources=sources,
-        progress=lambda lang: click.echo(f"  {lang} …", err=True),
+        jobs=jobs,
+        progress=progress,
         signing=signing,
     )
-    for letter in result.letters:
-        click.echo(f"{display_path(result.out_dir / letter.filename)}")
-    click.echo(f"{display_path(result.out_dir / 'manifest.json')}")
+    for country in result.countries:
+        for letter in country.letters:
+            click.echo(f"{display_path(country.out_dir / letter.filename)}")
+        click.echo(f"{display_path(country.out_dir / 'manifest.json')}")
+    if result.manifest is not None:
+        click.echo(f"{display_path(result.out_dir / 'manifest.json')}")
     if refusal:
         click.echo(f"Error: {refusal}", err=True)
         sys.exit(1)
@@ -170,7 +210,12 @@ def _signing(dhpc: Any, key_path: Path, reason: str) -> Any:
 )
 @reports_errors
 def regulators(country: str | None, language: str | None, fmt: str) -> None:
-    """List the reporting contact block of every EEA country, or of COUNTRY, per language."""
+    """List the reporting contact block of every EEA country, or of COUNTRY, per language.
+
+    After each country, its conventions for a DHPC: a heading of its own, the text the
+    envelope must carry, whether the authority approves the final letter, the
+    languages it requires and the default language of a recipient.
+    """
     import json
 
     from dhpc_gen.regulators import registry
@@ -199,6 +244,7 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
                         "short_name": e.short_name,
                         "call_for_reporting": e.call_for_reporting,
                         "contact_lines": list(e.contact_lines),
+                        "conventions": registry.conventions(e.country).as_json(e.language),
                     }
                     for e in entries
                 ],
@@ -216,6 +262,12 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
         click.echo(entry.call_for_reporting)
         for line in entry.contact_lines:
             click.echo(f"  {line}")
+        last_of_country = index + 1 == len(entries) or entries[index + 1].country != entry.country
+        if last_of_country:
+            click.echo()
+            click.secho(f"{entry.country} conventions:", bold=True)
+            for line in registry.conventions(entry.country).describe(language):
+                click.echo(f"  {line}")
 
 
 def _register_features() -> None:
@@ -228,10 +280,11 @@ def _register_features() -> None:
         review,
         send,
         serve,
+        status,
         xliff,
     )
 
-    for feature in (review, xliff, docx, mailing, merge, send, approval, bounces, serve):
+    for feature in (review, xliff, docx, mailing, merge, send, approval, bounces, serve, status):
         feature.register(main)
 
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from dhpc_gen.build import build, check_outputs, render_letters
+from dhpc_gen.build import TEMPLATE_VERSION, build, check_outputs, render_letters
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
 from dhpc_gen.fsutil import sha256_file
@@ -22,6 +22,7 @@ from tests.conftest import EXAMPLE
 from tests.pdf_helpers import font_rows, page_texts, pdftotext
 
 REFERENCE = Path(__file__).parent / "data" / "reference_lemtrada-2019_sv.txt"
+GOLDEN = Path(__file__).parent / "data" / "golden-lemtrada-2019.json"
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,9 @@ def test_one_pdf_per_language_and_a_manifest(built: Path) -> None:
     assert "assets/fonts/LiberationSans-Regular.ttf" in inputs
     assert "locales/fi/LC_MESSAGES/messages.po" in inputs
     assert "dhpc_gen/regulators/data/FI.yaml" in inputs
-    assert manifest["tool_version"] and manifest["template_version"].startswith("2+")
+    assert manifest["tool_version"] and manifest["template_version"].startswith(
+        f"{TEMPLATE_VERSION}+"
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,6 +142,34 @@ def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
     for name in ("lemtrada-2019_sv.pdf", "lemtrada-2019_fi.pdf", "manifest.json"):
         assert (tmp_path / "lemtrada-2019" / name).read_bytes() == (built / name).read_bytes(), name
     assert check_outputs(load_dhpc(EXAMPLE), built.parent) == []
+
+
+def test_example_builds_the_recorded_bytes(built: Path) -> None:
+    """The Lemtrada letters and manifest are the bytes recorded in the golden file.
+
+    A deliberate layout change raises TEMPLATE_VERSION and updates the golden file with it.
+    """
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    actual = {name: sha256_file(built / name) for name in golden["files"]}
+    assert golden["template_version"] == TEMPLATE_VERSION, (
+        "TEMPLATE_VERSION changed: record the new hashes in tests/data/golden-lemtrada-2019.json"
+    )
+    assert actual == golden["files"], (
+        "the Lemtrada example no longer builds the recorded bytes: if the layout changed on "
+        "purpose, raise TEMPLATE_VERSION and update tests/data/golden-lemtrada-2019.json"
+    )
+
+
+def test_the_command_builds_the_recorded_bytes_in_parallel(tmp_path: Path) -> None:
+    """``dhpc build`` renders in worker processes: the bytes are the golden ones all the same."""
+    result = CliRunner().invoke(
+        main, ["build", str(EXAMPLE), "--out", str(tmp_path), "--jobs", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    out = tmp_path / "lemtrada-2019"
+    assert {name: sha256_file(out / name) for name in golden["files"]} == golden["files"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(golden["files"])
 
 
 def test_check_names_stale_outputs(example_dir: Path, tmp_path: Path) -> None:

@@ -11,7 +11,13 @@ from dhpc_gen.addresses.mailing import (
     sources_used,
     write_mailing_list,
 )
-from dhpc_gen.addresses.sources import SOURCES_FILE, AddressSource, SourceSet, load_sources
+from dhpc_gen.addresses.sources import (
+    SOURCES_FILE,
+    AddressSource,
+    SourceSet,
+    default_sources_file,
+    load_sources,
+)
 from dhpc_gen.addresses.suppression import SuppressionList, load_suppression
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "MailingList",
     "SourceSet",
     "SuppressionList",
+    "default_sources_file",
     "load_sources",
     "load_suppression",
     "mailing_dir",

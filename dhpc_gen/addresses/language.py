@@ -75,10 +75,18 @@ class LanguagePolicy:
 
     @classmethod
     def for_dhpc(
-        cls, country: str, languages: Sequence[str], languages_of: Callable[[str], Sequence[str]]
+        cls,
+        country: str,
+        languages: Sequence[str],
+        languages_of: Callable[[str], Sequence[str]],
+        default: str | None = None,
     ) -> LanguagePolicy:
-        """Default: the first language of the DHPC's country that the DHPC has."""
-        default = next((lang for lang in languages_of(country) if lang in languages), languages[0])
+        """Default: ``default`` (the DHPC's or the country's convention), else the first
+        language of the DHPC's country that the DHPC has."""
+        if default is None or default not in languages:
+            default = next(
+                (lang for lang in languages_of(country) if lang in languages), languages[0]
+            )
         return cls(tuple(languages), country, default, languages_of)
 
     def _of_country(self, country: str) -> str | None:

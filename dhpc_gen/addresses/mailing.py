@@ -101,6 +101,8 @@ class MailingList:
     duplicates: tuple[Duplicate, ...]
     source_names: tuple[str, ...]
     report: Mapping[str, Any]
+    country: str | None = None
+    """One country of a campaign: the list goes to ``<out>/<id>/<CC>/mailing/``."""
 
 
 @dataclass(slots=True)
@@ -227,6 +229,20 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def default_language(dhpc: Dhpc) -> str | None:
+    """The language of a recipient nothing else places: the DHPC's, else the country's."""
+    if dhpc.meta.default_language is not None:
+        return dhpc.meta.default_language
+    from dhpc_gen.errors import RegistryError
+    from dhpc_gen.regulators import registry
+
+    try:
+        chosen = registry.conventions(dhpc.meta.country).default_language
+    except RegistryError:
+        return None
+    return chosen if chosen in dhpc.meta.languages else None
+
+
 def make_mailing_list(
     dhpc: Dhpc,
     sources: SourceSet,
@@ -267,7 +283,9 @@ def _make_mailing_list(
 
         languages_of = registry.languages
     meta = dhpc.meta
-    policy = LanguagePolicy.for_dhpc(meta.country, meta.languages, languages_of)
+    policy = LanguagePolicy.for_dhpc(
+        meta.country, meta.languages, languages_of, default=default_language(dhpc)
+    )
     names = tuple(source.name for source in sources.sources)
 
     total_bytes = sum(source.path.stat().st_size for source in sources.sources)
@@ -444,6 +462,7 @@ def _make_mailing_list(
         duplicates=tuple(duplicates),
         source_names=names,
         report=report,
+        country=dhpc.meta.country if dhpc.in_campaign else None,
     )
 
 
@@ -550,9 +569,10 @@ def _duplicate_row(d: Duplicate, names: Sequence[str]) -> tuple[str, ...]:
     )
 
 
-def mailing_dir(out: Path, dhpc_id: str) -> Path:
-    """``<out>/<id>/mailing``."""
-    return inside(out, safe_name(dhpc_id, "DHPC id"), MAILING_DIR)
+def mailing_dir(out: Path, dhpc_id: str, country: str | None = None) -> Path:
+    """``<out>/<id>/mailing``, or for one country of a campaign ``<out>/<id>/<CC>/mailing``."""
+    national = () if country is None else (safe_name(country, "country"),)
+    return inside(out, safe_name(dhpc_id, "DHPC id"), *national, MAILING_DIR)
 
 
 def write_mailing_list(mailing: MailingList, out: Path) -> Path:
@@ -566,7 +586,7 @@ def write_mailing_list(mailing: MailingList, out: Path) -> Path:
 
 
 def _write_mailing_list(mailing: MailingList, out: Path) -> Path:
-    folder = mailing_dir(out, mailing.dhpc_id)
+    folder = mailing_dir(out, mailing.dhpc_id, mailing.country)
     # The five files describe one run: a new recipients.csv never stands beside an old
     # report, whatever fails on the way.
     with OutputSet(folder, private=True) as outputs:

@@ -25,11 +25,22 @@ from pydantic import (
 )
 
 from dhpc_gen.content.loader import format_loc, line_of, read_yaml
+from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, Problem, display_path
 
 logger = logging.getLogger(__name__)
 
 SOURCES_FILE = "sources.yaml"
+SOURCES_DIR = "sources"
+"""A campaign's address sources: ``sources/<CC>.yaml``, one file per country."""
+
+
+def default_sources_file(dhpc: Dhpc) -> Path:
+    """``DIR/sources.yaml``, or for one country of a campaign ``DIR/sources/<CC>.yaml``."""
+    if dhpc.in_campaign:
+        return dhpc.directory / SOURCES_DIR / f"{dhpc.meta.country}.yaml"
+    return dhpc.directory / SOURCES_FILE
+
 
 CanonicalField = Literal[
     "first_name",

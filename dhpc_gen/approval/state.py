@@ -127,6 +127,8 @@ def approval_state(
             f"{dhpc.id} has no language {language!r} (it has {', '.join(dhpc.meta.languages)})"
         )
     log = log if log is not None else signoff_log(dhpc)
+    if country is None and dhpc.in_campaign:
+        country = dhpc.meta.country  # a campaign's texts are approved country by country
     current = language_hash(dhpc, language)
     decisions = log.for_language(language, country)
     approval = None
@@ -166,7 +168,9 @@ def current_version(dhpc: Dhpc, language: str, country: str | None = None) -> La
             revision = head
     return LanguageVersion(
         language=language,
-        content_sha256=files_digest(data),
+        # The hash approval_state compares with: the files' digest for a folder of one
+        # country, the national text's for a country of a campaign.
+        content_sha256=language_hash(dhpc, language),
         files={name: sha256_bytes(blob) for name, blob in data},
         revision=revision,
         country=country,

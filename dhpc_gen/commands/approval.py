@@ -160,16 +160,20 @@ def signoff(
     removed entry is detected. Commit the file to keep the record.
     """
     from dhpc_gen.approval.state import record_signoff
-    from dhpc_gen.content import load_dhpc
+    from dhpc_gen.content.campaign import load_campaign
 
-    dhpc = load_dhpc(directory)
+    campaign = load_campaign(directory)
+    if campaign.single and country is not None and country.upper() != campaign.shared.meta.country:
+        raise UsageError(
+            f"--country {country}: {campaign.id} is for {campaign.shared.meta.country}"
+        )
+    # A campaign's languages are approved country by country: each national text differs.
+    dhpc = campaign.only(None if campaign.single else country, "signoff")
     unknown = [lang for lang in languages if lang not in dhpc.meta.languages]
     if unknown:
         raise UsageError(
             f"--lang {', '.join(unknown)}: {dhpc.id} has only {', '.join(dhpc.meta.languages)}"
         )
-    if country is not None and country.upper() != dhpc.meta.country:
-        raise UsageError(f"--country {country}: {dhpc.id} is for {dhpc.meta.country}")
     recorded = record_signoff(
         dhpc,
         languages,

@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from dhpc_gen.commands.options import content_dir_argument, out_option, reports_errors
+from dhpc_gen.commands.options import (
+    content_dir_argument,
+    country_option,
+    out_option,
+    reports_errors,
+)
 from dhpc_gen.errors import UsageError, display_path
 
 _STAGES = {"read": "Reading sources", "match": "Matching duplicates"}
@@ -56,7 +61,8 @@ def register(group: click.Group) -> None:
         "--sources",
         "sources_file",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="The source definitions (default: DIR/sources.yaml).",
+        help="The source definitions (default: DIR/sources.yaml; in a campaign "
+        "DIR/sources/<CC>.yaml).",
     )
     @click.option(
         "--audience",
@@ -80,6 +86,7 @@ def register(group: click.Group) -> None:
         show_default=True,
         help="Score (0-100) at which two rows count as one person; lower merges more.",
     )
+    @country_option
     @out_option
     @reports_errors
     def mailing_list(
@@ -89,28 +96,31 @@ def register(group: click.Group) -> None:
         everyone: bool,
         suppress_file: Path | None,
         threshold: float,
+        country: str | None,
         out: Path,
     ) -> None:
         """Build one mailing list from the address sources of the DHPC in DIR.
 
         Writes recipients.csv, rejects.csv, duplicates.csv, provenance.csv and
         report.json to OUT/<id>/mailing/ (readable by you only). Only counts are shown.
+        A campaign's list is one country's (--country): its sources are
+        DIR/sources/<CC>.yaml and the list goes to OUT/<id>/<CC>/mailing/.
         """
         from dhpc_gen.addresses import (
-            SOURCES_FILE,
             Audience,
+            default_sources_file,
             load_sources,
             load_suppression,
             make_mailing_list,
             write_mailing_list,
         )
-        from dhpc_gen.content import load_dhpc
+        from dhpc_gen.content.campaign import load_campaign
 
         if everyone and audience:
             raise UsageError("--everyone and --audience exclude each other")
-        dhpc = load_dhpc(directory)
+        dhpc = load_campaign(directory).only(country, "mailing-list")
         source_set = load_sources(
-            sources_file or directory / SOURCES_FILE, address_sources=dhpc.meta.address_sources
+            sources_file or default_sources_file(dhpc), address_sources=dhpc.meta.address_sources
         )
         suppression_path = suppress_file or source_set.suppression
         suppression = (

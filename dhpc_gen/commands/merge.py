@@ -10,6 +10,7 @@ import click
 
 from dhpc_gen.commands.options import (
     content_dir_argument,
+    country_option,
     mailing_option,
     out_option,
     reports_errors,
@@ -63,6 +64,7 @@ def register(group: click.Group) -> None:
 @require_signoff_option(
     "Write nothing unless the current text of every language is approved (dhpc signoff)."
 )
+@country_option
 @reports_errors
 def merge_command(
     directory: Path,
@@ -74,22 +76,25 @@ def merge_command(
     jobs: int | None,
     only: str | None,
     require_signoff: bool,
+    country: str | None,
 ) -> None:
     """Write print files (and per-recipient letters) of the DHPC in DIR for a mailing list.
 
     Each language's letters go into OUT/<id>/print/<id>_<lang>_print.pdf, sorted by
     postal code, with the address in the envelope window; print-manifest.csv lists every
     letter's pages. An address that does not fit the window stops the run and is listed
-    in print/rejects.csv.
+    in print/rejects.csv. A country whose envelopes must carry a text (Denmark) has it
+    in the window above the address. A campaign merges one country (--country), in
+    OUT/<id>/<CC>/.
     """
-    from dhpc_gen.content import load_dhpc
+    from dhpc_gen.content.campaign import load_campaign
     from dhpc_gen.distribution.merge import merge
     from dhpc_gen.distribution.window import window_layout
 
     layout = window_layout(window)
     kinds = _only_kinds(only, per_recipient)
-    dhpc = load_dhpc(directory)
-    source = mailing if mailing is not None else out / dhpc.id / "mailing"
+    dhpc = load_campaign(directory).only(country, "merge")
+    source = mailing if mailing is not None else dhpc.output_dir(out) / "mailing"
     selected = _postal_selection(dhpc, out, source, kinds) if kinds else None
     with _ProgressBar() as bar:
         result = merge(
@@ -113,6 +118,10 @@ def merge_command(
         click.echo(f"{language.language}: {', '.join(parts)}")
         if language.print_file is not None:
             click.echo(f"  {display_path(language.print_file)}")
+        if language.envelope is not None:
+            click.echo(
+                f"  envelope text, in the window above each address: {language.envelope.text}"
+            )
     if per_recipient:
         click.echo(f"{display_path(result.out_dir / 'letters')}/")
     if result.left_out:
@@ -145,9 +154,8 @@ def _postal_selection(
 ) -> frozenset[str]:
     """Who ``--only`` selects; says how many and how fresh the bounce information is."""
     from dhpc_gen.distribution.fallback import select_for_post
-    from dhpc_gen.fsutil import inside, safe_name
 
-    out_dir = inside(out, safe_name(dhpc.id, "DHPC id"))
+    out_dir = dhpc.output_dir(out)
     selection = select_for_post(dhpc, out_dir, source, kinds)
     counts = ", ".join(f"{kind} {count}" for kind, count in selection.counts.items())
     click.echo(

@@ -77,3 +77,22 @@ def mailing_option(
         return click.option("--mailing", type=click.Path(path_type=Path), help=help)(func)
 
     return decorate
+
+
+def country_option(func: F) -> F:
+    """``--country``: the one country of a campaign a command works on."""
+    return click.option(
+        "--country",
+        "country",
+        metavar="CC",
+        help="The country of a campaign to work on (ISO code, e.g. BE); needed when the "
+        "DHPC has several.",
+    )(func)
+
+
+def jobs_option(func: F) -> F:
+    return click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        help="Processes to use. [default: the number of CPUs]",
+    )(func)

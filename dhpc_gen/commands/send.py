@@ -10,6 +10,7 @@ import click
 
 from dhpc_gen.commands.options import (
     content_dir_argument,
+    country_option,
     mailing_option,
     out_option,
     reports_errors,
@@ -95,6 +96,7 @@ def register(group: click.Group) -> None:
 
     @group.command()
     @content_dir_argument
+    @country_option
     @out_option
     @mailing_option()
     @click.option(
@@ -147,6 +149,7 @@ def register(group: click.Group) -> None:
     @reports_errors
     def send(
         directory: Path,
+        country: str | None,
         out: Path,
         mailing: Path | None,
         smtp_config: Path | None,
@@ -169,8 +172,13 @@ def register(group: click.Group) -> None:
         interruption finishes the job. The password comes from DHPC_SMTP_PASSWORD (or a
         prompt), never from the command line.
         """
-        from dhpc_gen.content import load_dhpc
-        from dhpc_gen.distribution.send import SendOptions, parse_rate, send_dhpc
+        from dhpc_gen.content.campaign import load_campaign
+        from dhpc_gen.distribution.send import (
+            SendOptions,
+            parse_rate,
+            refuse_unapproved,
+            send_dhpc,
+        )
         from dhpc_gen.distribution.smtp import Secret, load_settings, require_server
 
         if limit is not None and no_limit:
@@ -186,9 +194,10 @@ def register(group: click.Group) -> None:
             new_journal=new_journal,
             require_signoff=require_signoff,
         )
-        dhpc = load_dhpc(directory)
+        dhpc = load_campaign(directory).only(country, "send")
         settings = load_settings(smtp_config)
         if not dry_run:
+            refuse_unapproved(dhpc)
             require_server(settings)  # before a password prompt or "Sending through"
         if not dry_run and settings.user and settings.password is None and sys.stdin.isatty():
             password = click.prompt(f"SMTP password for {settings.user}", hide_input=True, err=True)
@@ -217,6 +226,7 @@ def register(group: click.Group) -> None:
 
     @group.command()
     @content_dir_argument
+    @country_option
     @out_option
     @mailing_option("The mailing list, for names and postal addresses. [default: OUT/<id>/mailing]")
     @click.option(
@@ -238,7 +248,13 @@ def register(group: click.Group) -> None:
     )
     @reports_errors
     def report(
-        directory: Path, out: Path, mailing: Path | None, fmt: str, output: Path | None, pdf: bool
+        directory: Path,
+        country: str | None,
+        out: Path,
+        mailing: Path | None,
+        fmt: str,
+        output: Path | None,
+        pdf: bool,
     ) -> None:
         """Write the distribution record of the DHPC in DIR: who got which version, how, when.
 
@@ -250,13 +266,12 @@ def register(group: click.Group) -> None:
         shows counts only.
         """
         from dhpc_gen.build import content_hash
-        from dhpc_gen.content import load_dhpc
+        from dhpc_gen.content.campaign import load_campaign
         from dhpc_gen.distribution.report import build_record, totals_table
         from dhpc_gen.distribution.summary import write_report
-        from dhpc_gen.fsutil import inside, safe_name
 
-        dhpc = load_dhpc(directory)
-        out_dir = inside(out, safe_name(dhpc.id, "DHPC id"))
+        dhpc = load_campaign(directory).only(country, "report")
+        out_dir = dhpc.output_dir(out)
         record = build_record(dhpc.id, content_hash(dhpc), out_dir, mailing=mailing)
         target = output or out_dir / f"distribution-record.{fmt}"
         summary, written = write_report(dhpc, record, target, fmt, pdf=pdf)

@@ -215,6 +215,18 @@ def load_dhpc(
     meta_data, found = read_yaml(meta_path, shown_meta)
     problems += found
     meta: DhpcMeta | None = None
+    if meta_data is not None and "countries" in meta_data:
+        raise ContentError(
+            [
+                Problem(
+                    shown_meta,
+                    "countries",
+                    "this folder is a campaign of several countries: read it with "
+                    "load_campaign and take one country's version",
+                    line_of(meta_data, ("countries",)),
+                )
+            ]
+        )
     if meta_data is not None:
         meta, found = validate_model(DhpcMeta, meta_data, shown_meta)
         problems += found
@@ -367,20 +379,21 @@ def consistency_problems(dhpc: Dhpc) -> list[Problem]:
     for language, text in dhpc.iter_texts():
         if language == dhpc.meta.source_language:
             continue
-        path = dhpc.directory / f"{language}.yaml"
+        differing = [row for row in structure_counts(source, text) if row[1] != row[2]]
+        if not differing:
+            continue  # the file is read again only to name the lines of a problem
+        path = dhpc.language_file(language)
         shown = display_path(path)
         data, _ = read_yaml(path, shown)
-        for field, have, want in structure_counts(source, text):
-            if have != want:
-                problems.append(
-                    Problem(
-                        shown,
-                        field,
-                        f"has {have} but the source language "
-                        f"{dhpc.meta.source_language!r} has {want}",
-                        line_of(data, parse_loc(field)),
-                    )
+        for field, have, want in differing:
+            problems.append(
+                Problem(
+                    shown,
+                    field,
+                    f"has {have} but the source language {dhpc.meta.source_language!r} has {want}",
+                    line_of(data, parse_loc(field)),
                 )
+            )
     return problems
 
 
@@ -393,17 +406,21 @@ def registry_problems(dhpc: Dhpc) -> list[Problem]:
     from dhpc_gen.regulators import registry
 
     reporting = registry.languages(dhpc.meta.country)
+    if all(language in reporting for language in dhpc.meta.languages):
+        return []
     meta_path = dhpc.files[0]
     shown = display_path(meta_path)
     data, _ = read_yaml(meta_path, shown)
+    # A campaign lists a country's languages under countries: <CC>.
+    where: Loc = ("countries", dhpc.meta.country) if dhpc.in_campaign else ("languages",)
     return [
         Problem(
             shown,
-            f"languages[{index}]",
+            f"{'.'.join(map(str, where))}[{index}]",
             f"the regulator registry has no {language!r} reporting block for "
             f"{dhpc.meta.country} (it has {', '.join(reporting)}): add one to "
             f"{display_path(registry.file_for(dhpc.meta.country))}",
-            line_of(data, ("languages", index)),
+            line_of(data, (*where, index)),
         )
         for index, language in enumerate(dhpc.meta.languages)
         if language not in reporting

@@ -4,6 +4,10 @@
 ``<lang>.yaml`` per language holds the text (:class:`LanguageText`). Lists are used
 wherever a real letter can have several: class-wide DHPCs concern several products
 and are signed for several marketing-authorisation holders.
+
+A :class:`Dhpc` is one national version: one country, its languages and facts, its
+texts with the country's deviations applied. A campaign of several countries
+(:mod:`.campaign`) makes one per country.
 """
 
 from __future__ import annotations
@@ -53,6 +57,11 @@ def _dhpc_id(value: str) -> str:
         raise ValueError(f"{value!r} contains '..': the id names the output folder and files")
     return value
 
+
+DhpcId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$"), AfterValidator(_dhpc_id)
+]
+"""Names the output folder and files."""
 
 Email = Annotated[str, AfterValidator(_email)]
 Phone = Annotated[str, AfterValidator(_phone)]
@@ -131,12 +140,17 @@ class LetterheadSpec(_Model):
         return self
 
 
+class AuthorityApproval(_Model):
+    """The national authority approved the final letter: which decision, when."""
+
+    reference: Text
+    date: dt.date
+
+
 class DhpcMeta(_Model):
     """The language-independent facts of one DHPC (``dhpc.yaml``)."""
 
-    id: Annotated[
-        str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$"), AfterValidator(_dhpc_id)
-    ]
+    id: DhpcId
     country: CountryCode
     languages: tuple[LanguageCode, ...] = Field(min_length=1)
     source_language: LanguageCode
@@ -150,6 +164,10 @@ class DhpcMeta(_Model):
     audience: Audience | None = None
     pdf_variant: Literal["pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1"] = "pdf/a-3u"
     letterhead: LetterheadSpec | None = None
+    default_language: LanguageCode | None = None
+    """The language a recipient gets when nothing else tells (default: the registry's)."""
+    authority_approval: AuthorityApproval | None = None
+    """The authority's approval of the final letter, where the country requires one."""
 
 
 class Section(_Model):
@@ -195,6 +213,17 @@ class LanguageText(_Model):
     """Overrides of catalog wording for this letter: English msgid → text."""
 
 
+class Deviation(_Model):
+    """A national authority's wording of one field in one language, replacing the shared text."""
+
+    language: LanguageCode
+    field: Text
+    """A field path of the language file, as ``dhpc check`` names it: ``summary[1]``."""
+    text: Text
+    reference: Text
+    """Where the authority asked for it: ``AFMPS letter 2026-10-12``."""
+
+
 @dataclass(frozen=True)
 class Logo:
     """A letterhead's picture, read and checked when the content is loaded."""
@@ -217,7 +246,7 @@ class Letterhead:
 
 @dataclass(frozen=True)
 class Dhpc:
-    """One DHPC: its facts, its text per language, and where it was read from."""
+    """One national version of a DHPC: its facts, its text per language, where it was read from."""
 
     directory: Path
     meta: DhpcMeta
@@ -226,10 +255,49 @@ class Dhpc:
     """Every file of the content folder read, in a stable order (for the manifest and
     content hashes)."""
     letterhead: Letterhead | None = None
+    country_file: Path | None = None
+    """``countries/<CC>.yaml`` of a campaign: the national facts and deviations."""
+    deviations: tuple[Deviation, ...] = ()
+    """Applied to ``texts`` already; kept to show them (``dhpc check``, ``dhpc review``)."""
 
     @property
     def id(self) -> str:
         return self.meta.id
+
+    @property
+    def in_campaign(self) -> bool:
+        """One country of a campaign folder: outputs go to ``<out>/<id>/<CC>/``."""
+        return self.country_file is not None
+
+    @property
+    def file_stem(self) -> str:
+        """What output file names start with: ``<id>`` or, in a campaign, ``<id>_<CC>``."""
+        return f"{self.id}_{self.meta.country}" if self.in_campaign else self.id
+
+    def output_dir(self, out_root: Path) -> Path:
+        """``<out>/<id>`` or, in a campaign, ``<out>/<id>/<CC>``; never outside ``out_root``."""
+        from dhpc_gen.fsutil import inside, safe_name
+
+        parts = [safe_name(self.id, "DHPC id")]
+        if self.in_campaign:
+            parts.append(safe_name(self.meta.country, "country"))
+        return inside(out_root, *parts)
+
+    def language_file(self, language: str) -> Path:
+        """The file the text of ``language`` is read from (shared by a campaign's countries)."""
+        return self.directory / f"{language}.yaml"
+
+    def inputs_of(self, language: str) -> tuple[Path, ...]:
+        """The content files one language's letter is made from (for its identifier)."""
+        national = () if self.country_file is None else (self.country_file,)
+        return (self.files[0], *national, self.language_file(language))
+
+    def relative(self, path: Path) -> str:
+        """A content file's name inside the folder: ``fi.yaml``, ``countries/BE.yaml``."""
+        try:
+            return path.relative_to(self.directory).as_posix()
+        except ValueError:
+            return path.name
 
     def text(self, language: str) -> LanguageText:
         return self.texts[language]

@@ -70,7 +70,7 @@ from dhpc_gen.distribution.print_file import PrintFile
 from dhpc_gen.distribution.recipient_sort import SortedRuns
 from dhpc_gen.distribution.window import DEFAULT_WINDOW, WINDOWS, WindowLayout
 from dhpc_gen.errors import ContentError, DhpcError, OutputError, display_path, os_error_reason
-from dhpc_gen.fsutil import OutputSet, StagedFolder, inside, safe_name
+from dhpc_gen.fsutil import OutputSet, StagedFolder, safe_name
 from dhpc_gen.i18n import long_date
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,22 @@ class RejectedRecipients(DhpcError):
         self.path = path
 
 
+ENVELOPE_GROUNDS: dict[str, tuple[float, float, float] | None] = {
+    "black-on-yellow": (1.0, 0.85, 0.0),
+    "black-on-white": None,
+}
+"""The ground of an envelope note in each of the registry's colour schemes (RGB)."""
+
+
+@dataclass(frozen=True)
+class EnvelopeNote:
+    """The text a country's envelopes must carry, as it stands in the window."""
+
+    text: str
+    lines: tuple[str, ...]
+    ground: tuple[float, float, float] | None
+
+
 @dataclass
 class LanguageResult:
     """What was written for one language."""
@@ -130,6 +146,8 @@ class LanguageResult:
     print_bytes: int = 0
     letter_files: int = 0
     without_postal_address: int = 0
+    envelope: EnvelopeNote | None = None
+    """The text the envelopes carry, printed in the window above each address."""
 
 
 @dataclass(frozen=True)
@@ -212,7 +230,7 @@ def merge(
     except OSError as exc:
         # The outputs themselves fail with their own message; this is the scratch space
         # the mailing list is sorted in.
-        out_dir = out_root / dhpc.id
+        out_dir = out_root.joinpath(dhpc.id, *([dhpc.meta.country] if dhpc.in_campaign else []))
         raise OutputError(
             f"cannot write the merged letters in {display_path(out_dir)}: "
             f"{os_error_reason(exc)}; nothing was changed in {display_path(out_dir)}"
@@ -231,7 +249,7 @@ def _merge(
     only: frozenset[str] | None = None,
 ) -> MergeResult:
     jobs = jobs or default_jobs()
-    out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    out_dir = dhpc.output_dir(out_root)
     source = mailing / RECIPIENTS_FILE if mailing.is_dir() else mailing
     if not source.is_file():
         raise DhpcError(f"{source}: cannot read the mailing list: no such file")
@@ -241,6 +259,7 @@ def _merge(
     record_versions(dhpc, out_dir)  # the distribution record names what was printed
     print_dir = out_dir / PRINT_DIR
     font = load_font()
+    notes = envelope_notes(dhpc, window, font)
     pool: Pool | None = None
     # Print files, letters, manifest and rejects replace the old ones together, or, on
     # any failure, none does.
@@ -257,6 +276,7 @@ def _merge(
                     font,
                     window,
                     per_recipient,
+                    notes,
                     only,
                 )
             if scan.rejected and not leave_out_rejects:
@@ -291,6 +311,7 @@ def _merge(
                 pool,
                 2 * jobs,
                 progress,
+                notes,
                 _letters_listed(print_dir / MANIFEST_FILE) if only is not None else {},
             )
             results = writer.write_all(runs, sum(runs.count(lang) for lang in languages))
@@ -319,6 +340,27 @@ class _CsvSink:
         self._writer.writerow(values)
 
 
+def envelope_notes(dhpc: Dhpc, window: WindowLayout, font: OverlayFont) -> dict[str, EnvelopeNote]:
+    """Language → the envelope note of ``dhpc``'s country in it (the registry's conventions)."""
+    from dhpc_gen.regulators import registry
+
+    rules = registry.conventions(dhpc.meta.country)
+    notes = {}
+    for language in dhpc.meta.languages:
+        text = rules.envelope_in(language)
+        if text is None:
+            continue
+        missing = font.unsupported(text)
+        if missing:
+            raise DhpcError(
+                f"{display_path(registry.file_for(dhpc.meta.country))}: the envelope text in "
+                f"{language} has characters the address font cannot print ({missing!r})"
+            )
+        lines = tuple(window.note_lines(font, text))
+        notes[language] = EnvelopeNote(text, lines, ENVELOPE_GROUNDS[rules.envelope_colours])
+    return notes
+
+
 def _scan(
     dhpc: Dhpc,
     mailing: Path,
@@ -327,10 +369,14 @@ def _scan(
     font: OverlayFont,
     window: WindowLayout,
     per_recipient: bool,
+    notes: dict[str, EnvelopeNote],
     only: frozenset[str] | None = None,
 ) -> _Scan:
     """Read the mailing list once: format and measure every address, sort, reject."""
     scan = _Scan()
+    for envelope in notes.values():
+        for line in envelope.lines:
+            scan.characters.update(line)
     home = dhpc.meta.country
     languages = tuple(dhpc.meta.languages)
     dates = {language: long_date(dhpc.meta.date, language, home) for language in languages}
@@ -373,7 +419,8 @@ def _scan(
             scan.without_postal[language] = scan.without_postal.get(language, 0) + 1
             continue
         info = (dates[language], reference_line(dhpc, rid))
-        misfit = window.misfit(font, block.lines, info)
+        note = notes[language].lines if language in notes else ()
+        misfit = window.misfit(font, block.lines, info, note)
         if misfit:
             reject(recipient, misfit)
             continue
@@ -489,9 +536,11 @@ class _Writer:
         pool: Pool | None,
         in_flight: int,
         progress: Progress | None,
+        notes: dict[str, EnvelopeNote],
         letters_listed: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.dhpc = dhpc
+        self.notes = notes
         self.content_sha256 = content_hash(dhpc)
         self.out_dir = out_dir
         self.outputs = outputs
@@ -529,7 +578,7 @@ class _Writer:
         return results
 
     def _language(self, language: str, letters: Iterator[tuple[Any, ...]]) -> LanguageResult:
-        result = LanguageResult(language)
+        result = LanguageResult(language, envelope=self.notes.get(language))
         laid_out = self.bodies[language]
         body = laid_out if isinstance(laid_out, LetterBody) else laid_out.get()
         if self.per_recipient:
@@ -537,10 +586,17 @@ class _Writer:
             self.letter_folders[language] = self.outputs.stage_folder(
                 self.out_dir / LETTERS_DIR / language
             )
-        name = f"{self.dhpc.id}_{language}_print.pdf"
+        name = f"{self.dhpc.file_stem}_{language}_print.pdf"
         relative = f"{PRINT_DIR}/{name}"
         target = self.out_dir / relative
         date = long_date(self.dhpc.meta.date, language, self.dhpc.meta.country)
+        envelope = self.notes.get(language)
+        note = envelope.lines if envelope is not None else ()
+        grounds = (
+            [self.window.note_box(note, envelope.ground)]
+            if envelope is not None and envelope.ground is not None
+            else []
+        )
         # The print file is staged only once a letter with a postal address comes.
         with contextlib.ExitStack() as opened:
             print_file: PrintFile | None = None
@@ -548,10 +604,10 @@ class _Writer:
             items: list[tuple[str, bytes]] = []
             for recipient_id, lines, postal in letters:
                 placed = self.window.place(
-                    self.font, lines, (date, reference_line(self.dhpc, recipient_id))
+                    self.font, lines, (date, reference_line(self.dhpc, recipient_id)), note
                 )
                 overlay = overlay_content(
-                    self.font, placed, self.window.font_size, body.page_height
+                    self.font, placed, self.window.font_size, body.page_height, grounds
                 )
                 first = last = 0
                 if postal:
@@ -637,7 +693,7 @@ class _Writer:
         produced = {r.print_file.name for r in results if r.print_file is not None}
         print_dir = self.out_dir / PRINT_DIR
         if print_dir.is_dir():
-            for stale in sorted(print_dir.glob(f"{self.dhpc.id}_*_print.pdf")):
+            for stale in sorted(print_dir.glob(f"{self.dhpc.file_stem}_*_print.pdf")):
                 if stale.name not in produced:
                     self.outputs.remove(stale)
         letters_dir = self.out_dir / LETTERS_DIR

@@ -126,6 +126,8 @@ class MailView:
     salutation: str
     title: str
     title_html: Markup
+    heading: str
+    """The country's own name for the letter ("Rote-Hand-Brief"), empty if it has none."""
     companies: str
     authorities: str
     products: str
@@ -259,7 +261,7 @@ class MessageComposer:
         )
 
     def attachment_name(self, language: str) -> str:
-        return f"{self.dhpc.id}_{language}.pdf"
+        return f"{self.dhpc.file_stem}_{language}.pdf"
 
     def _environment(self, language: str) -> tuple[jinja2.Environment, Boilerplate]:
         if language not in self._environments:
@@ -301,6 +303,7 @@ class MessageComposer:
             salutation=letter.salutation,
             title=plain_text(title),
             title_html=render_inline(title),
+            heading=letter.heading.text if letter.heading is not None else "",
             companies=", ".join(mah.name for mah in dhpc.meta.mahs),
             authorities=", ".join(dhpc.meta.authorities),
             products=products,

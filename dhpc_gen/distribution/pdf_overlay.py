@@ -46,6 +46,20 @@ class TextLine:
     x: float
     baseline: float
     text: str
+    size: float | None = None
+    """The type size in points, when not the overlay's own."""
+
+
+@dataclass(frozen=True)
+class FilledBox:
+    """A rectangle filled in one colour, drawn under the text: ``left``/``top`` from the
+    top-left corner, in points; ``rgb`` from 0 to 1."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    rgb: tuple[float, float, float]
 
 
 class OverlayFont:
@@ -108,12 +122,28 @@ def load_font(path: Path = ADDRESS_FONT) -> OverlayFont:
 
 
 def overlay_content(
-    font: OverlayFont, lines: Iterable[TextLine], size: float, page_height: float
+    font: OverlayFont,
+    lines: Iterable[TextLine],
+    size: float,
+    page_height: float,
+    boxes: Iterable[FilledBox] = (),
 ) -> bytes:
-    """The content stream that draws ``lines`` (uncompressed)."""
-    parts = [b"q /Artifact BMC BT /", FONT_RESOURCE, b" ", pdf_number(size), b" Tf 0 g\n"]
+    """The content stream that draws ``boxes``, then ``lines`` over them (uncompressed)."""
+    parts = [b"q /Artifact BMC "]
+    for box in boxes:
+        colour = b" ".join(pdf_number(c) for c in box.rgb)
+        bottom = page_height - box.top - box.height
+        parts.append(
+            b"%s rg %.3f %.3f %.3f %.3f re f\n" % (colour, box.left, bottom, box.width, box.height)
+        )
+    parts += [b"BT /", FONT_RESOURCE, b" ", pdf_number(size), b" Tf 0 g\n"]
+    current = size
     for line in lines:
         if line.text:
+            wanted = line.size or size
+            if wanted != current:
+                parts += [b"/", FONT_RESOURCE, b" ", pdf_number(wanted), b" Tf\n"]
+                current = wanted
             position = b"1 0 0 1 %.3f %.3f Tm " % (line.x, page_height - line.baseline)
             parts += [position, font.encode(line.text), b" Tj\n"]
     parts.append(b"ET EMC Q\n")

@@ -189,8 +189,14 @@ class LetterFiles:
         self._verified: dict[str, tuple[Path, str]] = {}
         """recipient id → the personalised letter checked and its SHA-256."""
 
+    def _country(self) -> str:
+        return f" --country {self.dhpc.meta.country}" if self.dhpc.in_campaign else ""
+
     def _merge_again(self) -> str:
-        return f"run dhpc merge {display_path(self.dhpc.directory)} --per-recipient again"
+        return (
+            f"run dhpc merge {display_path(self.dhpc.directory)}{self._country()} "
+            "--per-recipient again"
+        )
 
     def _check_manifest(self) -> None:
         """The manifest must say which text and whose address its letters were merged from."""
@@ -276,12 +282,13 @@ class LetterFiles:
     def generic(self, language: str) -> bytes:
         if language in self._generic:
             return self._generic[language]
-        filename = f"{self.dhpc.id}_{language}.pdf"
+        filename = f"{self.dhpc.file_stem}_{language}.pdf"
         pdf_path = self.out_dir / filename
         manifest_path = self.out_dir / MANIFEST
+        out_root = self.out_dir.parent.parent if self.dhpc.in_campaign else self.out_dir.parent
         rebuild = (
-            f"run: dhpc build {display_path(self.dhpc.directory)} "
-            f"--out {display_path(self.out_dir.parent)}"
+            f"run: dhpc build {display_path(self.dhpc.directory)}{self._country()} "
+            f"--out {display_path(out_root)}"
         )
         if not pdf_path.is_file() or not manifest_path.is_file():
             missing = pdf_path if not pdf_path.is_file() else manifest_path
@@ -399,6 +406,24 @@ def _read_mailing(dhpc: Dhpc, mailing: Path) -> list[Recipient]:
     return recipients
 
 
+def refuse_unapproved(dhpc: Dhpc) -> None:
+    """Raise unless the authority's approval is recorded, where the country requires one."""
+    from dhpc_gen.regulators import registry
+
+    if dhpc.meta.authority_approval is not None:
+        return
+    if not registry.conventions(dhpc.meta.country).approval_before_sending:
+        return
+    where = dhpc.country_file if dhpc.country_file is not None else dhpc.files[0]
+    raise DhpcError(
+        f"{dhpc.meta.country}: the authority approves the final letter before it is sent "
+        f"({display_path(registry.file_for(dhpc.meta.country))}, conventions), and "
+        f"{display_path(where)} records no approval. Once it is given, record it there: "
+        "authority_approval: {reference: <the authority's decision>, date: <YYYY-MM-DD>}. "
+        "Nothing was sent (a dry run shows the messages)"
+    )
+
+
 def send_dhpc(
     dhpc: Dhpc,
     out_root: Path,
@@ -416,7 +441,7 @@ def send_dhpc(
     ``progress`` is called with (messages done, messages in this run); ``notify`` with a
     :class:`RetryNotice` before each wait for a retry.
     """
-    out_dir = inside(out_root, safe_name(dhpc.id, "DHPC id"))
+    out_dir = dhpc.output_dir(out_root)
     mailing = mailing if mailing is not None else out_dir / "mailing"
     chash = content_hash(dhpc)
     summary = SendSummary(dhpc.id, chash, options.dry_run, journal=out_dir / JOURNAL_FILE)
@@ -429,6 +454,7 @@ def send_dhpc(
                 "DHPC can be sent (a dry run shows the messages). Set status: final once the "
                 "authorities have agreed the text."
             )
+        refuse_unapproved(dhpc)
         require_server(settings)
 
     versions = letter_versions(dhpc)

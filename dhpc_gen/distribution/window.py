@@ -4,6 +4,11 @@ The default is the window of a C5/DL window envelope after DIN 5008 form B: 20 m
 the left edge, 45 mm from the top, 85 × 45 mm. The text starts 5 mm inside the window
 on every side, so the address stays visible when the sheet moves in the envelope. The
 date and the reference line stand beside it, in the information block at 125 mm.
+
+A country whose envelopes must carry a text (Denmark's "Ny sikkerhedsinformation om
+brugen af medicin – i samarbejde med Lægemiddelstyrelsen", black on yellow) has it in
+the window above the address, in smaller type on its colour, where DIN 5008 keeps a zone
+for notes: every window envelope then carries it, and no separate envelope run is needed.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dhpc_gen.distribution.pdf_overlay import OverlayFont, TextLine
+from dhpc_gen.distribution.pdf_overlay import FilledBox, OverlayFont, TextLine
 from dhpc_gen.errors import UsageError
 
 POINTS_PER_MM = 72 / 25.4
@@ -37,6 +42,10 @@ class WindowLayout:
     leading: float = 12.0
     max_lines: int = 6
     """Postal services read at most six address lines."""
+    note_size: float = 7.5
+    note_leading: float = 9.0
+    note_padding: float = 1.5
+    """Points of colour around the envelope note, and of space between it and the address."""
 
     @property
     def text_width(self) -> float:
@@ -46,8 +55,40 @@ class WindowLayout:
     @property
     def line_capacity(self) -> int:
         """How many address lines fit in the window at this leading (at most ``max_lines``)."""
-        room = (self.height - 2 * self.inset) * POINTS_PER_MM
-        return min(self.max_lines, math.floor(room / self.leading + 1e-9))
+        return self.capacity_below(())
+
+    def note_height(self, note: Sequence[str]) -> float:
+        """Points the envelope note takes at the top of the window, its padding included."""
+        if not note:
+            return 0.0
+        return len(note) * self.note_leading + 3 * self.note_padding
+
+    def capacity_below(self, note: Sequence[str]) -> int:
+        """How many address lines fit below the envelope note ``note``."""
+        room = (self.height - 2 * self.inset) * POINTS_PER_MM - self.note_height(note)
+        return max(0, min(self.max_lines, math.floor(room / self.leading + 1e-9)))
+
+    def note_lines(self, font: OverlayFont, text: str) -> list[str]:
+        """``text`` broken into lines that fit the window at the note's size."""
+        lines: list[str] = []
+        width = self.text_width - 2 * self.note_padding
+        for word in text.split():
+            if lines and font.width(f"{lines[-1]} {word}", self.note_size) <= width:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+        return lines
+
+    def note_box(self, note: Sequence[str], rgb: tuple[float, float, float]) -> FilledBox:
+        """The coloured ground of the envelope note."""
+        top = (self.top + self.inset) * POINTS_PER_MM
+        return FilledBox(
+            (self.left + self.inset) * POINTS_PER_MM,
+            top,
+            self.text_width,
+            len(note) * self.note_leading + 2 * self.note_padding,
+            rgb,
+        )
 
     @property
     def bottom(self) -> float:
@@ -61,17 +102,30 @@ class WindowLayout:
         )
 
     def place(
-        self, font: OverlayFont, address: Sequence[str], info: Sequence[str]
+        self,
+        font: OverlayFont,
+        address: Sequence[str],
+        info: Sequence[str],
+        note: Sequence[str] = (),
     ) -> list[TextLine]:
-        """The address lines in the window and the info lines beside it, positioned."""
+        """The address lines in the window (below the envelope note, if any) and the info
+        lines beside it, positioned."""
         first = (self.top + self.inset) * POINTS_PER_MM
         offset = font.baseline_offset(self.font_size, self.leading)
+        note_offset = font.baseline_offset(self.note_size, self.note_leading)
+        left = (self.left + self.inset) * POINTS_PER_MM
         placed = [
             TextLine(
-                (self.left + self.inset) * POINTS_PER_MM,
-                first + index * self.leading + offset,
+                left + self.note_padding,
+                first + self.note_padding + index * self.note_leading + note_offset,
                 text,
+                self.note_size,
             )
+            for index, text in enumerate(note)
+        ]
+        below = first + self.note_height(note)
+        placed += [
+            TextLine(left, below + index * self.leading + offset, text)
             for index, text in enumerate(address)
         ]
         placed += [
@@ -80,7 +134,13 @@ class WindowLayout:
         ]
         return placed
 
-    def misfit(self, font: OverlayFont, address: Sequence[str], info: Sequence[str]) -> str | None:
+    def misfit(
+        self,
+        font: OverlayFont,
+        address: Sequence[str],
+        info: Sequence[str],
+        note: Sequence[str] = (),
+    ) -> str | None:
         """Why the lines do not fit (or ``None``): too many, too wide, or not printable."""
         for kind, lines in (("address", address), ("date/reference", info)):
             if not font.unsupported("".join(lines)):
@@ -93,10 +153,12 @@ class WindowLayout:
                         f"{kind} line {number} has characters the letter font cannot print "
                         f"({shown})"
                     )
-        if len(address) > self.line_capacity:
+        capacity = self.capacity_below(note)
+        if len(address) > capacity:
+            below = " below the envelope text" if note else ""
             return (
                 f"the address has {len(address)} lines; the {self.name} window holds "
-                f"{self.line_capacity}"
+                f"{capacity}{below}"
             )
         for number, line in enumerate(address, start=1):
             width = font.width(line, self.font_size)

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from dhpc_gen.content.loader import META_FILE, read_yaml, validate_model
+from dhpc_gen.content.loader import META_FILE, line_of, read_yaml, validate_model
 from dhpc_gen.content.model import DhpcMeta, LanguageText
 from dhpc_gen.errors import ContentError, Problem, display_path
 
@@ -23,6 +23,8 @@ class ContentFolder:
     meta: DhpcMeta
     source: LanguageText
     source_path: Path
+    countries: tuple[str, ...] = ()
+    """A campaign: the countries its shared language files go to."""
 
 
 def validated(model: type[M], path: Path) -> M:
@@ -39,10 +41,58 @@ def validated(model: type[M], path: Path) -> M:
     return valid
 
 
-def read_folder(directory: Path) -> ContentFolder:
-    """``dhpc.yaml`` and the source language file, each valid on its own."""
+def read_folder(directory: Path, *, campaign: bool = False) -> ContentFolder:
+    """``dhpc.yaml`` and the source language file, each valid on its own.
+
+    ``campaign``: a campaign folder is read too (its shared languages; XLIFF); otherwise
+    it is refused with a message saying so.
+    """
     if not directory.is_dir():
         raise ContentError([Problem(display_path(directory), "", "no such content folder")])
-    meta = validated(DhpcMeta, directory / META_FILE)
+    meta_path = directory / META_FILE
+    data, _ = read_yaml(meta_path, display_path(meta_path))
+    countries: tuple[str, ...] = ()
+    if data is not None and "countries" in data:
+        if not campaign:
+            raise ContentError(
+                [
+                    Problem(
+                        display_path(meta_path),
+                        "countries",
+                        "a campaign of several countries: Word export and import work on a "
+                        "folder of one country (XLIFF works on a campaign's languages)",
+                        line_of(data, ("countries",)),
+                    )
+                ]
+            )
+        meta, countries = _campaign_meta(directory)
+    else:
+        meta = validated(DhpcMeta, meta_path)
     source_path = directory / f"{meta.source_language}.yaml"
-    return ContentFolder(directory, meta, validated(LanguageText, source_path), source_path)
+    source = validated(LanguageText, source_path)
+    return ContentFolder(directory, meta, source, source_path, countries)
+
+
+def _campaign_meta(directory: Path) -> tuple[DhpcMeta, tuple[str, ...]]:
+    """A campaign's core as the facts a translation needs: id, source, languages, products.
+
+    Only ``dhpc.yaml`` is read: a language can be exported before its file exists. The
+    national facts (companies, signatories) are not in the shared language files.
+    """
+    from dhpc_gen.content.campaign import CampaignCore
+
+    core = validated(CampaignCore, directory / META_FILE)
+    languages = [core.source_language]
+    for sent in core.countries.values():
+        languages += [lang for lang in sent if lang not in languages]
+    meta = DhpcMeta.model_construct(
+        id=core.id,
+        country="",
+        languages=tuple(languages),
+        source_language=core.source_language,
+        products=core.products,
+        mahs=(),
+        signatories=(),
+        status=core.status,
+    )
+    return meta, tuple(core.countries)

@@ -221,7 +221,7 @@ def _xml_text(value: str, where: str) -> str:
 
 def export_xliff(directory: Path, out: Path, *, target: str | None = None) -> ExportResult:
     """Write the XLIFF 1.2 file for translating the DHPC in ``directory`` into ``target``."""
-    folder = read_folder(directory)
+    folder = read_folder(directory, campaign=True)
     language = _target_language(folder, target)
     target_path = directory / f"{language}.yaml"
     source_fields = list(text_fields(folder.source))
@@ -280,9 +280,14 @@ def _xliff_document(
     for name, value in properties.items():
         ET.SubElement(props, "prop", {"prop-type": name}).text = value
     products = ", ".join(p.name for p in meta.products)
+    sent_to = (
+        f"for {', '.join(folder.countries)}"
+        if folder.countries
+        else f"{meta.country}, {meta.date.isoformat()}"
+    )
     ET.SubElement(header, "note").text = (
         f"Direct Healthcare Professional Communication {meta.id} ({products}; "
-        f"{meta.country}, {meta.date.isoformat()}). Translate each unit from "
+        f"{sent_to}). Translate each unit from "
         f"{meta.source_language} into {language}; keep the unit ids. Made from "
         f"{source_name} with SHA-256 {properties['source-sha256']}."
     )
@@ -712,7 +717,7 @@ def import_xliff(
     another language) before anything is written; writes atomically; loads the DHPC
     afterwards and restores the file if the result does not validate.
     """
-    folder = read_folder(directory)
+    folder = read_folder(directory, campaign=True)
     doc = read_xliff(xliff_path)
     language = _check_header(doc, folder, target)
     _check_identity(doc, folder, language)

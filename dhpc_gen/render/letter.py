@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import functools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -94,6 +96,34 @@ class LetterView:
     window_space_mm: float | None = None
     """Merged letters: blank space at the top of page 1 for the envelope window (no date)."""
     letterhead: LetterheadView | None = None
+    heading: NationalHeading | None = None
+    """The country's own heading above the title ("Rote-Hand-Brief"), if it has one."""
+
+
+@dataclass(frozen=True)
+class NationalHeading:
+    """A heading the country's convention puts on every DHPC, with its mark."""
+
+    text: str
+    mark_url: str | None
+    """The mark inlined as a data URL, so the HTML copy shows it too."""
+    mark_alt: str = ""
+    """What the mark shows, for a screen reader (the SVG's ``<title>``)."""
+
+
+def national_heading(country: str, language: str) -> NationalHeading | None:
+    """The heading of ``country``'s convention in ``language`` (the registry's)."""
+    rules = registry.conventions(country)
+    text = rules.heading_in(language)
+    if text is None:
+        return None
+    if rules.mark is None:
+        return NationalHeading(text, None)
+    svg = rules.mark.read_bytes()
+    title = re.search(rb"<title>([^<]*)</title>", svg)
+    alt = title.group(1).decode("utf-8").strip() if title else rules.mark.stem
+    encoded = base64.b64encode(svg).decode("ascii")
+    return NationalHeading(text, f"data:image/svg+xml;base64,{encoded}", alt)
 
 
 def compose_title(dhpc: Dhpc, text: LanguageText) -> str:
@@ -224,6 +254,7 @@ def letter_view(
         address_sources=sources,
         tool_version=__version__,
         letterhead=letterhead_view(dhpc),
+        heading=national_heading(meta.country, language),
     )
 
 
@@ -244,7 +275,7 @@ def render_html(
     serve`` marks each field and its findings that way, on the same template).
     """
     gettext = Boilerplate(language, translations(language), dict(dhpc.text(language).boilerplate))
-    env = environment or make_environment()
+    env = environment or _letter_environment()
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext.gettext, gettext.ngettext, newstyle=True
     )
@@ -263,6 +294,16 @@ def render_html(
             + "; ".join(sorted(repr(m) for m in gettext.missing))
         )
     return typeset_html(html, letter_typesetter(dhpc, language))
+
+
+@functools.lru_cache(maxsize=1)
+def _letter_environment() -> jinja2.Environment:
+    """One environment per process: the letter template is compiled once, not per letter.
+
+    Each render installs its own gettext before rendering; letters are rendered one at a
+    time in a process (several processes render in parallel).
+    """
+    return make_environment()
 
 
 def standalone_html(html: str) -> str:

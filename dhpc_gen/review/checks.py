@@ -829,7 +829,7 @@ def _override_findings(dhpc: Dhpc, language: str, template: Catalog | None) -> l
 
 
 def check_regulator(dhpc: Dhpc, registry_dir: Path = REGULATORS_DIR) -> list[Finding]:
-    """The call-for-reporting block of the DHPC's country exists in each of its languages."""
+    """The reporting block of the country exists in each language; none it requires is missing."""
     country = dhpc.meta.country
     shown = display_path(registry.file_for(country, registry_dir))
     found = []
@@ -859,6 +859,28 @@ def check_regulator(dhpc: Dhpc, registry_dir: Path = REGULATORS_DIR) -> list[Fin
                     file=shown,
                 )
             )
+    try:
+        required = registry.conventions(country, registry_dir).required_languages
+    except RegistryError:
+        required = ()
+    missing = [language for language in required if language not in dhpc.meta.languages]
+    if missing:
+        # The place to fix is where the DHPC lists its languages: dhpc.yaml.
+        lines = LineFinder(dhpc.files[0])
+        where = f"countries.{country}" if dhpc.in_campaign else "languages"
+        found += [
+            Finding(
+                "regulator",
+                "error",
+                language,
+                where,
+                f"{country} requires letters in {', '.join(required)} (its conventions in "
+                f"{shown}); {language!r} is missing",
+                file=lines.shown,
+                line=lines.line(where),
+            )
+            for language in missing
+        ]
     return found
 
 

@@ -10,7 +10,8 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "note"]
 """error: must be fixed; warning: to look at (fails ``--strict``); note: for information
-only (a catalog no native speaker has reviewed), it never fails a check."""
+only (a catalog no native speaker has reviewed, a national deviation an authority asked
+for), it never fails a check."""
 
 CHECK_IDS = (
     "structure",
@@ -21,6 +22,7 @@ CHECK_IDS = (
     "length",
     "catalog",
     "regulator",
+    "deviation",
 )
 """Every check, in the order the report lists them."""
 
@@ -50,6 +52,9 @@ class Finding:
     file: str = ""
     line: int | None = None
     code: str = ""
+    country: str = ""
+    """In a campaign: the country the finding is about (regulator, deviation); ``""`` when
+    it is about a language text shared by every country that sends in it."""
 
     def __post_init__(self) -> None:
         if self.check not in CHECK_IDS:
@@ -84,11 +89,15 @@ class Finding:
         return f"{name}:{self.line}" if name and self.line is not None else name
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.country:
+            del data["country"]
+        return data
 
     def sort_key(self) -> tuple[object, ...]:
         return (
             self.language,
+            self.country,
             self.file,
             self.line or 0,
             field_sort_key(self.field),
@@ -131,11 +140,13 @@ def findings_json(
     source_language: str,
     languages: Sequence[str],
     checks: Sequence[str] = CHECK_IDS,
+    countries: Mapping[str, Sequence[str]] | None = None,
     approvals: Sequence[Mapping[str, object]] | None = None,
 ) -> str:
     """The findings as JSON for CI: sorted keys and findings, no clock, no machine state.
 
-    ``approvals``: the sign-off state of each language, when the caller has it.
+    ``countries`` (a campaign): country → its languages. ``approvals``: the sign-off state
+    of each language, when the caller has it.
     """
     ordered = sort_findings(findings)
     counts: dict[str, object] = {s: sum(f.severity == s for f in ordered) for s in SEVERITIES}
@@ -149,6 +160,8 @@ def findings_json(
         "counts": counts,
         "findings": [f.to_dict() for f in ordered],
     }
+    if countries is not None:
+        document["countries"] = {code: list(langs) for code, langs in countries.items()}
     if approvals is not None:
         document["approvals"] = [dict(a) for a in approvals]
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from dhpc_gen import __version__
 from dhpc_gen.approval.state import LanguageApproval, approvals
-from dhpc_gen.build import content_hash, render_letters, template_version
+from dhpc_gen.build import BuiltLetter, content_hash, render_letters, template_version
 from dhpc_gen.content.fields import TextField, text_fields
 from dhpc_gen.content.markup import plain_text
 from dhpc_gen.content.model import Dhpc
@@ -73,6 +73,8 @@ CHECK_DESCRIPTIONS: dict[str, str] = {
     **{check_id: _first_line(func) for check_id, func in PAIR_CHECKS.items()},
     "catalog": _first_line(check_catalog),
     "regulator": _first_line(check_regulator),
+    "deviation": "A country's own wording of a field, as its authority asked (a note, with the "
+    "reference)",
 }
 
 
@@ -170,6 +172,10 @@ class Review:
     view: ReviewView
 
 
+LetterSource = Callable[[Sequence[str]], list[BuiltLetter]]
+"""Languages → their letters, rendered (may raise :class:`DhpcError`)."""
+
+
 @dataclass
 class ReviewInputs:
     """Where the review reads catalogs, regulators and terms from (the project's own)."""
@@ -179,6 +185,12 @@ class ReviewInputs:
     registry_dir: Path = REGULATORS_DIR
     thumbnails: bool = True
     progress: Callable[[str], None] | None = field(default=None)
+    findings: Sequence[Finding] | None = None
+    """Findings made elsewhere (a campaign's checks); by default the checks run here."""
+    letters: LetterSource | None = None
+    """Renders the letters shown as thumbnails; by default those of the DHPC itself."""
+    countries: Sequence[str] = ()
+    """The countries reviewed (a campaign); by default the DHPC's own."""
     approvals: bool = True
     """Show the sign-off state of each language and what changed since its approval."""
 
@@ -366,26 +378,38 @@ def _relative(path: Path) -> str:
 
 
 def reviewed_files(
-    dhpc: Dhpc, termbase: Termbase, locales_dir: Path, registry_dir: Path
+    dhpc: Dhpc,
+    termbase: Termbase,
+    locales_dir: Path,
+    registry_dir: Path,
+    countries: Sequence[str] = (),
 ) -> list[HashLine]:
     """Every file the review depends on, with its SHA-256."""
-    lines = [HashLine("content", f"{dhpc.id}/{p.name}", sha256_file(p)) for p in dhpc.files]
+    lines = [
+        HashLine("content", f"{dhpc.id}/{dhpc.relative(p)}", sha256_file(p)) for p in dhpc.files
+    ]
     lines += [HashLine("termbase", _relative(p), sha256_file(p)) for p in termbase.files]
     for language in dhpc.meta.languages:
         path = catalog_path(language, locales_dir)
         if path.is_file():
             lines.append(HashLine("catalog", _relative(path), sha256_file(path)))
-    regulator = registry.file_for(dhpc.meta.country, registry_dir)
-    if regulator.is_file():
-        lines.append(HashLine("regulator", _relative(regulator), sha256_file(regulator)))
+    for country in countries or (dhpc.meta.country,):
+        regulator = registry.file_for(country, registry_dir)
+        if regulator.is_file():
+            lines.append(HashLine("regulator", _relative(regulator), sha256_file(regulator)))
     return lines
 
 
 def _letters(
-    dhpc: Dhpc, languages: Sequence[str], progress: Callable[[str], None] | None
+    dhpc: Dhpc, languages: Sequence[str], inputs: ReviewInputs
 ) -> tuple[dict[str, tuple[Thumbnail, ...]], list[LetterLine], str]:
     try:
-        built = render_letters(dhpc, languages, progress=progress)
+        if inputs.letters is not None:
+            built = inputs.letters(languages)
+        else:
+            # Only the languages the letter is sent in (a country may not send the source).
+            sent = [language for language in languages if language in dhpc.meta.languages]
+            built = render_letters(dhpc, sent, progress=inputs.progress)
     except DhpcError as exc:
         logger.warning("no thumbnails: %s", exc)
         return {}, [], f"The letters cannot be built until this is fixed: {exc}"
@@ -409,12 +433,15 @@ def build_review(dhpc: Dhpc, inputs: ReviewInputs | None = None) -> Review:
     """Run every check and lay out the review document of ``dhpc`` as HTML."""
     inputs = inputs or ReviewInputs()
     termbase = inputs.termbase if inputs.termbase is not None else dhpc_terms(dhpc)
-    findings = run_checks(
-        dhpc,
-        termbase=termbase,
-        locales_dir=inputs.locales_dir,
-        registry_dir=inputs.registry_dir,
-    )
+    if inputs.findings is not None:
+        findings = list(inputs.findings)
+    else:
+        findings = run_checks(
+            dhpc,
+            termbase=termbase,
+            locales_dir=inputs.locales_dir,
+            registry_dir=inputs.registry_dir,
+        )
     source_language = dhpc.meta.source_language
     languages = (source_language, *(x for x in dhpc.meta.languages if x != source_language))
     pairs = {lp.target_language: lp for lp in language_pairs(dhpc, termbase)}
@@ -426,7 +453,7 @@ def build_review(dhpc: Dhpc, inputs: ReviewInputs | None = None) -> Review:
         findings,
     )
     if inputs.thumbnails:
-        thumbnails, letters, note = _letters(dhpc, languages, inputs.progress)
+        thumbnails, letters, note = _letters(dhpc, languages, inputs)
     else:
         thumbnails, letters, note = {}, [], "Page thumbnails were left out (--no-thumbnails)."
     view = ReviewView(
@@ -434,7 +461,7 @@ def build_review(dhpc: Dhpc, inputs: ReviewInputs | None = None) -> Review:
         title=" ".join(plain_text(compose_title(dhpc, dhpc.text(source_language))).split()),
         date=long_date(dhpc.meta.date, "en"),
         status=dhpc.meta.status,
-        country=dhpc.meta.country,
+        country=", ".join(inputs.countries or (dhpc.meta.country,)),
         source_language=source_language,
         languages=languages,
         language_names={language: language_name(language) for language in languages},
@@ -447,7 +474,11 @@ def build_review(dhpc: Dhpc, inputs: ReviewInputs | None = None) -> Review:
         thumbnails=thumbnails,
         thumbnail_note=note,
         content_sha256=content_hash(dhpc),
-        hashes=tuple(reviewed_files(dhpc, termbase, inputs.locales_dir, inputs.registry_dir)),
+        hashes=tuple(
+            reviewed_files(
+                dhpc, termbase, inputs.locales_dir, inputs.registry_dir, inputs.countries
+            )
+        ),
         letters=tuple(letters),
         template_version=template_version(),
         tool_version=__version__,
