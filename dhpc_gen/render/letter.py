@@ -138,17 +138,37 @@ def compose_title(dhpc: Dhpc, text: LanguageText) -> str:
 
     Products of one substance share it, as people write them: ``Testimab (TESTIMAB▼,
     TESTIMAB PEN▼): …``; several substances follow one another, each with its products:
-    ``Ciprofloxacin (CIPROXIN▼), levofloxacin (TAVANIC): …``.
+    ``Ciprofloxacin (CIPROXIN▼), levofloxacin (TAVANIC): …``. A ``title`` in the language
+    file replaces the composed one.
     """
     if text.title:
         return text.title
-    products: dict[str, tuple[str, list[str]]] = {}
-    for product, substance in zip(dhpc.meta.products, text.active_substances, strict=True):
-        triangle = "▼" if product.additional_monitoring else ""
-        key = " ".join(substance.casefold().split())
-        products.setdefault(key, (substance, []))[1].append(f"{product.name.upper()}{triangle}")
-    parts = [f"{substance} ({', '.join(names)})" for substance, names in products.values()]
-    title = f"{', '.join(parts)}: {text.key_message}"
+    products = [(p.name, p.additional_monitoring) for p in dhpc.meta.products]
+    return format_title(products, text.active_substances, text.key_message)
+
+
+def title_key(substance: str) -> str:
+    """Two products share a substance in the title when their substances have one key."""
+    return " ".join(substance.casefold().split())
+
+
+def format_title(
+    products: Sequence[tuple[str, bool]], substances: Sequence[str], key_message: str
+) -> str:
+    """The composed title of ``products`` (name, ▼), one substance each, and the key message.
+
+    Products are grouped under the first spelling of their substance (by
+    :func:`title_key`), groups in the order of their first product; the title starts
+    with a capital. ``dhpc_gen.exchange.docx_letter.parse_title`` reads it back.
+    """
+    groups: dict[str, tuple[str, list[str]]] = {}
+    for (name, monitored), substance in zip(products, substances, strict=True):
+        triangle = "▼" if monitored else ""
+        groups.setdefault(title_key(substance), (substance, []))[1].append(
+            f"{name.upper()}{triangle}"
+        )
+    parts = [f"{substance} ({', '.join(names)})" for substance, names in groups.values()]
+    title = f"{', '.join(parts)}: {key_message}"
     return title[:1].upper() + title[1:]
 
 
