@@ -22,7 +22,7 @@ from babel.messages.pofile import PoFileError, read_po
 
 from dhpc_gen.content.loader import line_of, read_yaml, structure_counts
 from dhpc_gen.content.markup import plain_text
-from dhpc_gen.content.model import Dhpc, LanguageText
+from dhpc_gen.content.model import Dhpc, LanguageText, control_character
 from dhpc_gen.errors import RegistryError, UsageError, display_path
 from dhpc_gen.i18n import SOURCE_LANGUAGE, UNREVIEWED_FLAG, catalog_path
 from dhpc_gen.regulators import registry
@@ -874,6 +874,9 @@ def _catalog_findings(
             add("error", "fuzzy", "marked fuzzy: check the translation and remove the fuzzy flag")
         elif msgid not in overrides:
             printed.append(message)
+        unprintable = next(filter(None, (control_character(form) for form in translations)), None)
+        if unprintable is not None:
+            add("error", "unprintable", unprintable)
         wanted = sorted(set().union(*(placeholders(i) for i in _forms(message.id))))
         for form in translations:
             have = sorted(set(placeholders(form)))

@@ -30,6 +30,7 @@ from dhpc_gen.i18n import catalog_path, long_date
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.environment import make_environment
 from dhpc_gen.render.letter import compose_title, letter_epoch
+from dhpc_gen.render.long_words import break_long_words
 from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 from dhpc_gen.resources import LOCALES_DIR, PROJECT_DIR, REGULATORS_DIR
 from dhpc_gen.review.checks import (
@@ -542,7 +543,8 @@ def render_review_html(
 def review_pdf(review: Review, dhpc: Dhpc) -> bytes:
     """The review document as PDF for signing; the same inputs give the same bytes."""
     return write_pdf(
-        render_review_html(review.view, for_pdf=True),
+        # Long words get break points as in the letters: table cells are narrow.
+        break_long_words(render_review_html(review.view, for_pdf=True)),
         variant=REVIEW_PDF_VARIANT,
         identifier=pdf_identifier(
             review.view.content_sha256, "review", __version__, review.view.template_version
