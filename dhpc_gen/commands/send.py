@@ -63,6 +63,16 @@ def _send_summary_lines(summary: object) -> list[str]:
     for count, what in skipped:
         if count:
             lines.append(f"  {count} recipient(s) {what}")
+    if s.recorded_in:
+        lines.append(
+            f"  which journal sends is recorded in {display_path(s.recorded_in)}: keep it with "
+            "the content (commit it)"
+        )
+    if s.new_journal_recorded and s.recorded_in:
+        lines.append(
+            f"  new journal: the decision to send everyone the letter again is recorded in "
+            f"{display_path(s.recorded_in)}"
+        )
     if s.superseded:
         lines.append(
             f"  new journal: the earlier send state and distribution record were moved to "
@@ -268,11 +278,19 @@ def register(group: click.Group) -> None:
         from dhpc_gen.build import content_hash
         from dhpc_gen.content.campaign import load_campaign
         from dhpc_gen.distribution.report import build_record, totals_table
+        from dhpc_gen.distribution.sending_record import record_path, recorded_sending
         from dhpc_gen.distribution.summary import write_report
 
         dhpc = load_campaign(directory).only(country, "report")
         out_dir = dhpc.output_dir(out)
-        record = build_record(dhpc.id, content_hash(dhpc), out_dir, mailing=mailing)
+        record = build_record(
+            dhpc.id,
+            content_hash(dhpc),
+            out_dir,
+            mailing=mailing,
+            recorded=recorded_sending(dhpc.directory, dhpc.id, dhpc.meta.country),
+            record_file=record_path(dhpc.directory),
+        )
         target = output or out_dir / f"distribution-record.{fmt}"
         summary, written = write_report(dhpc, record, target, fmt, pdf=pdf)
         rows = totals_table(record.totals)

@@ -51,6 +51,13 @@ from dhpc_gen.distribution.send_state import (
     supersede,
     write_send_state,
 )
+from dhpc_gen.distribution.sending_record import (
+    RECORD_FILE,
+    CountrySending,
+    record_path,
+    record_run,
+    recorded_sending,
+)
 from dhpc_gen.distribution.smtp import (
     ConnectionDropped,
     OutcomeUnknown,
@@ -119,6 +126,10 @@ class SendSummary:
     journal: Path | None = None
     superseded: Path | None = None
     """Where ``--new-journal`` moved the evidence of the earlier journal."""
+    recorded_in: Path | None = None
+    """The content folder's ``distribution.yaml``, written by a real run."""
+    new_journal_recorded: bool = False
+    """``--new-journal`` gave up a journal that had sent, and the decision was recorded."""
     attempted: int = field(default=0)
 
 
@@ -534,6 +545,10 @@ class _Run:
         self.notify: Notify | None = None
         self.throttle = _Throttle(None, time.sleep, time.monotonic)
         self.sleep: Callable[[float], None] = time.sleep
+        self.recorded: CountrySending | None = recorded_sending(
+            dhpc.directory, dhpc.id, dhpc.meta.country
+        )
+        """What the content folder's ``distribution.yaml`` records of this country."""
 
     @property
     def allowed(self) -> list[State]:
@@ -651,6 +666,8 @@ class _Run:
             journal,
             purpose=purpose,
             new_journal=self.options.new_journal,
+            recorded=self.recorded,
+            record_file=record_path(self.dhpc.directory),
         )
         entries: list[JournalEntry] = []
         earlier: list[JournalEntry] = []
@@ -670,6 +687,8 @@ class _Run:
             journal,
             purpose="send",
             new_journal=self.options.new_journal,
+            recorded=self.recorded,
+            record_file=record_path(self.dhpc.directory),
         )
         if self.options.new_journal:
             self.summary.superseded = supersede(self.out_dir, utc_now())
@@ -680,6 +699,22 @@ class _Run:
             self.out_dir,
             SendState(self.dhpc.id, journal.journal_id, running, utc_now(), dict(went)),
         )
+
+    def _record(self, journal: SendJournal, *, running: bool) -> None:
+        """The content folder's ``distribution.yaml``: this journal sends this country."""
+        before = self.recorded
+        self.recorded = record_run(
+            self.dhpc.directory,
+            self.dhpc.id,
+            self.dhpc.meta.country,
+            journal.snapshot(),
+            running=running,
+            now=utc_now(),
+            new_journal=self.options.new_journal,
+        )
+        self.summary.recorded_in = record_path(self.dhpc.directory)
+        if running and len(self.recorded.decisions) > len(before.decisions if before else ()):
+            self.summary.new_journal_recorded = True
 
     def real(self, planned: Sequence[_Planned]) -> None:
         summary = self.summary
@@ -694,16 +729,21 @@ class _Run:
                 )
             self._guard_versions(journal.sent_elsewhere(self.dhpc.id, self.chash))
             journal.use_version(self.chash)
+            self._record(journal, running=True)  # before the first message, or nothing goes
             self._write_state(journal, running=True)
             try:
                 self._send_all(journal, planned)
             finally:
-                try:
-                    self._write_state(journal, running=False)
-                except DhpcError:
-                    if sys.exc_info()[0] is None:
-                        raise
-                    logger.warning("could not update %s", SEND_STATE_FILE)
+                for finish, what in (
+                    (self._write_state, SEND_STATE_FILE),
+                    (self._record, RECORD_FILE),
+                ):
+                    try:
+                        finish(journal, running=False)
+                    except DhpcError:
+                        if sys.exc_info()[0] is None:
+                            raise
+                        logger.warning("could not update %s", what)
         logger.info(
             "sent %d, failed %d, deferred %d, unknown %d",
             summary.sent,
