@@ -224,7 +224,10 @@ def test_a_journal_of_format_2_gets_the_bounce_states_and_keeps_every_row(
             )
             assert recorded.result == "bounced"
     connection = sqlite3.connect(path)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 4
+    for table in ("deliveries", "earlier_deliveries"):
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        assert {"person_key", "former_ids"} <= columns
     states = connection.execute("SELECT state, bounce_status FROM deliveries").fetchall()
     assert ("bounced", "5.1.1") in states
     assert connection.execute("SELECT state FROM earlier_deliveries").fetchone()[0] == "bounced"

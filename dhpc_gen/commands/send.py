@@ -55,6 +55,18 @@ def _send_summary_lines(summary: object) -> list[str]:
             ("written" if s.dry_run else "sent the letter again")
             + " at their changed address (--resend-changed; the record keeps both addresses)",
         ),
+        (
+            s.recognised,
+            "recognised as sent under an earlier recipient id (the same name and postal code; "
+            "that id is no longer on the mailing list): the journal now keeps them under their "
+            "current id",
+        ),
+        (
+            s.unclear,
+            "who share their name and postal code with several recipients sent under earlier "
+            "ids: not sent, they may have had the letter (check duplicates.csv and dhpc report; "
+            "add --resend-changed to send them the letter)",
+        ),
         (s.without_email, "without e-mail address (post)"),
         (s.duplicate_addresses, "with an address already used by another recipient"),
         (s.invalid_addresses, "with an unusable e-mail address (failed; see dhpc report)"),

@@ -34,7 +34,7 @@ import os
 import sqlite3
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -42,9 +42,10 @@ from typing import Literal
 from dhpc_gen.errors import DhpcError, display_path
 
 JOURNAL_FILE = "journal.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: deliveries only; 2: meta, versions, earlier_deliveries; 3: the states ``bounced`` and
-``deferred``, the bounce columns and ``bounce_reports``."""
+``deferred``, the bounce columns and ``bounce_reports``; 4: ``person_key`` and
+``former_ids``, to know a recipient again under a new recipient id."""
 
 State = Literal["pending", "sending", "sent", "failed", "unknown", "bounced", "deferred"]
 STATES: tuple[State, ...] = (
@@ -79,7 +80,9 @@ _DELIVERY_COLUMNS = """
     unknown_at   TEXT,
     bounce_status TEXT NOT NULL DEFAULT '',
     bounce_reason TEXT NOT NULL DEFAULT '',
-    bounced_at   TEXT"""
+    bounced_at   TEXT,
+    person_key   TEXT NOT NULL DEFAULT '',
+    former_ids   TEXT NOT NULL DEFAULT ''"""
 
 _SCHEMA_1 = (
     f"""CREATE TABLE IF NOT EXISTS deliveries ({_DELIVERY_COLUMNS},
@@ -111,6 +114,9 @@ _SCHEMA_3 = (
 )""",
 )
 _BOUNCE_COLUMNS = ("bounce_status", "bounce_reason", "bounced_at")
+_PERSON_COLUMNS = ("person_key", "former_ids")
+"""Format 4: a hash of the person's name and postal code (never shown), and the recipient
+ids the row had before the person was recognised under a new one (space-separated)."""
 
 
 def utc_now() -> str:
@@ -140,6 +146,8 @@ class PlannedDelivery:
     language: str
     address: str
     message_id: str
+    person_key: str = ""
+    """:func:`dhpc_gen.addresses.recipients.person_key` of the recipient."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,11 @@ class JournalEntry:
     """When the reporting server wrote the report (UTC)."""
     rowid: int = 0
     """Where the row is in its table (deliveries, or earlier_deliveries for an earlier message)."""
+    person_key: str = ""
+    """A hash of the recipient's name and postal code when the row was planned ('' before
+    format 4): how a recipient whose id changed is known again."""
+    former_ids: tuple[str, ...] = ()
+    """The ids the row was kept under before (the person's id changed in the mailing list)."""
 
 
 _COLUMNS = (
@@ -189,7 +202,8 @@ def _select_list(connection: sqlite3.Connection, table: Table) -> str:
         for name in _BOUNCE_COLUMNS
     )
     replaced = "replaced_at" if table == "earlier_deliveries" else "NULL"
-    return f"{_COLUMNS}, {bounce}, {replaced}, rowid"
+    person = ", ".join(name if name in present else "''" for name in _PERSON_COLUMNS)
+    return f"{_COLUMNS}, {bounce}, {replaced}, rowid, {person}"
 
 
 def _text(value: object) -> str | None:
@@ -200,6 +214,7 @@ def _entry(row: Sequence[object]) -> JournalEntry:
     (dhpc_id, chash, rid, channel, language, address, mid, state, attempts, reply) = row[:10]
     created, updated, sent_at, unknown_at = row[10:14]
     bounce_status, bounce_reason, bounced_at, replaced_at, rowid = row[14:19]
+    person_key, former_ids = row[19:21]
     return JournalEntry(
         key=DeliveryKey(str(dhpc_id), str(chash), str(rid), channel),  # type: ignore[arg-type]
         language=str(language),
@@ -217,6 +232,8 @@ def _entry(row: Sequence[object]) -> JournalEntry:
         bounce_reason=str(bounce_reason),
         bounced_at=_text(bounced_at),
         rowid=int(rowid),  # type: ignore[call-overload]
+        person_key=str(person_key),
+        former_ids=tuple(str(former_ids).split()),
     )
 
 
@@ -386,15 +403,20 @@ class SendJournal:
             )
 
     def add_pending(self, planned: Iterable[PlannedDelivery]) -> int:
-        """Add the rows the journal does not have yet as ``pending``; return how many."""
+        """Add the rows the journal does not have yet as ``pending``; return how many.
+
+        A row that has not gone yet takes the recipient's current ``person_key``; one that
+        went keeps the key the person had then (a row of an older journal gets its first).
+        """
         now = utc_now()
         added = 0
+        went = ", ".join(repr(state) for state in WENT)
         with self._write() as db:
             for item in planned:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO deliveries (dhpc_id, content_hash, recipient_id, "
-                    "channel, language, address, message_id, state, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                    "channel, language, address, message_id, state, created_at, updated_at, "
+                    "person_key) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
                     (
                         *_key_params(item.key),
                         item.language,
@@ -402,10 +424,49 @@ class SendJournal:
                         item.message_id,
                         now,
                         now,
+                        item.person_key,
                     ),
                 )
-                added += cursor.rowcount
+                if cursor.rowcount:
+                    added += 1
+                elif item.person_key:
+                    db.execute(
+                        f"UPDATE deliveries SET person_key = ? WHERE {_KEY} AND person_key != ? "
+                        f"AND (person_key = '' OR state NOT IN ({went}))",
+                        (item.person_key, *_key_params(item.key), item.person_key),
+                    )
         return added
+
+    def adopt(self, dhpc_id: str, content_hash: str, pairs: Mapping[str, str]) -> int:
+        """Keep the rows of an earlier recipient id under the id the person has now.
+
+        ``pairs``: current id → earlier id (see :func:`recognise_earlier_ids`). The current
+        id's own row, which never went, is dropped; the earlier id is kept in
+        ``former_ids``. Returns the rows moved.
+        """
+        moved = 0
+        went = ", ".join(repr(state) for state in WENT)
+        with self._write() as db:
+            for current, earlier in sorted(pairs.items()):
+                own = db.execute(
+                    f"SELECT state FROM deliveries WHERE {_KEY}",
+                    (dhpc_id, content_hash, current, "email"),
+                ).fetchone()
+                if own is not None and own[0] in WENT:
+                    continue  # sent under the current id: nothing to adopt
+                db.execute(
+                    f"DELETE FROM deliveries WHERE {_KEY} AND state NOT IN ({went})",
+                    (dhpc_id, content_hash, current, "email"),
+                )
+                for table in ("deliveries", "earlier_deliveries"):
+                    cursor = db.execute(
+                        f"UPDATE {table} SET recipient_id = ?, updated_at = ?, "
+                        "former_ids = TRIM(former_ids || ' ' || recipient_id) "
+                        "WHERE dhpc_id = ? AND content_hash = ? AND recipient_id = ?",
+                        (current, utc_now(), dhpc_id, content_hash, earlier),
+                    )
+                    moved += cursor.rowcount
+        return moved
 
     # -- the states of one row ---------------------------------------------------------------
 
@@ -432,7 +493,7 @@ class SendJournal:
         (nothing changed).
         """
         now = utc_now()
-        columns = f"{_COLUMNS}, {', '.join(_BOUNCE_COLUMNS)}"
+        columns = f"{_COLUMNS}, {', '.join(_BOUNCE_COLUMNS)}, {', '.join(_PERSON_COLUMNS)}"
         went = "state IN ('sent', 'unknown', 'bounced', 'deferred')"
         with self._write() as db:
             db.execute(
@@ -684,6 +745,7 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
                     "SELECT content_hash, MIN(created_at) FROM deliveries GROUP BY content_hash"
                 )
                 _add_bounce_states(connection)
+                _add_person_columns(connection)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except BaseException:
                 _rollback(connection)
@@ -728,6 +790,17 @@ def _add_bounce_states(connection: sqlite3.Connection) -> None:
         connection.execute(f"DROP TABLE {table}")
         connection.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
     connection.execute(_SCHEMA_1[1])  # the index went with the old table
+
+
+def _add_person_columns(connection: sqlite3.Connection) -> None:
+    """Format 4: ``person_key`` and ``former_ids`` (empty for the rows already there)."""
+    for table in ("deliveries", "earlier_deliveries"):
+        present = _table_columns(connection, table)
+        for name in _PERSON_COLUMNS:
+            if name not in present:
+                connection.execute(
+                    f"ALTER TABLE {table} ADD COLUMN {name} TEXT NOT NULL DEFAULT ''"
+                )
 
 
 def _claim(path: Path, connection: sqlite3.Connection, dhpc_id: str) -> None:
@@ -831,11 +904,13 @@ class JournalSnapshot:
         )
 
     def reached(self, dhpc_id: str, content_hash: str) -> set[str]:
-        """Recipient ids a message of this version went (or may have gone) to."""
+        """Recipient ids a message of this version went (or may have gone) to, with the ids
+        those recipients had before."""
         return {
-            e.key.recipient_id
+            rid
             for e in (*self.entries, *self.earlier)
             if e.key.dhpc_id == dhpc_id and e.key.content_hash == content_hash and e.state in WENT
+            for rid in (e.key.recipient_id, *e.former_ids)
         }
 
 
