@@ -383,6 +383,30 @@ def test_a_journal_of_the_first_format_is_migrated(
     assert meta["dhpc_id"] == DHPC_ID and len(meta["journal_id"]) == 32
 
 
+def test_a_plain_merge_after_per_recipient_supersedes_the_letters(out_root: Path) -> None:
+    """The last merge's manifest says what e-mail attaches; send and merge agree on it."""
+    letters = out_root / DHPC_ID / "letters"
+    assert letters.is_dir()
+    result = dhpc(out_root, "merge", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert "letters/ of an earlier merge --per-recipient removed" in result.output
+    assert not letters.exists()
+    result = dhpc(out_root, "send", "--no-limit")
+    assert result.exit_code == 0, result.output
+    assert f"{len(PEOPLE)} message(s) written" in result.output
+    built = {
+        lang: (out_root / DHPC_ID / f"{DHPC_ID}_{lang}.pdf").read_bytes() for lang in ("fi", "sv")
+    }
+    for person in PEOPLE:
+        eml = (out_root / DHPC_ID / "outbox" / f"{person.recipient_id}.eml").read_bytes()
+        message = message_from_bytes(eml, policy=policy.default)
+        (attachment,) = message.iter_attachments()  # type: ignore[attr-defined]
+        assert attachment.get_content() == built[person.language]
+    # --per-recipient again brings them back, and send attaches them.
+    assert dhpc(out_root, "merge", "--per-recipient", "--jobs", "1").exit_code == 0
+    assert dhpc(out_root, "send", "--no-limit").exit_code == 0
+
+
 # -- the record in the content folder ---------------------------------------------------------
 
 

@@ -160,6 +160,8 @@ class MergeResult:
     read: int
     left_out: int = 0
     """Recipients the mailing list has but ``only`` did not select."""
+    letters_removed: bool = False
+    """A merge without ``--per-recipient`` removed the ``letters/`` of an earlier one."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,7 @@ def _merge(
                 progress,
                 notes,
                 _letters_listed(print_dir / MANIFEST_FILE) if only is not None else {},
+                keep_letters=only is not None,
             )
             results = writer.write_all(runs, sum(runs.count(lang) for lang in languages))
             for result in results:
@@ -325,6 +328,7 @@ def _merge(
                 scan.rejected,
                 scan.read,
                 scan.left_out,
+                writer.letters_removed,
             )
         finally:
             if pool is not None:
@@ -538,8 +542,14 @@ class _Writer:
         progress: Progress | None,
         notes: dict[str, EnvelopeNote],
         letters_listed: dict[str, dict[str, str]] | None = None,
+        *,
+        keep_letters: bool = False,
     ) -> None:
         self.dhpc = dhpc
+        self.keep_letters = keep_letters
+        """``--only``: the letters in ``letters/`` stay, listed; else a merge without
+        ``per_recipient`` removes them (its manifest lists none)."""
+        self.letters_removed = False
         self.notes = notes
         self.content_sha256 = content_hash(dhpc)
         self.out_dir = out_dir
@@ -697,6 +707,11 @@ class _Writer:
                 if stale.name not in produced:
                     self.outputs.remove(stale)
         letters_dir = self.out_dir / LETTERS_DIR
+        if not self.per_recipient and not self.keep_letters and letters_dir.is_dir():
+            # The new manifest describes what e-mail attaches: each language's letter. The
+            # personalised letters of an earlier merge would be letters nobody vouches for.
+            self.outputs.remove(letters_dir)
+            self.letters_removed = True
         if self.per_recipient and letters_dir.is_dir():
             current = {result.language for result in results}
             for stale in sorted(letters_dir.iterdir()):
