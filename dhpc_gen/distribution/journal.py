@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from dhpc_gen.errors import DhpcError, display_path
+from dhpc_gen.errors import DhpcError, display_path, is_disk_full
 
 JOURNAL_FILE = "journal.sqlite"
 SCHEMA_VERSION = 4
@@ -326,18 +326,26 @@ class SendJournal:
                 "letter twice)"
             ) from None
         try:
-            os.ftruncate(lock_fd, 0)
-            os.write(lock_fd, f"{os.getpid()}\n".encode())
+            try:
+                os.ftruncate(lock_fd, 0)
+                os.write(lock_fd, f"{os.getpid()}\n".encode())
+            except OSError as exc:
+                lock = f"cannot write its lock file {lock_path.name}"
+                raise journal_failure(path, exc, lock) from exc
             if check is not None:
                 check(read_snapshot(path))
             try:
                 _create_private(path)
             except OSError as exc:
-                raise _unwritable(path, exc) from exc
+                raise journal_failure(path, exc, "cannot create the send journal") from exc
             connection = _connect(path)
             try:
                 _migrate(path, connection)
-                _claim(path, connection, dhpc_id)
+                try:
+                    _claim(path, connection, dhpc_id)
+                except sqlite3.Error as exc:
+                    _rollback(connection)
+                    raise journal_failure(path, exc, "cannot prepare the send journal") from exc
             except BaseException:
                 connection.close()
                 raise
@@ -355,7 +363,16 @@ class SendJournal:
     @property
     def journal_id(self) -> str:
         """This journal's own id (kept in ``send-state.json`` to recognise it)."""
-        return _meta(self._db).get("journal_id", "")
+        with self._reading():
+            return _meta(self._db).get("journal_id", "")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A read of the open journal: a failure names it."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise journal_failure(self.path, exc, "cannot read the send journal") from exc
 
     def __enter__(self) -> SendJournal:
         return self
@@ -375,11 +392,7 @@ class SendJournal:
                 raise
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise JournalError(
-                f"{display_path(self.path)}: cannot write the send journal ({exc}); it keeps "
-                "its last committed state: run the same command again once the disk or file is "
-                "fixed"
-            ) from exc
+            raise journal_failure(self.path, exc, "cannot write the send journal") from exc
 
     # -- what a run does at its start ------------------------------------------------------
 
@@ -563,17 +576,21 @@ class SendJournal:
     # -- reading ---------------------------------------------------------------------------
 
     def entries(self, dhpc_id: str, content_hash: str | None = None) -> list[JournalEntry]:
-        return read_entries(self._db, dhpc_id, content_hash)
+        with self._reading():
+            return read_entries(self._db, dhpc_id, content_hash)
 
     def earlier(self, dhpc_id: str, content_hash: str | None = None) -> list[JournalEntry]:
         """Messages replaced by a resend to a changed address."""
-        return read_entries(self._db, dhpc_id, content_hash, table="earlier_deliveries")
+        with self._reading():
+            return read_entries(self._db, dhpc_id, content_hash, table="earlier_deliveries")
 
     # -- what came back -------------------------------------------------------------------
 
     def known_reports(self) -> set[str]:
         """The ids of every bounce report recorded so far."""
-        return {str(row[0]) for row in self._db.execute("SELECT report_id FROM bounce_reports")}
+        with self._reading():
+            rows = self._db.execute("SELECT report_id FROM bounce_reports").fetchall()
+        return {str(row[0]) for row in rows}
 
     def record_report(self, report: BounceReport, target: JournalEntry | None) -> BounceReport:
         """Record one report and, for a bounce matched to ``target``, change its row.
@@ -663,19 +680,22 @@ class SendJournal:
             )
 
     def snapshot(self) -> JournalSnapshot:
-        return _snapshot(self.path, self._db)
+        with self._reading():
+            return _snapshot(self.path, self._db)
 
     def sent_elsewhere(self, dhpc_id: str, content_hash: str) -> int:
         """Rows of ``dhpc_id`` sent (or maybe sent) as another version of the content."""
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM deliveries WHERE dhpc_id = ? AND content_hash != ? "
-            f"AND state IN ({', '.join(repr(state) for state in WENT)})",
-            (dhpc_id, content_hash),
-        ).fetchone()
+        with self._reading():
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE dhpc_id = ? AND content_hash != ? "
+                f"AND state IN ({', '.join(repr(state) for state in WENT)})",
+                (dhpc_id, content_hash),
+            ).fetchone()
         return int(row[0])
 
 
 def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) -> sqlite3.Connection:
+    connection: sqlite3.Connection | None = None
     try:
         if read_only:
             flags = "mode=ro&immutable=1" if immutable else "mode=ro"
@@ -692,11 +712,58 @@ def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) ->
             connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA busy_timeout = 10000")
         connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        if "readonly" in str(exc) or "unable to open" in str(exc):
-            raise _unwritable(path, exc) from exc
-        raise JournalError(f"{display_path(path)}: not a readable send journal: {exc}") from exc
+    except BaseException as exc:
+        if connection is not None:
+            connection.close()  # the file is not left open behind the error
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise journal_failure(path, exc, "cannot open the send journal") from exc
+        raise
     return connection
+
+
+_ROOM = 1 << 16
+"""Free bytes below which a disk I/O error of SQLite is taken for a full disk."""
+
+
+def _full(path: Path, exc: OSError | sqlite3.Error) -> bool:
+    if isinstance(exc, OSError):
+        return is_disk_full(exc)
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL" or "database or disk is full" in str(exc):
+        return True
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in str(exc):
+        # SQLite says "disk I/O error" when the -wal or -shm file cannot grow.
+        try:
+            stat = os.statvfs(path.parent)
+        except OSError:
+            return False
+        return stat.f_bavail * stat.f_frsize < _ROOM
+    return False
+
+
+def journal_failure(path: Path, exc: OSError | sqlite3.Error, doing: str) -> JournalError:
+    """A failure of the journal at ``path`` (as the user gave the output folder), in words.
+
+    A full disk says so and how to go on; read-only storage is :func:`_unwritable`; a file
+    that is no SQLite database is not a journal.
+    """
+    shown = display_path(path)
+    if _full(path, exc):
+        return JournalError(
+            f"{shown}: {doing}: the disk is full (free some space). The journal keeps its last "
+            "committed state, so nothing sent is lost and nothing is sent twice: run the same "
+            "command again once there is room"
+        )
+    text = str(exc)
+    name = getattr(exc, "sqlite_errorname", "")
+    if isinstance(exc, OSError) or "readonly" in text or "unable to open" in text:
+        return _unwritable(path, exc)
+    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in text:
+        return JournalError(f"{shown}: not a readable send journal: {text}")
+    return JournalError(
+        f"{shown}: {doing} ({text}); it keeps its last committed state: run the same command "
+        "again once the disk or file is fixed"
+    )
 
 
 def _unwritable(path: Path, exc: OSError | sqlite3.Error) -> JournalError:
@@ -752,11 +819,7 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
                 raise
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
-            if "readonly" in str(exc):
-                raise _unwritable(path, exc) from exc
-            raise JournalError(
-                f"{display_path(path)}: cannot prepare the send journal: {exc}"
-            ) from exc
+            raise journal_failure(path, exc, "cannot prepare the send journal") from exc
     for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if companion.exists():
             os.chmod(companion, 0o600)
@@ -1004,7 +1067,7 @@ def read_snapshot(path: Path) -> JournalSnapshot | None:
     try:
         taken = _snapshot(path, connection)
     except sqlite3.DatabaseError as exc:
-        raise JournalError(f"{display_path(path)}: not a readable send journal: {exc}") from exc
+        raise journal_failure(path, exc, "cannot read the send journal") from exc
     finally:
         connection.close()
     if not running:
