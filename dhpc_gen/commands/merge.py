@@ -124,6 +124,11 @@ def merge_command(
             )
     if per_recipient:
         click.echo(f"{display_path(result.out_dir / 'letters')}/")
+    if result.smaller_type:
+        click.echo(
+            f"{result.smaller_type} address(es) set in smaller type (capitals at least 2.3 mm "
+            "high, as the post reads them) so that their longest line fits the window"
+        )
     if result.letters_removed:
         click.echo(
             f"{display_path(result.out_dir / 'letters')}/ of an earlier merge --per-recipient "
