@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from pypdf import PdfReader
 
 from dhpc_gen import __version__
 from dhpc_gen.content.loader import consistency_problems, registry_problems
@@ -23,7 +20,7 @@ from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = "3"
+TEMPLATE_VERSION = "4"
 """Raised by hand when the letter layout changes on purpose."""
 
 MANIFEST = "manifest.json"
@@ -38,10 +35,10 @@ class BuiltLetter:
     filename: str
     pdf: bytes
     html: str
+    pages: int
+    """Counted by the layout where the letter was rendered (a worker process)."""
     signature: Mapping[str, object] | None = None
     """Set when ``pdf`` is signed: who signed, why, and the unsigned letter's hash."""
-    pages: int | None = None
-    """Counted where the letter was rendered (a worker process), for the manifest."""
 
 
 Signing = Callable[[Dhpc, Sequence[BuiltLetter]], list[BuiltLetter]]
@@ -190,11 +187,11 @@ def render_letter(
 ) -> BuiltLetter:
     """Render one language's letter (after :func:`refuse_unprintable`); nothing is written."""
     # WeasyPrint takes a second to import: only commands that render pay for it.
-    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+    from dhpc_gen.render.pdf import pdf_identifier, render_pdf
 
     safe_name(language, "language")
     html = render_html(dhpc, language, address_sources=address_sources)
-    pdf = write_pdf(
+    laid_out = render_pdf(
         html,
         variant=dhpc.meta.pdf_variant,
         identifier=pdf_identifier(
@@ -205,8 +202,9 @@ def render_letter(
         ),
         epoch=letter_epoch(dhpc.meta.date),
     )
-    pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    return BuiltLetter(language, f"{dhpc.file_stem}_{language}.pdf", pdf, html, pages=pages)
+    return BuiltLetter(
+        language, f"{dhpc.file_stem}_{language}.pdf", laid_out.data, html, pages=laid_out.pages
+    )
 
 
 def make_manifest(
@@ -232,9 +230,7 @@ def make_manifest(
             "language": letter.language,
             "sha256": sha256_bytes(letter.pdf),
             "bytes": len(letter.pdf),
-            "pages": letter.pages
-            if letter.pages is not None
-            else len(PdfReader(io.BytesIO(letter.pdf)).pages),
+            "pages": letter.pages,
             **({"signature": dict(letter.signature)} if letter.signature is not None else {}),
         }
         for letter in letters

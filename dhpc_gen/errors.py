@@ -8,6 +8,7 @@ them into an exit code without a traceback.
 from __future__ import annotations
 
 import errno
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,3 +95,15 @@ def os_error_reason(exc: OSError) -> str:
 def is_disk_full(exc: OSError) -> bool:
     """The disk or the user's quota has no room left."""
     return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe for a terminal: control characters shown as escapes (``\\x1b``).
+
+    Content refuses them, but a message can quote a file name or a catalog entry: an
+    escape sequence in one must not recolour or rewrite the user's terminal.
+    """
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)

@@ -18,10 +18,14 @@ from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.support import Translations
+from markupsafe import Markup
 
-from dhpc_gen.errors import DhpcError
+from dhpc_gen.content.model import control_character
+from dhpc_gen.content.phrases import PlaceholderError, phrase_html, phrase_text
+from dhpc_gen.errors import DhpcError, RenderError, display_path
 from dhpc_gen.resources import LOCALES_DIR
 
+_NEWLINE = b"\n"
 SOURCE_LANGUAGE = "en"
 """The language of the msgids; its catalog may leave msgstr empty."""
 
@@ -31,6 +35,11 @@ UNREVIEWED_FLAG = "unreviewed"
 gettext ignores flags it does not know, so the entry is printed as usual; ``pybabel
 update`` keeps it; ``dhpc check`` lists it as a note. A reviewer removes it.
 """
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` as a phrase for ``pybabel extract``; translated where it is used."""
+    return message
 
 
 LETTER_DOMAIN = "messages"
@@ -65,22 +74,35 @@ class CompiledCatalog:
 
     translations: Translations
     translated: frozenset[str]
+    path: Path | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)
+    """The line of each msgid's entry, for messages."""
 
 
 @lru_cache(maxsize=32)
 def _compiled(path: Path, mtime_ns: int) -> CompiledCatalog:
+    shown = display_path(path)
     try:
-        with path.open("rb") as handle:
-            catalog = read_po(handle, abort_invalid=True)
+        raw = path.read_bytes()
+        catalog = read_po(io.BytesIO(raw), abort_invalid=True)
+    except UnicodeDecodeError as exc:
+        # Babel decodes line by line: the failing line's bytes tell which line it is.
+        where = raw.find(exc.object) if isinstance(exc.object, bytes) else -1
+        line = "" if where < 0 else f":{raw.count(_NEWLINE, 0, where) + 1}"
+        raise DhpcError(
+            f"{shown}{line}: not UTF-8 text (saved as Latin-1 or Windows-1252?): save the "
+            "catalog as UTF-8"
+        ) from None
     except (OSError, PoFileError, ValueError) as exc:
-        raise DhpcError(f"{path}: cannot read the catalog: {exc}") from exc
+        raise DhpcError(f"{shown}: cannot read the catalog: {exc}") from exc
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     translated = frozenset(
         str(m.id) for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)
     )
-    return CompiledCatalog(Translations(buffer, domain="messages"), translated)
+    lines = {str(m.id): int(m.lineno) for m in catalog if isinstance(m.id, str) and m.lineno}
+    return CompiledCatalog(Translations(buffer, domain="messages"), translated, path, lines)
 
 
 def translations(
@@ -98,13 +120,16 @@ class Boilerplate:
     """gettext for one letter: the letter's own overrides first, then the catalog.
 
     Every msgid that has no translation is remembered in ``missing`` so the build can
-    refuse to print English words into a Finnish letter.
+    refuse to print English words into a Finnish letter. :meth:`html` and :meth:`text`
+    give a phrase as it is printed (:mod:`dhpc_gen.content.phrases`).
     """
 
     language: str
     catalog: CompiledCatalog
     overrides: Mapping[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
+    overrides_file: str = ""
+    """Where the overrides were typed (``content/x/fi.yaml``), for messages."""
 
     def gettext(self, message: str) -> str:
         if message in self.overrides:
@@ -119,6 +144,53 @@ class Boilerplate:
             self.missing.add(singular)
         translated: str = self.catalog.translations.ngettext(singular, plural, n)
         return translated
+
+    def html(self, message: str, **variables: object) -> Markup:
+        """The phrase as HTML: the safe markup rendered, the rest escaped, values put in."""
+        return Markup(self._phrase(message, self.gettext(message), variables, html=True))
+
+    def text(self, message: str, **variables: object) -> str:
+        """The phrase as plain text, values put in."""
+        return self._phrase(message, self.gettext(message), variables, html=False)
+
+    def nhtml(self, singular: str, plural: str, n: int, **variables: object) -> Markup:
+        variables.setdefault("num", n)
+        translated = self.ngettext(singular, plural, n)
+        return Markup(self._phrase(singular, translated, variables, html=True))
+
+    def ntext(self, singular: str, plural: str, n: int, **variables: object) -> str:
+        variables.setdefault("num", n)
+        return self._phrase(singular, self.ngettext(singular, plural, n), variables, html=False)
+
+    def _phrase(
+        self, message: str, translated: str, variables: Mapping[str, object], *, html: bool
+    ) -> str:
+        unprintable = control_character(translated)
+        if unprintable is not None:
+            raise RenderError(f"{self._where(message)}: {unprintable}")
+        try:
+            if html:
+                return str(phrase_html(translated, variables))
+            return phrase_text(translated, variables)
+        except PlaceholderError as exc:
+            raise RenderError(f"{self._where(message)}: {exc}") from None
+
+    def missing_message(self) -> str:
+        """Names the catalog that lacks the phrases in ``missing``."""
+        path = self.catalog.path
+        shown = display_path(path) if path is not None else f"the {self.language} catalog"
+        return f"{shown} has no translation for: " + "; ".join(
+            sorted(repr(m) for m in self.missing)
+        )
+
+    def _where(self, message: str) -> str:
+        """Where the wording of ``message`` was typed: the override or the catalog entry."""
+        if message in self.overrides:
+            return f"{self.overrides_file or self.language + '.yaml'} boilerplate[{message!r}]"
+        path = self.catalog.path
+        shown = display_path(path) if path is not None else f"the {self.language} catalog"
+        line = self.catalog.lines.get(message)
+        return f"{shown}:{line} msgid {message!r}" if line else f"{shown} msgid {message!r}"
 
 
 _DATE_LOCALES = {"en": "en_IE", "pt": "pt_PT"}

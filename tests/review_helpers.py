@@ -99,11 +99,13 @@ def add_contact_paragraph(ws: Workspace, email: dict[str, str], url: dict[str, s
 
 
 def add_third_language(ws: Workspace) -> None:
-    """An English version: the Finnish text filed as English, its date the English way."""
+    """An English version: the Finnish text filed as English, its date and days the
+    English way."""
     (ws.content / "terms.yaml").unlink()
     text = (ws.content / "fi.yaml").read_text(encoding="utf-8")
     text = text.replace("language: fi", "language: en")
     text = text.replace("11. huhtikuuta 2019", "April 11, 2019")
+    text = text.replace("1-3 päivän", "1-3 days")
     (ws.content / "en.yaml").write_text(text, encoding="utf-8")
     edit_yaml(ws.content / "dhpc.yaml", lambda data: data["languages"].append("en"))
 

@@ -422,8 +422,14 @@ def test_json_is_stable_and_complete(ws: Workspace) -> None:
         "file",
         "line",
         "code",
+        "source_span",
+        "target_span",
     }
     assert all(set(f) == keys for f in document["findings"])
+    (numbers,) = [f for f in document["findings"] if f["check"] == "numbers"]
+    assert (numbers["source_mark"], numbers["target_mark"]) == ("1-3", "1-4")
+    for key in ("source_span", "target_span"):
+        assert isinstance(numbers[key], list) and len(numbers[key]) == 2, key
 
 
 def changed_range_and_bullet(ws: Workspace) -> None:

@@ -137,7 +137,7 @@ def test_not_utf8_and_not_a_mapping(example_dir: Path) -> None:
     (example_dir / "sv.yaml").write_bytes("key_message: Begr\xe4nsad\n".encode("latin-1"))
     (example_dir / "fi.yaml").write_text("- just\n- a list\n", encoding="utf-8")
     joined = "\n".join(problems_of(example_dir))
-    assert "sv.yaml: not UTF-8 text" in joined
+    assert "sv.yaml:1: not UTF-8 text: byte 0xE4 at column 18" in joined
     assert "fi.yaml:1: expected a mapping" in joined
 
 

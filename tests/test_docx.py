@@ -35,6 +35,7 @@ from tests.pdf_helpers import pdftotext
 
 DATA = PROJECT / "tests" / "data"
 TYPED = DATA / "typed-dhpc-en.html"
+TYPED_CLASS_WIDE = DATA / "typed-classwide-fr.html"
 WHEN = "2024-05-02T10:00:00Z"
 
 
@@ -78,6 +79,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     export_docx(EXAMPLE, sources / "lemtrada_fi.docx", language="fi")
     make_returned(sources / "lemtrada_sv.docx", sources / "returned_sv.docx")
     shutil.copy(TYPED, sources / TYPED.name)
+    shutil.copy(TYPED_CLASS_WIDE, sources / TYPED_CLASS_WIDE.name)
     files = sorted(sources.iterdir())
     converted = libreoffice_convert(files, work / "out", work / "profile")
     found = {path.stem: path for path in converted}
@@ -246,6 +248,36 @@ def test_typed_word_document_starts_a_dhpc_that_builds_and_checks(
     printed = " ".join(pdftotext(tmp_path / "out" / "fictiva-2025" / "fictiva-2025_en.pdf").split())
     assert "Fictinib (FICTIVA▼): risk of severe liver injury" in printed
     assert "HPRA Pharmacovigilance Website: www.hpra.ie" in printed
+
+
+def test_typed_class_wide_letter_with_appendix_v_row_starts_a_belgian_dhpc(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two products of one substance, each with ▼, and Appendix V's French row pasted
+    whole (Belgium and Luxembourg): three products, and only Belgium's block printed."""
+    folder = tmp_path / "content" / "velitamab-fr"
+    code, out, err = run("import-docx", str(saved["typed-classwide-fr"]), str(folder))
+    assert code == 0, err
+    assert "fr (from its headings), country BE" in out
+    assert "also has Luxembourg's part (LU)" in out
+    assert "'Belgique'" not in out  # the country's own name heads its part: no difference
+
+    dhpc = load_dhpc(folder)
+    assert [(p.name, p.additional_monitoring) for p in dhpc.meta.products] == [
+        ("Zentravo", True),
+        ("Zentravo Pen", True),
+        ("Quorvix", False),
+    ]
+    text = dhpc.text("fr")
+    assert text.active_substances == ("vélitamab", "vélitamab", "doratamab")
+    assert not text.reporting  # neither Luxembourg's part nor Belgium's is the letter's text
+
+    code, _, err = run("build", str(folder), "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    printed = " ".join(pdftotext(tmp_path / "out" / "velitamab-fr" / "velitamab-fr_fr.pdf").split())
+    assert "Vélitamab (ZENTRAVO▼, ZENTRAVO PEN▼), doratamab (QUORVIX)" in printed
+    assert "www.notifieruneffetindesirable.be" in printed
+    assert "guichet.lu" not in printed and "Nancy" not in printed
 
 
 # --- the authority's changes back --------------------------------------------------------

@@ -402,6 +402,148 @@ def test_region_subtags_are_accepted_and_target_option_checked(example_dir: Path
     assert import_xliff(example_dir, xlf, target="fi").changed == ("summary[2]",)
 
 
+def edit_header(xlf: Path, **props: str | None) -> None:
+    """Change (or, with None, drop) dhpc_gen's header properties and, as ``note``, its note."""
+    tree = ET.parse(xlf)
+    header = tree.getroot().find(f"{NS}file/{NS}header")
+    assert header is not None
+    note = props.pop("note", "")
+    if note != "":
+        element = header.find(f"{NS}note")
+        assert element is not None
+        if note is None:
+            header.remove(element)
+        else:
+            element.text = note
+    group = header.find(f"{NS}prop-group")
+    assert group is not None
+    for prop in list(group):
+        name = prop.get("prop-type", "").replace("-", "_")
+        if name in props:
+            if props[name] is None:
+                group.remove(prop)
+            else:
+                prop.text = props[name]
+    tree.write(xlf, encoding="utf-8", xml_declaration=True)
+
+
+VELITAMAB = PROJECT / "tests" / "data" / "velitamab-2025"
+
+
+@pytest.fixture
+def velitamab(tmp_path: Path) -> Path:
+    """A DHPC written in Dutch, translated into French and German."""
+    target = tmp_path / "content" / "velitamab-2025"
+    shutil.copytree(VELITAMAB, target)
+    return target
+
+
+def test_a_french_file_labelled_german_is_refused_naming_the_header_fields(
+    velitamab: Path,
+) -> None:
+    """Only target-language was changed: the rest of the header still names fr.yaml."""
+    xlf = velitamab.parent / "de.xlf"
+    export_xliff(velitamab, xlf, target="fr")
+    vendor_edit(xlf, file_attributes={"target-language": "de"})
+    before = snapshot(velitamab)
+    code = CliRunner().invoke(main, ["xliff", "import", str(velitamab), str(xlf)])
+    assert code.exit_code == 1, code.output
+    message = code.stderr
+    assert "de.xlf: its header contradicts itself or this folder" in message
+    assert "<file target-language> says 'de', target-file says 'fr.yaml'" in message
+    assert "target-sha256 is the SHA-256 of fr.yaml, not of de.yaml" in message
+    assert "the header's <note> says it translates into 'fr'" in message
+    assert "it looks like the file exported for 'fr'" in message
+    assert "Traceback" not in code.output
+    assert snapshot(velitamab) == before
+
+
+def sha_of(path: Path) -> str:
+    return sha256_file(path)
+
+
+CONTRADICTIONS = {
+    "dhpc-id": ({"dhpc_id": "other-dhpc"}, "<file original> says 'lemtrada-2019', dhpc-id says"),
+    "source-file": ({"source_file": "fi.yaml"}, "source-file says 'fi.yaml'"),
+    "target-file": ({"target_file": "sv.yaml"}, "target-file says 'sv.yaml'"),
+    "note": (
+        {"note": "… Translate each unit from sv into de; keep the unit ids."},
+        "<note> says it translates into 'de'",
+    ),
+    "target-sha256": ({"target_sha256": "sv.yaml"}, "target-sha256 is the SHA-256 of sv.yaml"),
+    "source-sha256": ({"source_sha256": "fi.yaml"}, "source-sha256 is the SHA-256 of fi.yaml"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(CONTRADICTIONS))
+def test_every_identity_of_the_header_must_agree(example_dir: Path, field: str) -> None:
+    xlf = exported(example_dir)
+    props, message = CONTRADICTIONS[field]
+    props = {
+        name: sha_of(example_dir / value) if name.endswith("sha256") and value else value
+        for name, value in props.items()
+    }
+    edit_header(xlf, **props)
+    vendor_edit(xlf, {"summary[2]": "Maksa tutkitaan."})
+    before = snapshot(example_dir)
+    with pytest.raises(DhpcError, match="header contradicts itself") as caught:
+        import_xliff(example_dir, xlf, dry_run=True)
+    assert message in str(caught.value)
+    assert snapshot(example_dir) == before
+
+
+def test_a_units_xml_lang_must_be_the_files_language(example_dir: Path) -> None:
+    xlf = exported(example_dir)
+    text = xlf.read_text(encoding="utf-8").replace(
+        '<target state="translated">', '<target state="translated" xml:lang="et-EE">', 1
+    )
+    with pytest.raises(
+        DhpcError, match=r"unit active_substances\[0\]: the xml:lang of its <target> says 'et-EE'"
+    ):
+        import_xliff(example_dir, write_xlf(example_dir.parent, text))
+    same = xlf.read_text(encoding="utf-8").replace(
+        '<target state="translated">', '<target state="translated" xml:lang="fi-FI">'
+    )
+    assert import_xliff(example_dir, write_xlf(example_dir.parent, same)).changed == ()
+
+
+def test_translations_in_another_language_are_refused_without_the_header(
+    velitamab: Path,
+) -> None:
+    """A tool that writes its own header keeps no dhpc_gen property: the text gives it away."""
+    xlf = velitamab.parent / "de.xlf"
+    export_xliff(velitamab, xlf, target="fr")
+    edit_header(xlf, target_file=None, target_sha256=None, note=None)
+    vendor_edit(xlf, file_attributes={"target-language": "de-DE"})
+    before = snapshot(velitamab)
+    with pytest.raises(
+        DhpcError, match=r"its translations read as 'fr': words of the 'fr'"
+    ) as caught:
+        import_xliff(velitamab, xlf)
+    assert "import it with --skip-language-check" in str(caught.value)
+    assert snapshot(velitamab) == before
+    # Told so, it is imported: the check can be wrong for a text of names and numbers.
+    result = import_xliff(velitamab, xlf, check_language=False, dry_run=True)
+    assert len(result.changed) == 17
+
+
+def test_units_left_in_the_source_language_are_refused(example_dir: Path) -> None:
+    xlf = exported(example_dir)
+    units = units_of(xlf)
+    vendor_edit(xlf, {key: (unit.findtext(f"{NS}source") or "") for key, unit in units.items()})
+    with pytest.raises(DhpcError, match=r"read as 'sv'.*20 of its 20 units have the source text"):
+        import_xliff(example_dir, xlf)
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_real_translations_pass_the_language_check(velitamab: Path, language: str) -> None:
+    xlf = velitamab.parent / f"{language}.xlf"
+    export_xliff(velitamab, xlf, target=language)
+    before = snapshot(velitamab)
+    assert import_xliff(velitamab, xlf).changed == ()
+    assert snapshot(velitamab) == before
+
+
 def write_xlf(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "vendor.xlf"
     path.write_text(text, encoding="utf-8")

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dhpc_gen.errors import DhpcError, display_path, is_disk_full, os_error_reason
+from dhpc_gen.errors import DhpcError, display_path, is_disk_full, os_error_reason, terminal_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,7 +28,7 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DhpcError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {terminal_text(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:
             # The reader of the output went away (``dhpc regulators | head -1``): what it
@@ -41,7 +41,8 @@ def reports_errors(func: F) -> F:
             # a file, no permission): a message naming the file, never a traceback.
             where = display_path(Path(exc.filename)) if isinstance(exc.filename, str) else "a file"
             hint = "free some space" if is_disk_full(exc) else "check the path and its permissions"
-            click.echo(f"Error: {where}: {os_error_reason(exc)} ({hint})", err=True)
+            message = f"Error: {where}: {os_error_reason(exc)} ({hint})"
+            click.echo(terminal_text(message), err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

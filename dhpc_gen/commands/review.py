@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from dhpc_gen.commands.options import content_dir_argument, reports_errors
-from dhpc_gen.errors import UsageError, display_path
+from dhpc_gen.errors import UsageError, display_path, terminal_text
 from dhpc_gen.i18n import SOURCE_LANGUAGE
 from dhpc_gen.review.findings import CHECK_IDS, Finding
 
@@ -61,9 +61,9 @@ _COLOURS = {"error": "red", "warning": "yellow", "note": "cyan"}
 def _show(finding: Finding, source_language: str) -> None:
     country = f"{finding.country} " if finding.country and finding.check != "deviation" else ""
     click.echo(
-        f"{finding.where()}: "
+        terminal_text(f"{finding.where()}: ")
         + click.style(finding.severity, fg=_COLOURS[finding.severity], bold=True)
-        + f" [{finding.tag}] {country}{finding.message}"
+        + terminal_text(f" [{finding.tag}] {country}{finding.message}")
     )
     if finding.check == "deviation":
         # A deviation compares the shared text of a language with the country's own.
@@ -75,9 +75,9 @@ def _show(finding: Finding, source_language: str) -> None:
         source_label = SOURCE_LANGUAGE if finding.check == "catalog" else source_language
         labels = (source_label, finding.language)
     if finding.source:
-        click.echo(f"    {labels[0]}: {finding.source}")
+        click.echo(terminal_text(f"    {labels[0]}: {finding.source}"))
     if finding.target:
-        click.echo(f"    {labels[1]}: {finding.target}")
+        click.echo(terminal_text(f"    {labels[1]}: {finding.target}"))
 
 
 @click.command()

@@ -62,16 +62,31 @@ def export_command(directory: Path, target: str | None, output: Path) -> None:
     is_flag=True,
     help="Import units whose source text is no longer the source file's.",
 )
+@click.option(
+    "--skip-language-check",
+    is_flag=True,
+    help="Import translations even when they read as another language than the file names.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @reports_errors
 def import_command(
-    directory: Path, file: Path, target: str | None, allow_changed_source: bool, dry_run: bool
+    directory: Path,
+    file: Path,
+    target: str | None,
+    allow_changed_source: bool,
+    skip_language_check: bool,
+    dry_run: bool,
 ) -> None:
     """Write the translations of the vendor's XLIFF FILE into the language file in DIR."""
     from dhpc_gen.exchange.xliff import import_xliff
 
     result = import_xliff(
-        directory, file, target=target, allow_changed_source=allow_changed_source, dry_run=dry_run
+        directory,
+        file,
+        target=target,
+        allow_changed_source=allow_changed_source,
+        check_language=not skip_language_check,
+        dry_run=dry_run,
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)

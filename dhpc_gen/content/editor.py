@@ -32,6 +32,7 @@ from ruamel.yaml.scalarstring import (
 from dhpc_gen.content.fields import Step, parse_field_path, value_at
 from dhpc_gen.content.loader import format_loc, load_dhpc
 from dhpc_gen.content.model import ContactPoint, LanguageText, Section
+from dhpc_gen.content.yaml_values import content_yaml
 from dhpc_gen.errors import ContentError, DhpcError, display_path
 from dhpc_gen.fsutil import atomic_write_bytes
 
@@ -91,7 +92,7 @@ class _Edits:
 
 
 def rt_yaml(indent: Indentation = Indentation()) -> YAML:
-    yaml = YAML(typ="rt")
+    yaml = content_yaml()  # reads back what the loader reads (dates stay text)
     yaml.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
     yaml.width = 1 << 20  # never wrap a value we did not fold ourselves
     yaml.preserve_quotes = True

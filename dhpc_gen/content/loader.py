@@ -9,33 +9,53 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from dhpc_gen.content.model import Dhpc, DhpcMeta, LanguageText
+from dhpc_gen.content.phrases import named_placeholders
+from dhpc_gen.content.yaml_values import Unreadable, content_yaml, short_tag
 from dhpc_gen.errors import ContentError, Problem, display_path
 
 META_FILE = "dhpc.yaml"
 MAX_FILE_BYTES = 1 << 20
+"""Any YAML file read (a termbase, a register's sources, a letterhead)."""
+MAX_CONTENT_BYTES = 64 << 10
+"""``dhpc.yaml`` and each ``<lang>.yaml``: about 15 pages of letter, which build in
+seconds (layout time grows with the text; a 1 MiB language file was a 230-page letter
+that took half a minute and 200 MB to build)."""
 MAX_NODES = 50_000
+MAX_DEPTH = 64
 
 Loc = tuple[int | str, ...]
 M = TypeVar("M", bound=BaseModel)
 
 
-def format_loc(loc: Sequence[int | str]) -> str:
-    """``('summary', 2, 'text')`` → ``summary[2].text``."""
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def format_loc(loc: Sequence[Any]) -> str:
+    """``('summary', 2, 'text')`` → ``summary[2].text``.
+
+    A key that is not a plain name (a ``boilerplate`` phrase, a key typed with a space,
+    a control character or a list as key) is shown quoted: ``boilerplate['Summary']``.
+    """
     out = ""
+    previous: Any = None
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
+        elif isinstance(part, str) and _NAME.match(part) and previous != "boilerplate":
+            out += f".{part}" if out else part
         else:
-            out += f".{part}" if out else str(part)
+            out += f"[{part!r}]"
+        previous = part
     return out
 
 
@@ -68,18 +88,19 @@ def line_of(data: Any, loc: Sequence[int | str]) -> int | None:
     return line
 
 
-def _count_nodes(data: Any) -> int:
-    """Count nodes, stopping past MAX_NODES (guards against alias bombs)."""
-    count = 0
-    stack = [data]
-    while stack and count <= MAX_NODES:
-        node = stack.pop()
+def _count_nodes(data: Any) -> tuple[int, int]:
+    """(nodes, depth), stopping past MAX_NODES or MAX_DEPTH (guards against alias bombs)."""
+    count = deepest = 0
+    stack = [(data, 1)]
+    while stack and count <= MAX_NODES and deepest <= MAX_DEPTH:
+        node, depth = stack.pop()
         count += 1
+        deepest = max(deepest, depth)
         if isinstance(node, dict):
-            stack.extend(node.values())
+            stack.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
-            stack.extend(node)
-    return count
+            stack.extend((value, depth + 1) for value in node)
+    return count, deepest
 
 
 def link_outside_problem(path: Path, shown: str) -> Problem | None:
@@ -104,8 +125,10 @@ def _short(reason: str, limit: int = 200) -> str:
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
-def read_yaml(path: Path, shown: str, *, follow_links: bool = False) -> tuple[Any, list[Problem]]:
-    """Parse one YAML file; return (data, problems).
+def read_yaml(
+    path: Path, shown: str, *, follow_links: bool = False, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file of at most ``max_bytes``; return (data, problems).
 
     A link to a file outside its folder is refused unless ``follow_links`` (a file the
     user named on the command line, not one found in a content folder).
@@ -117,15 +140,25 @@ def read_yaml(path: Path, shown: str, *, follow_links: bool = False) -> tuple[An
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(shown, "", f"cannot read the file: {exc.strerror}")]
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(shown, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
+    if len(raw) > max_bytes:
+        return None, [Problem(shown, "", _too_large(len(raw), max_bytes))]
+    text, problem = _decode(raw, shown)
+    if problem is not None:
+        return None, [problem]
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(shown, "", f"not UTF-8 text (byte {exc.start})")]
-    yaml = YAML(typ="rt")
-    try:
-        data = yaml.load(text)
+        data = content_yaml().load(text)
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        char = exc.character if isinstance(exc.character, int) else 0
+        return None, [
+            Problem(
+                shown,
+                "",
+                f"invalid YAML: the character U+{char:04X} may not be typed in a YAML file "
+                "(a control character): remove it",
+                line,
+            )
+        ]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -133,11 +166,54 @@ def read_yaml(path: Path, shown: str, *, follow_links: bool = False) -> tuple[An
         return None, [Problem(shown, "", f"invalid YAML: {_short(reason)}", line)]
     except YAMLError as exc:
         return None, [Problem(shown, "", f"invalid YAML: {_short(str(exc))}")]
+    except RecursionError:
+        return None, [Problem(shown, "", f"values nested more than {MAX_DEPTH} levels deep")]
+    except Exception as exc:  # the YAML library on hostile input: a message, not a traceback
+        return None, [Problem(shown, "", f"invalid YAML: {_short(str(exc) or type(exc).__name__)}")]
     if not isinstance(data, CommentedMap):
         return None, [Problem(shown, "", "expected a mapping of fields at the top level", 1)]
-    if _count_nodes(data) > MAX_NODES:
+    count, depth = _count_nodes(data)
+    if count > MAX_NODES:
         return None, [Problem(shown, "", f"more than {MAX_NODES} values (aliases?)", 1)]
+    if depth > MAX_DEPTH:
+        return None, [Problem(shown, "", f"values nested more than {MAX_DEPTH} levels deep", 1)]
     return data, []
+
+
+def _too_large(size: int, limit: int) -> str:
+    if limit == MAX_CONTENT_BYTES:
+        return (
+            f"is {size / 1024:.0f} KiB; a content file may have at most {limit // 1024} KiB "
+            "(about 15 pages of letter, which build in seconds): shorten the text"
+        )
+    return f"is {size / 1024:.0f} KiB; the file may have at most {limit // 1024} KiB"
+
+
+_OTHER_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _decode(raw: bytes, shown: str) -> tuple[str, Problem | None]:
+    """The file as text (UTF-8, with or without BOM), or the problem saying how to save it."""
+    for bom, name in _OTHER_ENCODINGS:
+        if raw.startswith(bom):
+            return "", Problem(shown, "", f"is saved as {name}: save it as UTF-8", 1)
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return "", Problem(
+            shown,
+            "",
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02X} at column {column} is not UTF-8 "
+            "(saved as Latin-1 or Windows-1252?): save the file as UTF-8",
+            line,
+        )
 
 
 _PATTERN_HINTS = {
@@ -151,7 +227,30 @@ _PATTERN_HINTS = {
 
 def _message(err: Mapping[str, Any]) -> str:
     """pydantic's message in words an author can act on."""
-    kind, loc = err["type"], err["loc"]
+    kind, loc, value = err["type"], err["loc"], err.get("input")
+    if isinstance(value, Unreadable):
+        return value.describe()
+    if loc and loc[-1] == "[key]":
+        if kind == "string_too_short" or value is None:
+            return "the key is empty: write the English phrase the text replaces"
+        return f"the key {_message({**err, 'loc': loc[:-1]})}"
+    if kind == "invalid_key":
+        return "the key should be text"
+    if kind.startswith("date"):
+        how = "write the date as YYYY-MM-DD, such as 2019-04-24"
+        if isinstance(value, str):
+            return f"{value!r} is not a date: {how}"
+        return f"YAML reads it as {_type_words(value)}, not a date: {how}"
+    if kind == "string_type":
+        return _not_text(value)
+    if kind == "string_too_long" and isinstance(value, str):
+        limit = err.get("ctx", {}).get("max_length")
+        return (
+            f"has {len(value.strip())} characters; a text may have at most {limit} (about a "
+            "page, which lays out quickly): shorten it or split it in two"
+        )
+    if kind == "string_unicode":
+        return "contains an unpaired surrogate (an escape such as \\ud800): remove it"
     if kind == "extra_forbidden":
         return "unknown field (check the spelling)"
     if kind == "missing":
@@ -164,6 +263,39 @@ def _message(err: Mapping[str, Any]) -> str:
         if hint:
             return f"{err['input']!r} is not valid: {hint}"
     return str(err["msg"])
+
+
+def _type_words(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple, AbstractSet)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, bytes):
+        return "binary data"
+    if value is None:
+        return "empty"
+    tag = getattr(value, "tag", None)
+    if tag is not None:
+        return f"a value tagged {short_tag(str(getattr(tag, 'value', tag)))}"
+    return "not text"
+
+
+def _not_text(value: Any) -> str:
+    """Why a value is not text, and what to type instead."""
+    words = _type_words(value)
+    if value is None:
+        return "is empty: write the text, or leave the field out"
+    if isinstance(value, bytes):
+        return "is binary data (!!binary): write the text itself"
+    if words in ("a list", "a mapping"):
+        return f"should be text, not {words}"
+    if words.startswith("a value tagged"):
+        return f"should be text, not {words}: remove the tag"
+    return f"should be text, but YAML reads it as {words}: put it in quotes"
 
 
 def validate_model(model: type[M], data: Any, shown: str) -> tuple[M | None, list[Problem]]:
@@ -179,7 +311,8 @@ def validate_model(model: type[M], data: Any, shown: str) -> tuple[M | None, lis
             if err["type"] == "too_short" and loc in deeper:
                 # "at least 1 item" only because an item was invalid: that item is reported.
                 continue
-            problems.append(Problem(shown, format_loc(loc), _message(err), line_of(data, loc)))
+            path = format_loc(loc[:-1] if loc and loc[-1] == "[key]" else loc)
+            problems.append(Problem(shown, path, _message(err), line_of(data, loc)))
         problems.sort(key=lambda p: p.line or 0)
         return None, problems
 
@@ -212,7 +345,7 @@ def load_dhpc(
         raise ContentError([Problem(shown_meta, "", "missing: every DHPC folder needs one")])
 
     problems: list[Problem] = []
-    meta_data, found = read_yaml(meta_path, shown_meta)
+    meta_data, found = read_yaml(meta_path, shown_meta, max_bytes=MAX_CONTENT_BYTES)
     problems += found
     meta: DhpcMeta | None = None
     if meta_data is not None and "countries" in meta_data:
@@ -287,7 +420,7 @@ def load_dhpc(
             )
             continue
         files.append(path)
-        data, found = read_yaml(path, shown)
+        data, found = read_yaml(path, shown, max_bytes=MAX_CONTENT_BYTES)
         problems += found
         if data is None:
             continue
@@ -365,6 +498,20 @@ def _text_against_meta(
                     at((field,)),
                 )
             )
+    for msgid, override in text.boilerplate.items():
+        wanted = set(named_placeholders(msgid))
+        for placeholder in dict.fromkeys(named_placeholders(override)):
+            if placeholder not in wanted:
+                problems.append(
+                    Problem(
+                        shown,
+                        format_loc(("boilerplate", msgid)),
+                        f"uses {placeholder}, which the phrase does not have "
+                        f"(it has {', '.join(sorted(wanted)) or 'none'}); "
+                        "a percent sign before '(' is written %%",
+                        at(("boilerplate", msgid)),
+                    )
+                )
     return problems
 
 

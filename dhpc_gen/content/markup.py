@@ -29,19 +29,54 @@ def _parser() -> MarkdownIt:
     return md
 
 
+def _as_text(token: Any, content: str) -> None:
+    token.type, token.tag, token.nesting, token.attrs, token.content = "text", "", 0, {}, content
+
+
+def _unlink_refused(tokens: list[Any]) -> list[Any]:
+    """A link whose address was refused is text again.
+
+    markdown-it keeps ``[x]()`` (an empty address, which ``validateLink`` refuses) as a
+    link to ``href=""``; it is printed as typed instead, like ``[x](javascript:…)``.
+    """
+    refused = False
+    for token in tokens:
+        if token.children:
+            _unlink_refused(token.children)
+        if token.type == "link_open" and not token.attrGet("href"):
+            token.type, token.tag, token.nesting, token.attrs, token.content = (
+                "text",
+                "",
+                0,
+                {},
+                "[",
+            )
+            refused = True
+        elif token.type == "link_close" and refused:
+            token.type, token.tag, token.nesting, token.content = "text", "", 0, "]()"
+            refused = False
+    return tokens
+
+
 def parse(text: str, *, inline: bool) -> list[Any]:
     """markdown-it's tokens of a field: inline markup only, or with bullet lists."""
-    return list(_parser().parseInline(text) if inline else _parser().parse(text))
+    tokens = _parser().parseInline(text) if inline else _parser().parse(text)
+    return _unlink_refused(list(tokens))
+
+
+def _render(text: str, *, inline: bool) -> Markup:
+    md = _parser()
+    return Markup(md.renderer.render(parse(text, inline=inline), md.options, {}).strip())
 
 
 def render_inline(text: str) -> Markup:
     """HTML for a one-line field (title, bullet, heading): inline markup only."""
-    return Markup(_parser().renderInline(text).strip())
+    return _render(text, inline=True)
 
 
 def render_block(text: str) -> Markup:
     """HTML for a paragraph field: inline markup and bullet lists."""
-    return Markup(_parser().render(text).strip())
+    return _render(text, inline=False)
 
 
 _MARKS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)")

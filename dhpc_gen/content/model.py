@@ -24,6 +24,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     model_validator,
 )
@@ -34,8 +35,44 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()/-]{3,24}$")
 
 PDF_VARIANTS = ("pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1")
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-"""A text field: non-empty, may use the small safe markup of :mod:`.markup`."""
+# Characters no letter prints: C0 and C1 controls (line breaks and tabs are fine), and
+# the Unicode noncharacters. A NUL or an escape sequence in a text is a slip or an
+# attack on the terminal that shows it; either way the author is told where it is.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def control_character(value: str) -> str | None:
+    """Why ``value`` cannot be printed (its first control character), or None."""
+    match = _CONTROL.search(value)
+    if match is None:
+        return None
+    return (
+        f"contains U+{ord(match.group()):04X} at character {match.start() + 1}, a control "
+        "character that cannot be printed: remove it"
+    )
+
+
+def _printable(value: str) -> str:
+    problem = control_character(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+MAX_TEXT_CHARS = 5_000
+"""The longest text field, in characters: about a page (the example's longest is 700)."""
+Text = Annotated[
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS),
+    AfterValidator(_printable),
+]
+"""A text field: non-empty, printable, may use the small safe markup of :mod:`.markup`."""
+
+PhraseId = Annotated[
+    str, Strict(), StringConstraints(min_length=1, max_length=1_000), AfterValidator(_printable)
+]
+"""The English msgid a ``boilerplate`` override replaces."""
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -67,8 +104,8 @@ DhpcId = Annotated[
 ]
 """Names the output folder and files."""
 
-Email = Annotated[str, AfterValidator(_email)]
-Phone = Annotated[str, AfterValidator(_phone)]
+Email = Annotated[str, Strict(), AfterValidator(_email)]
+Phone = Annotated[str, Strict(), AfterValidator(_phone)]
 
 
 class _Model(BaseModel):
@@ -108,7 +145,10 @@ class Audience(_Model):
 
 
 LetterheadLine = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=90)
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=90),
+    AfterValidator(_printable),
 ]
 """A line of the letterhead or its footer: never wrapped, so of a length that fits."""
 
@@ -213,7 +253,7 @@ class LanguageText(_Model):
     """One per signatory, when the title is written differently in this language."""
     address_sources: tuple[Text, ...] = ()
     """The address sources as printed in this language, when they differ."""
-    boilerplate: Mapping[str, Text] = Field(default_factory=dict)
+    boilerplate: Mapping[PhraseId, Text] = Field(default_factory=dict)
     """Overrides of catalog wording for this letter: English msgid → text."""
 
 

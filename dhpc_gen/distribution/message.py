@@ -48,9 +48,16 @@ from dhpc_gen.distribution.dkim_signing import DkimSigner
 from dhpc_gen.distribution.smtp import SmtpConfigError, SmtpSettings
 from dhpc_gen.email_address import EmailAddressError, parse_email
 from dhpc_gen.errors import DhpcError, RenderError
-from dhpc_gen.i18n import Boilerplate, translations
-from dhpc_gen.render.letter import PersonView, compose_title, letter_view, localised_sources
-from dhpc_gen.resources import TEMPLATES_DIR
+from dhpc_gen.i18n import N_, Boilerplate
+from dhpc_gen.render.environment import install_boilerplate
+from dhpc_gen.render.letter import (
+    PersonView,
+    compose_title,
+    letter_boilerplate,
+    letter_view,
+    localised_sources,
+)
+from dhpc_gen.resources import LOCALES_DIR, TEMPLATES_DIR
 
 EMAIL_TEMPLATES = ("email/subject.txt", "email/body.txt", "email/body.html")
 
@@ -110,6 +117,7 @@ class MailView:
     name: str
     """The recipient's name on one line; empty: greet with ``salutation``."""
     salutation: str
+    salutation_html: Markup
     title: str
     title_html: Markup
     heading: str
@@ -175,6 +183,7 @@ class MessageComposer:
         *,
         templates_dir: Path = TEMPLATES_DIR,
         versions: Mapping[str, LetterVersion] | None = None,
+        locales_dir: Path = LOCALES_DIR,
     ) -> None:
         self.dhpc = dhpc
         self.content_hash = content_hash
@@ -182,6 +191,7 @@ class MessageComposer:
         """Each language's version and approval, named in the headers."""
         self.settings = settings
         self._templates_dir = templates_dir
+        self._locales_dir = locales_dir
         self._environments: dict[str, tuple[jinja2.Environment, Boilerplate]] = {}
         self._views: dict[str, MailView] = {}
         self._attachments: dict[tuple[str, str], MIMEPart] = {}
@@ -251,12 +261,9 @@ class MessageComposer:
 
     def _environment(self, language: str) -> tuple[jinja2.Environment, Boilerplate]:
         if language not in self._environments:
-            overrides = dict(self.dhpc.text(language).boilerplate)
-            gettext = Boilerplate(language, translations(language), overrides)
+            gettext = letter_boilerplate(self.dhpc, language, self._locales_dir)
             env = make_mail_environment(self._templates_dir)
-            env.install_gettext_callables(  # type: ignore[attr-defined]
-                gettext.gettext, gettext.ngettext, newstyle=True
-            )
+            install_boilerplate(env, gettext)
             self._environments[language] = (env, gettext)
         return self._environments[language]
 
@@ -286,7 +293,12 @@ class MessageComposer:
             language=language,
             draft=letter.draft,
             name="",
-            salutation=letter.salutation,
+            salutation=(
+                plain_text(text.salutation)
+                if text.salutation
+                else gettext.text(N_("To healthcare professionals"))
+            ),
+            salutation_html=letter.salutation_html,
             title=plain_text(title),
             title_html=render_inline(title),
             heading=letter.heading.text if letter.heading is not None else "",
@@ -338,10 +350,7 @@ class MessageComposer:
             except jinja2.TemplateError as exc:
                 raise RenderError(f"template {name}: {exc}") from exc
         if gettext.missing:
-            raise RenderError(
-                f"locales/{language}/LC_MESSAGES/messages.po has no translation for: "
-                + "; ".join(sorted(repr(m) for m in gettext.missing))
-            )
+            raise RenderError(gettext.missing_message())
         subject, text, html = rendered
         return MailText(" ".join(subject.split()), _tidy_text(text), html)
 

@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -47,14 +47,18 @@ from dhpc_gen.exchange.docx_layout import (
     Lexicon,
     catalog_lexicon,
     detect_language,
+    excerpt,
     layout,
 )
 from dhpc_gen.exchange.docx_letter import (
     INLINE_KEYS,
     Finding,
     Letter,
+    country_scores,
     detect_country,
     read_letter,
+    respell,
+    respell_member,
 )
 from dhpc_gen.exchange.docx_markup import same_rendering
 from dhpc_gen.exchange.docx_package import open_docx
@@ -64,6 +68,7 @@ from dhpc_gen.fsutil import atomic_write_bytes, sha256_bytes
 from dhpc_gen.i18n import available_languages
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
+from dhpc_gen.render.letter import format_title, title_key
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -191,9 +196,13 @@ def import_docx(
         words = catalog_lexicon({str(k): str(v) for k, v in overrides.items()}, chosen)
 
     parts = layout(document.paragraphs, words, chosen)
-    country, regulator, country_findings = _country(parts, meta, chosen)
     all_text = [p.text for p in document.paragraphs]
-    letter = read_letter(parts, words, chosen, regulator, all_text)
+    reporting = {p.number for p in parts.reporting}
+    elsewhere = [p.text for p in document.paragraphs if p.number not in reporting]
+    country, regulator, country_findings = _country(parts, meta, chosen, elsewhere)
+    known = [product.name for product in meta.products] if meta is not None else []
+    spellings = _spellings(current)
+    letter = read_letter(parts, words, chosen, regulator, all_text, known, spellings)
     letter.findings += country_findings
     for note in document.notes:
         letter.note(note.paragraph, note.message)
@@ -214,7 +223,7 @@ def import_docx(
     wanted = _wanted(letter, base, current)
     plan = _plan(wanted, current)
 
-    before = _places_before(document, words, chosen, regulator, all_text)
+    before = _places_before(document, words, chosen, regulator, all_text, known, spellings)
     tracked = tuple(_place_changes(document, letter, before))
     comments = tuple(_place_comments(document, letter, before))
     refused = changes == "refuse" and bool(document.revisions)
@@ -334,14 +343,14 @@ def _language(
     return chosen, source
 
 
-def country_of(parts: Layout, language: str) -> tuple[str | None, float]:
+def country_of(parts: Layout, language: str, elsewhere: Sequence[str]) -> tuple[str | None, float]:
     """The country whose reporting block the document has (a small function: a future
-    ``--country`` replaces it)."""
-    return detect_country(parts.reporting, language)
+    ``--country`` replaces it). ``elsewhere``: the text outside the call for reporting."""
+    return detect_country(parts.reporting, language, elsewhere)
 
 
 def _country(
-    parts: Layout, meta: DhpcMeta | None, language: str
+    parts: Layout, meta: DhpcMeta | None, language: str, elsewhere: Sequence[str]
 ) -> tuple[str, Regulator | None, list[Finding]]:
     findings: list[Finding] = []
     at = parts.reporting_heading.number if parts.reporting_heading else 0
@@ -351,18 +360,20 @@ def _country(
             regulator = registry.lookup(country, language)
         except RegistryError as exc:
             return country, None, [Finding(at, f"the block cannot be compared: {exc}", "registry")]
-        detected, _ = country_of(parts, language)
-        if detected is not None and detected != country:
+        scored = country_scores(parts.reporting, language)
+        best, like = max(((s, e.country) for s, e, _ in scored), default=(0.0, country))
+        mine, headed = next(((s, h) for s, e, h in scored if e.country == country), (0.0, False))
+        if best >= 0.6 and like != country and mine < best - 0.05 and not (headed and mine >= 0.6):
             findings.append(
                 Finding(
                     at,
-                    f"the reporting block reads like {detected}'s, but dhpc.yaml says country "
+                    f"the reporting block reads like {like}'s, but dhpc.yaml says country "
                     f"{country}; the letter prints {country}'s",
                     "meta",
                 )
             )
         return country, regulator, findings
-    detected, score = country_of(parts, language)
+    detected, score = country_of(parts, language, elsewhere)
     if detected is None:
         raise DhpcError(
             "cannot tell the country: the call for reporting"
@@ -527,18 +538,7 @@ def _compare_meta(letter: Letter, meta: DhpcMeta) -> None:
             f"the date reads {letter.date.isoformat()}, dhpc.yaml has {meta.date.isoformat()}",
         )
     if letter.products:
-        if len(letter.products) != len(meta.products):
-            differs(
-                0,
-                f"the title names {len(letter.products)} product(s), dhpc.yaml has "
-                f"{len(meta.products)}",
-            )
-        for product, known in zip(letter.products, meta.products, strict=False):
-            if product.name.casefold() != known.name.casefold():
-                differs(0, f"the title names {product.name!r}, dhpc.yaml {known.name!r}")
-            if product.triangle != known.additional_monitoring:
-                state = "has" if product.triangle else "has not"
-                differs(0, f"the title {state} ▼ for {known.name}, unlike dhpc.yaml")
+        _compare_products(letter, meta, differs)
     if letter.monitoring != any(p.additional_monitoring for p in meta.products):
         state = "has" if letter.monitoring else "lacks"
         differs(0, f"the document {state} the additional monitoring sentence")
@@ -580,6 +580,56 @@ def _compare_meta(letter: Letter, meta: DhpcMeta) -> None:
             letter.address_paragraph,
             f"the address source line names {len(sources)} source(s), dhpc.yaml has "
             f"{len(meta.address_sources)}",
+        )
+
+
+def _compare_products(letter: Letter, meta: DhpcMeta, differs: Callable[[int, str], None]) -> None:
+    """The title's products against ``dhpc.yaml``'s, each by its name, whatever the order."""
+    at = letter.title_paragraph
+    names = [product.name for product in meta.products]
+    pairs = pair_products(letter, names)
+    if len(letter.products) != len(meta.products):
+        differs(
+            at,
+            f"the title names {len(letter.products)} product(s), dhpc.yaml has "
+            f"{len(meta.products)}",
+        )
+    for known, found in zip(meta.products, pairs, strict=True):
+        if found is None:
+            differs(
+                at,
+                f"the title does not name {known.name!r} of dhpc.yaml; its active substance "
+                "is not changed",
+            )
+            continue
+        product = letter.products[found]
+        if " ".join(product.name.casefold().split()) != " ".join(known.name.casefold().split()):
+            differs(at, f"the title names {product.name!r}, dhpc.yaml {known.name!r}")
+        if product.triangle != known.additional_monitoring:
+            state = "has" if product.triangle else "has not"
+            differs(at, f"the title {state} ▼ for {known.name}, unlike dhpc.yaml")
+    paired = {found for found in pairs if found is not None}
+    for index, product in enumerate(letter.products):
+        if index not in paired:
+            differs(at, f"the title names {product.name!r}, which dhpc.yaml has not")
+    if None in pairs or len(paired) != len(letter.products):
+        return
+    substances = [letter.substances[found] for found in pairs if found is not None]
+    said = [pairs.index(index) for index in letter.title_order]
+    groups: dict[str, list[int]] = {}
+    for index, substance in enumerate(substances):
+        groups.setdefault(title_key(substance), []).append(index)
+    printed = [index for members in groups.values() for index in members]
+    if said != printed:
+        title = format_title(
+            [(p.name, p.additional_monitoring) for p in meta.products],
+            substances,
+            letter.key_message or "…",
+        )
+        letter.note(
+            at,
+            "the title lists the products in another order than the letter prints them, "
+            f"which is dhpc.yaml's: {excerpt(title, 120)}",
         )
 
 
@@ -658,14 +708,22 @@ def _wanted(
     if current.get("title") or not letter.products:
         fields["title"] = letter.title
     else:
-        existing = current.get("active_substances")
-        for index, substance in enumerate(letter.substances):
-            known = (
-                existing[index] if isinstance(existing, list) and index < len(existing) else None
-            )
-            if index == 0 and isinstance(known, str) and known[:1].upper() + known[1:] == substance:
-                substance = known  # the title capitalises its first letter
-            elif index == 0 and not isinstance(known, str):
+        spellings = _spellings(current)
+        names = (
+            [p.name for p in meta.products]
+            if isinstance(meta, DhpcMeta)
+            else [p["name"] for p in meta["products"]]
+        )
+        pairs = pair_products(letter, names)
+        substances = (
+            letter.substances if letter.products_known else _respelled(letter, pairs, spellings)
+        )
+        first = letter.substances[letter.title_order[0]]
+        for index, found in enumerate(pairs):
+            if found is None:
+                continue  # a product the title does not name keeps its substance
+            substance = substances[found]
+            if substance == first and (index >= len(spellings) or spellings[index] is None):
                 substance = _lower_first(substance, letter.language)
             fields[f"active_substances[{index}]"] = substance
         if letter.key_message is not None:
@@ -697,6 +755,63 @@ def _wanted(
         for index, name in enumerate(spelled):
             fields[f"address_sources[{index}]"] = name
     return dict(sorted(fields.items(), key=lambda item: _order(item[0])))
+
+
+def _spellings(current: Mapping[str, Any]) -> list[str | None]:
+    """The language file's active substances, one per product (None: not a text)."""
+    found = current.get("active_substances")
+    if not isinstance(found, list):
+        return []
+    return [item.strip() if isinstance(item, str) else None for item in found]
+
+
+def _respelled(
+    letter: Letter, pairs: Sequence[int | None], spellings: Sequence[str | None]
+) -> list[str]:
+    """The title's substances (by its products) kept as the language file spells them."""
+    hints: dict[int, str | None] = {
+        found: spellings[index] if index < len(spellings) else None
+        for index, found in enumerate(pairs)
+        if found is not None
+    }
+    out = list(letter.substances)
+    printed: dict[str, str] = {}
+    for position, index in enumerate(letter.title_order):
+        shown = letter.substances[index]
+        if shown in printed:
+            out[index] = respell_member(printed[shown], hints.get(index))
+        else:
+            out[index] = printed[shown] = respell(
+                shown, hints.get(index), opens_title=position == 0
+            )
+    return out
+
+
+def pair_products(letter: Letter, names: Sequence[str]) -> list[int | None]:
+    """For each product of ``dhpc.yaml`` (by name), the title's product it is, if any.
+
+    The same name (whatever its case) pairs first; the rest pair in their order when as
+    many are left on both sides, so one renamed product still finds its substance.
+    """
+    if letter.products_known:
+        return list(range(len(names)))
+    pairs: list[int | None] = [None] * len(names)
+    free = list(range(len(letter.products)))
+
+    def key(name: str) -> str:
+        return " ".join(name.casefold().split())
+
+    for index, name in enumerate(names):
+        for candidate in free:
+            if key(letter.products[candidate].name) == key(name):
+                pairs[index] = candidate
+                free.remove(candidate)
+                break
+    unpaired = [index for index, found in enumerate(pairs) if found is None]
+    if len(unpaired) == len(free):
+        for index, candidate in zip(unpaired, free, strict=True):
+            pairs[index] = candidate
+    return pairs
 
 
 def _lower_first(word: str, language: str) -> str:
@@ -769,13 +884,16 @@ def _places_before(
     language: str,
     regulator: Regulator | None,
     all_text: Sequence[str],
+    known: Sequence[str],
+    spellings: Sequence[str | None],
 ) -> dict[int, str]:
     """Where each paragraph was before the changes (a deleted bullet was summary[4])."""
     if not document.revisions or not document.original:
         return {}
     try:
         parts = layout(document.original, words, language)
-        return read_letter(parts, words, language, regulator, all_text).places
+        letter = read_letter(parts, words, language, regulator, all_text, known, spellings)
+        return letter.places
     except DhpcError:
         return {}
 

@@ -13,10 +13,12 @@ import datetime as dt
 import difflib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Any, NamedTuple
 
+from dhpc_gen.errors import DhpcError
 from dhpc_gen.exchange.docx_layout import (
     BACKGROUND,
     KIND,
@@ -33,6 +35,7 @@ from dhpc_gen.exchange.docx_markup import normalise as spans_normal
 from dhpc_gen.exchange.docx_read import DocParagraph
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
+from dhpc_gen.render.letter import title_key
 
 INLINE_KEYS = ("active_substances", "key_message", "title", "salutation", "opening", "summary")
 """Fields printed as one line (inline markup only); the others may hold ``- `` lists."""
@@ -87,7 +90,12 @@ class Letter:
     title: str = ""
     title_paragraph: int = 0
     substances: list[str] = field(default_factory=list)
+    """One per product of ``products``."""
     products: list[Product] = field(default_factory=list)
+    products_known: bool = False
+    """``products`` are those of ``dhpc.yaml``, in its order (the title names each once)."""
+    title_order: list[int] = field(default_factory=list)
+    """Indices of ``products`` in the order the title names them."""
     key_message: str | None = None
     date: dt.date | None = None
     date_paragraph: int = 0
@@ -209,29 +217,193 @@ def _block_fields(
 
 # --- the title ---------------------------------------------------------------------------
 
-_ITEM = re.compile(r"\s*(?P<substance>[^()]+?)\s*\((?P<product>[^()]+)\)\s*(?P<after>▼?)\s*")
+
+class Title(NamedTuple):
+    """What a title in the template's form says."""
+
+    substances: list[str]
+    """One per product, in the order of ``products``."""
+    products: list[Product]
+    key_message: str
+    known: bool
+    """The products are the ``known`` ones asked for, each named once, in their order."""
+    order: list[int]
+    """Indices of ``products`` in the order the title names them."""
 
 
-def parse_title(text: str) -> tuple[list[str], list[Product], str] | None:
-    """``Substance (PRODUCT▼), …: key message`` → substances, products, key message."""
-    split = re.search(r"\)\s*▼?\s*:", text)
-    if split is None or not text[split.end() :].strip():
-        return None
-    items, key = text[: split.end() - 1].rstrip(), text[split.end() :]
-    substances, products = [], []
-    position = 0
-    for match in _ITEM.finditer(items):
-        if match.start() != position:
-            return None
-        position = match.end()
-        substance = match.group("substance").lstrip(", ").strip()
-        product = match.group("product")
-        triangle = "▼" in product or bool(match.group("after"))
-        substances.append(substance)
-        products.append(Product(product.replace("▼", "").strip(), triangle))
-    if position != len(items) or not substances or not all(substances):
-        return None
-    return substances, products, key.strip()
+_AFTER_GROUP = re.compile(r"(\s*▼)?\s*(?:(,)\s*|\Z)")
+"""After a product list's ``)``: a ▼ typed after it, then the next substance or the end."""
+_GENERIC_SPLIT = re.compile(r"(?<!\d),\s*|,\s+")
+"""Product names in a list: ``A, B``; a decimal comma (``2,5``) stays in its name."""
+_BUDGET = 20_000
+"""Readings tried per title at most: a hostile title cannot make the parse run for long."""
+
+_Group = tuple[str, list[tuple[Any, bool]]]
+"""A substance as printed and its products (a known product's index, or a name) with ▼."""
+_Lists = Callable[[str], Iterator[list[tuple[Any, bool]]]]
+
+
+def _splits(text: str) -> Iterator[tuple[str, str]]:
+    """Where the products end and the key message begins: ``…): key``, leftmost first."""
+    for colon in re.finditer(":", text):
+        head = text[: colon.start()].rstrip()
+        key = text[colon.end() :].strip()
+        if key and re.search(r"\)\s*▼?\Z", head):
+            yield head, key
+
+
+def _readings(head: str, lists: _Lists, budget: list[int]) -> Iterator[list[_Group]]:
+    """Every way ``head`` reads as ``substance (products), substance (products)…``."""
+
+    def from_(position: int) -> Iterator[list[_Group]]:
+        opens = [m.start() for m in re.finditer(r"\(", head) if m.start() > position]
+        for open_ in opens:
+            substance = head[position:open_].strip()
+            if not substance:
+                continue
+            for close in (m.start() for m in re.finditer(r"\)", head) if m.start() > open_):
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return
+                after = _AFTER_GROUP.match(head, close + 1)
+                if after is None:
+                    continue
+                trailing = after.group(1) is not None
+                for items in lists(head[open_ + 1 : close]):
+                    group = (substance, [(item, tri or trailing) for item, tri in items])
+                    if after.group(2) is None:
+                        yield [group]
+                    else:
+                        for rest in from_(after.end()):
+                            yield [group, *rest]
+
+    yield from from_(0)
+
+
+def _known_lists(known: Sequence[str], budget: list[int]) -> _Lists:
+    """Product lists made of the ``known`` names (as the title prints them: in capitals)."""
+    patterns = [
+        re.compile(
+            r"\s*"
+            + r"\s+".join(re.escape(word) for word in name.upper().split())
+            + r"(\s*▼)?\s*(?:(,)|\Z)",
+            re.IGNORECASE,
+        )
+        for name in known
+    ]
+
+    def lists(inner: str) -> Iterator[list[tuple[Any, bool]]]:
+        def from_(position: int) -> Iterator[list[tuple[Any, bool]]]:
+            for index, pattern in enumerate(patterns):
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return
+                found = pattern.match(inner, position)
+                if found is None:
+                    continue
+                item = (index, found.group(1) is not None)
+                if found.group(2) is None:
+                    yield [item]
+                else:
+                    for rest in from_(found.end()):
+                        yield [item, *rest]
+
+        yield from from_(0)
+
+    return lists
+
+
+def _generic_lists(strict: bool) -> _Lists:
+    """Product lists of any names; ``strict``: names in capitals, as the title prints them."""
+
+    def lists(inner: str) -> Iterator[list[tuple[Any, bool]]]:
+        items: list[tuple[Any, bool]] = []
+        for token in _GENERIC_SPLIT.split(inner):
+            name = " ".join(token.replace("▼", " ").split())
+            if not name or "(" in name or ")" in name:
+                return
+            if strict and any(character.islower() for character in name):
+                return
+            items.append((name, "▼" in token))
+        yield items
+
+    return lists
+
+
+def parse_title(
+    text: str, known: Sequence[str] = (), spellings: Sequence[str | None] = ()
+) -> Title | None:
+    """``Substance (PRODUCT▼, PRODUCT 2), substance (…): key message``, read back.
+
+    The inverse of :func:`dhpc_gen.render.letter.format_title`. With ``known`` (the
+    product names of ``dhpc.yaml``) each product is found by its name, so a name may
+    hold a comma or parentheses, and the substances come back in ``known``'s order.
+    ``spellings`` (the language file's substances, one per known product) are kept
+    where the title prints them as they are: the capital the title starts with, and the
+    spelling of a second product of a substance, which the title does not show. Without
+    ``known``, products are the names in the parentheses, in the title's order.
+    """
+    splits = list(_splits(text.strip()))
+    budget = [_BUDGET]
+    if known:
+        lists = _known_lists(known, budget)
+        for head, key in splits:
+            for groups in _readings(head, lists, budget):
+                indices = sorted(index for _, items in groups for index, _ in items)
+                if indices == list(range(len(known))):
+                    return _known_title(groups, known, spellings, key)
+    for strict in (True, False):
+        for head, key in splits:
+            for groups in _readings(head, _generic_lists(strict), budget):
+                substances = [substance for substance, items in groups for _ in items]
+                products = [Product(name, tri) for _, items in groups for name, tri in items]
+                return Title(substances, products, key, False, list(range(len(products))))
+    return None
+
+
+def respell(shown: str, spelling: str | None, *, opens_title: bool) -> str:
+    """The substance the title prints first for its products, as the file spells it.
+
+    ``spelling`` (the language file's) is kept where the title prints it as it is: the
+    title starts with a capital, the file need not. A new substance at the start of the
+    title follows the file's small first letter.
+    """
+    if spelling is None:
+        return shown
+    if spelling == shown or (opens_title and spelling[:1].upper() + spelling[1:] == shown):
+        return spelling
+    if opens_title and spelling[:1].islower() and shown[1:2].islower():
+        return shown[:1].lower() + shown[1:]
+    return shown
+
+
+def respell_member(printed: str, spelling: str | None) -> str:
+    """The substance of a further product of a substance (the title does not print it)."""
+    if spelling is not None and title_key(spelling) == title_key(printed):
+        return spelling
+    return printed
+
+
+def _known_title(
+    groups: Sequence[_Group], known: Sequence[str], spellings: Sequence[str | None], key: str
+) -> Title:
+    substances = [""] * len(known)
+    triangles = [False] * len(known)
+
+    def spelled(index: int) -> str | None:
+        return spellings[index] if index < len(spellings) else None
+
+    for number, (shown, items) in enumerate(groups):
+        (first, _), *others = items
+        value = respell(shown, spelled(first), opens_title=number == 0)
+        substances[first] = value
+        for index, _ in others:
+            substances[index] = respell_member(value, spelled(index))
+        for index, triangle in items:
+            triangles[index] = triangle
+    products = [Product(name, triangle) for name, triangle in zip(known, triangles, strict=True)]
+    order = [index for _, items in groups for index, _ in items]
+    return Title(substances, products, key, True, order)
 
 
 def _spelling(name: str, texts: Sequence[str]) -> str:
@@ -315,50 +487,207 @@ def _part_lines(paragraphs: Sequence[DocParagraph]) -> list[_Line]:
     ]
 
 
+def _wanted(regulator: Regulator) -> list[str]:
+    return [regulator.call_for_reporting, *regulator.contact_lines]
+
+
 def block_score(lines: Sequence[str], regulator: Regulator) -> float:
     """How well ``lines`` match a registry entry: the mean best match of its lines."""
-    wanted = [regulator.call_for_reporting, *regulator.contact_lines]
+    wanted = _wanted(regulator)
     if not lines:
         return 0.0
     return sum(max(_ratio(w, line) for line in lines) for w in wanted) / len(wanted)
 
 
-def detect_country(paragraphs: Sequence[DocParagraph], language: str) -> tuple[str | None, float]:
-    """The country whose reporting block in ``language`` the paragraphs read like."""
-    lines = [line.text for line in _part_lines(paragraphs)]
-    scored = [
-        (block_score(lines, entry), entry.country)
-        for entry in registry.all_regulators()
-        if entry.language == language
+@lru_cache(maxsize=16)
+def country_names(language: str) -> dict[str, str]:
+    """Normalised country name → code, for every country of the registry.
+
+    QRD Appendix V prints the blocks of countries that share a language in one row
+    (Belgique/Luxembourg in French), each under its country's name in that language.
+    """
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        territories: dict[str, str] = dict(Locale.parse(language).territories)
+    except (UnknownLocaleError, ValueError):
+        territories = {}
+    names: dict[str, str] = {}
+    for code in registry.countries():
+        for name in (territories.get(code), _country_name(code)):
+            if name:
+                names.setdefault(normalise(name), code)
+    return names
+
+
+def _country_name(code: str) -> str:
+    """The registry's (English) name of a country."""
+    return next((e.country_name for e in registry.all_regulators() if e.country == code), code)
+
+
+def _segments(lines: Sequence[_Line], language: str) -> list[str | None]:
+    """For each line, the country whose name heads the part it is in (None before any)."""
+    names = country_names(language)
+    current: str | None = None
+    out: list[str | None] = []
+    for line in lines:
+        current = names.get(normalise(line.text), current)
+        out.append(current)
+    return out
+
+
+def country_scores(
+    paragraphs: Sequence[DocParagraph], language: str
+) -> list[tuple[float, Regulator, bool]]:
+    """Each country with a block in ``language``: how well the paragraphs match it, and
+    whether the document heads a part with its name.
+
+    Where the document has the blocks of several countries (a row of Appendix V copied
+    whole, each part under its country's name), each country is scored on its own part.
+    """
+    lines = _part_lines(paragraphs)
+    segments = _segments(lines, language)
+    scored = []
+    for entry in registry.all_regulators():
+        if entry.language != language:
+            continue
+        own = [
+            line.text
+            for line, segment in zip(lines, segments, strict=True)
+            if segment in (None, entry.country)
+        ]
+        scored.append((block_score(own, entry), entry, entry.country in segments))
+    return scored
+
+
+def detect_country(
+    paragraphs: Sequence[DocParagraph], language: str, elsewhere: Sequence[str] = ()
+) -> tuple[str | None, float]:
+    """The country whose reporting block in ``language`` the paragraphs read like.
+
+    When the blocks of several countries match (each part scored on its own), the one
+    whose authority the rest of the letter (``elsewhere``: the opening names it) mentions
+    is taken; when none or several are mentioned, the import is refused.
+    """
+    scored = country_scores(paragraphs, language)
+    best = max((score for score, _, _ in scored), default=0.0)
+    if best < 0.6:
+        return None, best
+    close = [
+        entry
+        for score, entry, headed in scored
+        if score >= best - 0.05 or (headed and score >= 0.6)
     ]
-    if not scored:
-        return None, 0.0
-    score, country = max(scored)
-    return (country if score >= 0.6 else None), score
+    if len(close) == 1:
+        return close[0].country, best
+    text = normalise(" ".join(elsewhere))
+    named = [entry for entry in close if _mentions(text, entry)]
+    if len(named) == 1:
+        return named[0].country, best
+    shown = " and ".join(f"{e.country_name} ({e.country})" for e in close)
+    raise DhpcError(
+        f"cannot tell the country: the call for reporting has the reporting blocks of {shown} "
+        f"in {language!r} (Appendix V prints them together), and the rest of the letter names "
+        + ("the authorities of both" if named else "neither authority")
+        + "; delete the part of the country the letter is not for"
+    )
+
+
+def _mentions(text: str, entry: Regulator) -> bool:
+    return any(
+        re.search(rf"(?<!\w){re.escape(normalise(name))}(?!\w)", text)
+        for name in (entry.authority, entry.short_name)
+    )
+
+
+def _neighbours(regulator: Regulator) -> list[Regulator]:
+    """The other countries with a reporting block in the letter's language."""
+    return [
+        entry
+        for entry in registry.all_regulators()
+        if entry.language == regulator.language and entry.country != regulator.country
+    ]
+
+
+def _owners(lines: Sequence[_Line], regulator: Regulator) -> list[tuple[str | None, bool]]:
+    """Whose part of the block each line is (a country, or None), and whether it heads it.
+
+    A line is the letter's country's when it matches its registry block at least as well
+    as another's, another country's when it matches that one's better; under another
+    country's name, lines matching nothing stay in that part while they are in the same
+    paragraph or table as it.
+    """
+    own = regulator.country
+    wanted = _wanted(regulator)
+    exact = {normalise(line) for line in wanted}
+    others = [(entry.country, _wanted(entry)) for entry in _neighbours(regulator)]
+    names = country_names(regulator.language)
+    owners: list[tuple[str | None, bool]] = []
+    header: tuple[str, DocParagraph] | None = None
+    for line in lines:
+        key = normalise(line.text)
+        named = names.get(key)
+        if named is not None and key not in exact:
+            header = (named, line.paragraph)
+            owners.append((named, True))
+            continue
+        mine = max(_ratio(w, line.text) for w in wanted)
+        theirs, country = max(
+            ((max(_ratio(w, line.text) for w in lines_), code) for code, lines_ in others),
+            default=(0.0, own),
+        )
+        if theirs >= 0.6 and theirs > mine:
+            owners.append((country, False))
+        elif mine >= 0.6:
+            owners.append((own, False))
+        elif header is not None and (
+            header[1] is line.paragraph or (line.paragraph.in_table and header[1].in_table)
+        ):
+            owners.append((header[0], False))
+        elif line.paragraph.in_table:
+            owners.append((own, False))
+        else:
+            owners.append((None, False))
+    return owners
 
 
 def _reporting(parts: Layout, letter: Letter, regulator: Regulator) -> None:
-    """Sort the call for reporting into the registry's block and the letter's own paragraphs."""
+    """Sort the call for reporting into the registry's block and the letter's own paragraphs.
+
+    Only the letter's country's part of the block is compared with the registry; a part
+    of another country (Appendix V prints neighbours together) is reported, never kept.
+    """
     paragraphs = parts.reporting
-    wanted = [regulator.call_for_reporting, *regulator.contact_lines]
+    wanted = _wanted(regulator)
     lines = _part_lines(paragraphs)
-    matched: dict[int, tuple[int, float]] = {}
-    for index, line in enumerate(lines):
-        scores = [_ratio(w, line.text) for w in wanted]
-        best = max(range(len(wanted)), key=lambda i: scores[i])
-        if scores[best] >= 0.6 or line.paragraph.in_table:
-            matched[index] = (best, scores[best])
-    in_block = {lines[i].paragraph.number for i in matched}
+    owners = _owners(lines, regulator)
+    in_block = {
+        line.paragraph.number for line, (owner, _) in zip(lines, owners, strict=True) if owner
+    }
     if in_block:
         first = min(i for i, p in enumerate(paragraphs) if p.number in in_block)
         last = max(i for i, p in enumerate(paragraphs) if p.number in in_block)
     else:
         first, last = len(paragraphs), -1
     block = {p.number for p in paragraphs[first : last + 1]}
+    foreign: dict[str, list[DocParagraph]] = {}
+    for line, (owner, _) in zip(lines, owners, strict=True):
+        if owner not in (None, regulator.country) and line.paragraph.number in block:
+            seen = foreign.setdefault(owner, [])
+            if line.paragraph not in seen:
+                seen.append(line.paragraph)
     own: list[DocParagraph] = []
     for index, paragraph in enumerate(paragraphs):
         if paragraph.number in block:
-            letter.place(paragraph, "the reporting block (from the registry)")
+            theirs = [code for code, found in foreign.items() if paragraph in found]
+            mine = any(
+                line.paragraph is paragraph and owner in (None, regulator.country)
+                for line, (owner, _) in zip(lines, owners, strict=True)
+            )
+            if theirs and not mine:
+                letter.place(paragraph, f"the reporting block of {theirs[0]} (not printed)")
+            else:
+                letter.place(paragraph, "the reporting block (from the registry)")
         else:
             own.append(paragraph)
             if index < first:
@@ -367,7 +696,21 @@ def _reporting(parts: Layout, letter: Letter, regulator: Regulator) -> None:
                     "comes before the authority's reporting block; the letter prints it after",
                 )
     shown = f"{regulator.country} ({regulator.language})"
-    block_lines = [line for line in lines if line.paragraph.number in block]
+    for code, found in foreign.items():
+        name = _country_name(code)
+        letter.note(
+            found[0],
+            f"the reporting block also has {name}'s part ({code}), as Appendix V prints "
+            f"them together; the letter for {regulator.country_name} prints only its own "
+            f"block, from the registry ({regulator.country}, {regulator.language}): "
+            f"{name}'s part is left out",
+            "registry",
+        )
+    block_lines = [
+        line
+        for line, (owner, heads) in zip(lines, owners, strict=True)
+        if line.paragraph.number in block and owner in (None, regulator.country) and not heads
+    ]
     for wanted_line in wanted:
         best_line = max(block_lines, key=lambda line: _ratio(wanted_line, line.text), default=None)
         score = _ratio(wanted_line, best_line.text) if best_line else 0.0
@@ -510,8 +853,14 @@ def read_letter(
     language: str,
     regulator: Regulator | None,
     all_text: Sequence[str],
+    known: Sequence[str] = (),
+    spellings: Sequence[str | None] = (),
 ) -> Letter:
-    """The fields and facts of the letter laid out in ``parts``."""
+    """The fields and facts of the letter laid out in ``parts``.
+
+    ``known``: the product names of ``dhpc.yaml``, ``spellings``: the language file's
+    active substances, when there are (see :func:`parse_title`).
+    """
     letter = Letter(language)
     assert parts.title is not None and parts.opening is not None
     for paragraph in parts.before_title:
@@ -535,7 +884,7 @@ def read_letter(
     title = inline_text(parts.title, letter, heading=True)
     letter.title, letter.title_paragraph = title, parts.title.number
     letter.place(parts.title, "the title")
-    parsed = parse_title(title)
+    parsed = parse_title(title, known, spellings)
     if parsed is None:
         letter.note(
             parts.title,
@@ -543,10 +892,15 @@ def read_letter(
             "EMA template's does; it is taken as the whole title",
         )
     else:
-        substances, products, key = parsed
-        letter.substances = substances
-        letter.products = [replace(p, name=_spelling(p.name, all_text)) for p in products]
-        letter.key_message = key
+        letter.substances = parsed.substances
+        letter.products = (
+            parsed.products
+            if parsed.known
+            else [replace(p, name=_spelling(p.name, all_text)) for p in parsed.products]
+        )
+        letter.products_known = parsed.known
+        letter.title_order = parsed.order
+        letter.key_message = parsed.key_message
 
     if parts.salutation is not None:
         text = inline_text(parts.salutation, letter)

@@ -47,6 +47,7 @@ from dhpc_gen.content.markup import plain_text
 from dhpc_gen.content.model import LanguageText
 from dhpc_gen.errors import ContentError, DhpcError, UsageError, display_path
 from dhpc_gen.exchange.folder import ContentFolder, read_folder
+from dhpc_gen.exchange.language import reads_as_other, vocabularies
 from dhpc_gen.fsutil import atomic_write_bytes, sha256_bytes
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ logger.addHandler(logging.NullHandler())
 XLIFF_NS = "urn:oasis:names:tc:xliff:document:1.2"
 XLIFF_2_NS = "urn:oasis:names:tc:xliff:document:2.0"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MAX_XLIFF_BYTES = 16 << 20
 TOOL_ID = "dhpc_gen"
 PROP_GROUP = "dhpc_gen"
@@ -328,6 +330,10 @@ class XliffUnit:
     target: str | None
     """None when the unit has no ``<target>``; the text with its ends stripped otherwise."""
     state: str | None
+    source_language: str | None = None
+    """``xml:lang`` of the ``<source>``, when the tool wrote one."""
+    target_language: str | None = None
+    """``xml:lang`` of the ``<target>``, when the tool wrote one."""
 
 
 @dataclass(frozen=True)
@@ -338,6 +344,8 @@ class XliffFile:
     target_language: str
     properties: Mapping[str, str]
     units: tuple[XliffUnit, ...]
+    notes: tuple[str, ...] = ()
+    """The header's notes (dhpc_gen's names the languages it was made for)."""
 
 
 def _refuse_doctype(data: bytes, shown: str) -> None:
@@ -465,8 +473,13 @@ def parse_xliff(data: bytes, shown: str) -> XliffFile:
                 _inline_text(source, shown, unit_id).strip(),
                 None if target is None else _inline_text(target, shown, unit_id).strip(),
                 None if target is None else target.get("state"),
+                source.get(_XML_LANG),
+                None if target is None else target.get(_XML_LANG),
             )
         )
+    notes = tuple(
+        (note.text or "").strip() for note in file_element.iterfind(f"{_q('header')}/{_q('note')}")
+    )
     return XliffFile(
         shown,
         attributes["original"],
@@ -474,6 +487,7 @@ def parse_xliff(data: bytes, shown: str) -> XliffFile:
         attributes["target-language"],
         properties,
         tuple(units),
+        notes,
     )
 
 
@@ -539,6 +553,111 @@ def _check_header(doc: XliffFile, folder: ContentFolder, wanted: str | None) -> 
     return language
 
 
+_NOTE_LANGUAGES = re.compile(r"Translate each unit from (\S+) into (\S+?);")
+
+
+def _check_identity(doc: XliffFile, folder: ContentFolder, language: str) -> None:
+    """Refuse a file whose header names another DHPC, file or language than it says.
+
+    Every identity the header carries is compared: ``<file original>`` with the
+    ``dhpc-id`` property, the languages with ``source-file``/``target-file`` and with
+    dhpc_gen's note, each unit's ``xml:lang``, and the SHA-256 properties with the
+    folder's files (a hash of another language's file gives the file away).
+    """
+    props = doc.properties
+    source_language = _primary_language(doc.source_language)
+    problems: list[str] = []
+    meant: list[str] = []
+    """Target languages the rest of the header names instead."""
+
+    exported_id = props.get("dhpc-id")
+    if exported_id and exported_id != doc.original:
+        problems.append(f"<file original> says {doc.original!r}, dhpc-id says {exported_id!r}")
+    source_file = props.get("source-file")
+    if source_file and source_file != f"{source_language}.yaml":
+        problems.append(
+            f"<file source-language> says {doc.source_language!r}, source-file says {source_file!r}"
+        )
+    elif source_file and source_file != folder.source_path.name:
+        problems.append(
+            f"source-file says {source_file!r}, the DHPC's source is {folder.source_path.name}"
+        )
+    target_file = props.get("target-file")
+    if target_file and target_file != f"{language}.yaml":
+        problems.append(
+            f"<file target-language> says {doc.target_language!r}, target-file says {target_file!r}"
+        )
+        meant.append(target_file.removesuffix(".yaml"))
+    for note in doc.notes:
+        said = _NOTE_LANGUAGES.search(note)
+        if said is None:
+            continue
+        if _primary_language(said[1]) != source_language:
+            problems.append(f"the header's <note> says it translates from {said[1]!r}")
+        if _primary_language(said[2]) != language:
+            problems.append(f"the header's <note> says it translates into {said[2]!r}")
+            meant.append(_primary_language(said[2]))
+    for unit in doc.units:
+        for element, tag, wanted in (
+            ("<source>", unit.source_language, source_language),
+            ("<target>", unit.target_language, language),
+        ):
+            if tag and _primary_language(tag) != wanted:
+                problems.append(f"unit {unit.id}: the xml:lang of its {element} says {tag!r}")
+                if element == "<target>":
+                    meant.append(_primary_language(tag))
+                break
+    hashes: dict[str, list[str]] = {}
+    for path in sorted(folder.directory.glob("*.yaml")):
+        if path.is_file() and not path.is_symlink():
+            hashes.setdefault(sha256_bytes(path.read_bytes()), []).append(path.name)
+    for prop, expected in (
+        ("source-sha256", folder.source_path.name),
+        ("target-sha256", f"{language}.yaml"),
+    ):
+        owners = hashes.get(props.get(prop, ""), [])
+        if owners and expected not in owners:
+            problems.append(f"{prop} is the SHA-256 of {owners[0]}, not of {expected}")
+            if prop == "target-sha256":
+                meant.append(owners[0].removesuffix(".yaml"))
+    if not problems:
+        return
+    others = sorted(set(meant) - {language})
+    hint = (
+        f"it looks like the file exported for {' or '.join(map(repr, others))}; " if others else ""
+    )
+    raise DhpcError(
+        f"{doc.shown}: its header contradicts itself or this folder ("
+        + "; ".join(problems)
+        + f"): {hint}nothing was imported. Ask the vendor for the file as it was exported, "
+        "or export again for the language it is meant for"
+    )
+
+
+def _check_language(doc: XliffFile, units: Sequence[XliffUnit], language: str) -> None:
+    """Refuse targets that read as another language than the file's target language."""
+    found = reads_as_other([unit.target or "" for unit in units], language)
+    if found is None:
+        return
+    other, scores = found
+    theirs = vocabularies().get(language, frozenset())
+    examples = [word for word in scores.shared[other] if word not in theirs]
+    copied = [unit.id for unit in units if unit.target and same_words(unit.target, unit.source)]
+    untranslated = (
+        f"; {len(copied)} of its {len(units)} units have the source text as translation"
+        if other == _primary_language(doc.source_language) and copied
+        else ""
+    )
+    raise DhpcError(
+        f"{doc.shown}: its target-language is {doc.target_language!r}, but its translations "
+        f"read as {other!r}: words of the {other!r} catalog such as "
+        + ", ".join(repr(word) for word in examples[:6])
+        + f" (score {scores.scores[other]:.0f} for {other!r}, {scores.scores[language]:.0f} "
+        f"for {language!r}){untranslated}. Nothing was imported; if the text really is "
+        f"{language!r}, import it with --skip-language-check"
+    )
+
+
 def _checked_units(
     doc: XliffFile, folder: ContentFolder, source: Mapping[str, str], allow_changed_source: bool
 ) -> list[XliffUnit]:
@@ -588,19 +707,25 @@ def import_xliff(
     *,
     target: str | None = None,
     allow_changed_source: bool = False,
+    check_language: bool = True,
     dry_run: bool = False,
 ) -> ImportResult:
     """Write the translations of a vendor's XLIFF into ``<directory>/<lang>.yaml``.
 
-    Checks the file belongs to this DHPC before anything is written; writes atomically;
-    loads the DHPC afterwards and restores the file if the result does not validate.
+    Checks the file belongs to this DHPC and language (every identity its header
+    carries, and, unless ``check_language`` is off, that its translations do not read as
+    another language) before anything is written; writes atomically; loads the DHPC
+    afterwards and restores the file if the result does not validate.
     """
     folder = read_folder(directory, campaign=True)
     doc = read_xliff(xliff_path)
     language = _check_header(doc, folder, target)
+    _check_identity(doc, folder, language)
     source_fields = list(text_fields(folder.source))
     source = {item.path: item.text for item in source_fields}
     units = _checked_units(doc, folder, source, allow_changed_source)
+    if check_language:
+        _check_language(doc, units, language)
     warnings = []
     exported_source = doc.properties.get("source-sha256")
     if exported_source and exported_source != sha256_bytes(folder.source_path.read_bytes()):

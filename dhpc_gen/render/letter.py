@@ -9,6 +9,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
@@ -16,13 +17,14 @@ from markupsafe import Markup
 from dhpc_gen import __version__
 from dhpc_gen.content.markup import plain_text, render_block, render_inline
 from dhpc_gen.content.model import Dhpc, LanguageText
-from dhpc_gen.errors import RenderError
-from dhpc_gen.i18n import Boilerplate, long_date, translations
+from dhpc_gen.errors import RenderError, display_path
+from dhpc_gen.i18n import N_, Boilerplate, long_date, translations
 from dhpc_gen.regulators import registry
 from dhpc_gen.regulators.registry import Regulator
-from dhpc_gen.render.environment import make_environment
+from dhpc_gen.render.environment import install_boilerplate, make_environment
+from dhpc_gen.render.long_words import break_long_words
 from dhpc_gen.render.typography import letter_typesetter, typeset_html
-from dhpc_gen.resources import ASSETS_DIR, TEMPLATES_DIR
+from dhpc_gen.resources import ASSETS_DIR, LOCALES_DIR, TEMPLATES_DIR
 
 LETTER_TEMPLATE = "letter.html"
 
@@ -74,16 +76,21 @@ class LetterView:
     language: str
     title: str
     title_html: Markup
+    description: str
+    """Plain text for the PDF's subject: a phrase's markup never goes into an attribute."""
     date: str
     timestamp: str
     draft: bool
     mahs: tuple[object, ...]
     product_names: tuple[str, ...]
     salutation: str
+    """As typed (or the catalog's); ``salutation_html`` is what the letter prints."""
+    salutation_html: Markup
     opening: Markup
     introduction: tuple[Markup, ...]
     summary: tuple[Markup, ...]
     background_heading: str
+    background_heading_html: Markup
     background: tuple[Markup, ...]
     sections: tuple[SectionView, ...]
     regulator: Regulator
@@ -131,17 +138,37 @@ def compose_title(dhpc: Dhpc, text: LanguageText) -> str:
 
     Products of one substance share it, as people write them: ``Testimab (TESTIMAB▼,
     TESTIMAB PEN▼): …``; several substances follow one another, each with its products:
-    ``Ciprofloxacin (CIPROXIN▼), levofloxacin (TAVANIC): …``.
+    ``Ciprofloxacin (CIPROXIN▼), levofloxacin (TAVANIC): …``. A ``title`` in the language
+    file replaces the composed one.
     """
     if text.title:
         return text.title
-    products: dict[str, tuple[str, list[str]]] = {}
-    for product, substance in zip(dhpc.meta.products, text.active_substances, strict=True):
-        triangle = "▼" if product.additional_monitoring else ""
-        key = " ".join(substance.casefold().split())
-        products.setdefault(key, (substance, []))[1].append(f"{product.name.upper()}{triangle}")
-    parts = [f"{substance} ({', '.join(names)})" for substance, names in products.values()]
-    title = f"{', '.join(parts)}: {text.key_message}"
+    products = [(p.name, p.additional_monitoring) for p in dhpc.meta.products]
+    return format_title(products, text.active_substances, text.key_message)
+
+
+def title_key(substance: str) -> str:
+    """Two products share a substance in the title when their substances have one key."""
+    return " ".join(substance.casefold().split())
+
+
+def format_title(
+    products: Sequence[tuple[str, bool]], substances: Sequence[str], key_message: str
+) -> str:
+    """The composed title of ``products`` (name, ▼), one substance each, and the key message.
+
+    Products are grouped under the first spelling of their substance (by
+    :func:`title_key`), groups in the order of their first product; the title starts
+    with a capital. ``dhpc_gen.exchange.docx_letter.parse_title`` reads it back.
+    """
+    groups: dict[str, tuple[str, list[str]]] = {}
+    for (name, monitored), substance in zip(products, substances, strict=True):
+        triangle = "▼" if monitored else ""
+        groups.setdefault(title_key(substance), (substance, []))[1].append(
+            f"{name.upper()}{triangle}"
+        )
+    parts = [f"{substance} ({', '.join(names)})" for substance, names in groups.values()]
+    title = f"{', '.join(parts)}: {key_message}"
     return title[:1].upper() + title[1:]
 
 
@@ -172,6 +199,16 @@ def localised_sources(
     return tuple(spelled.get(name, name) for name in used)
 
 
+def letter_boilerplate(dhpc: Dhpc, language: str, locales_dir: Path = LOCALES_DIR) -> Boilerplate:
+    """The phrases of ``language``'s letter: its own overrides, then the catalog."""
+    return Boilerplate(
+        language,
+        translations(language, locales_dir),
+        dict(dhpc.text(language).boilerplate),
+        overrides_file=display_path(dhpc.directory / f"{language}.yaml"),
+    )
+
+
 def letter_view(
     dhpc: Dhpc,
     language: str,
@@ -184,14 +221,13 @@ def letter_view(
     """
     meta = dhpc.meta
     text = dhpc.text(language)
-    _ = gettext.gettext
     regulator = registry.lookup(meta.country, language)
 
     contacts = []
     for index, mah in enumerate(meta.mahs):
         department = text.contact_points[index].department if text.contact_points else None
         pieces = [mah.name, *([department] if department else []), mah.email]
-        phone_label = _("tel:")
+        phone_label = gettext.text(N_("tel:"))
         contacts.append(f"{', '.join(pieces)}, {phone_label} {mah.phone}")
 
     signatories = tuple(
@@ -205,22 +241,35 @@ def letter_view(
 
     sources = localised_sources(dhpc, language, address_sources)
 
-    title = compose_title(dhpc, text)
+    title = " ".join(plain_text(compose_title(dhpc, text)).split())
     return LetterView(
         language=language,
         # The PDF's /Title and the HTML <title> are plain text: no "**" of the markup.
-        title=" ".join(plain_text(title).split()),
-        title_html=render_inline(title),
+        title=title,
+        title_html=render_inline(compose_title(dhpc, text)),
+        description=f"{gettext.text(N_('Direct healthcare professional communication'))}: {title}",
         date=long_date(meta.date, language, meta.country),
         timestamp=letter_timestamp(meta.date),
         draft=meta.status == "draft",
         mahs=meta.mahs,
         product_names=tuple(p.name for p in meta.products),
-        salutation=text.salutation or _("To healthcare professionals"),
+        salutation=text.salutation or gettext.gettext(N_("To healthcare professionals")),
+        salutation_html=(
+            render_inline(text.salutation)
+            if text.salutation
+            else gettext.html(N_("To healthcare professionals"))
+        ),
         opening=render_inline(text.opening),
         introduction=tuple(render_block(p) for p in text.introduction),
         summary=tuple(render_inline(b) for b in text.summary),
-        background_heading=text.background_heading or _("Background on the safety concern"),
+        background_heading=(
+            text.background_heading or gettext.gettext(N_("Background on the safety concern"))
+        ),
+        background_heading_html=(
+            render_inline(text.background_heading)
+            if text.background_heading
+            else gettext.html(N_("Background on the safety concern"))
+        ),
         background=tuple(render_block(p) for p in text.background),
         sections=tuple(
             SectionView(render_inline(s.heading), tuple(render_block(p) for p in s.paragraphs))
@@ -246,6 +295,7 @@ def render_html(
     window_space_mm: float | None = None,
     environment: jinja2.Environment | None = None,
     adjust_view: Callable[[LetterView], LetterView] | None = None,
+    locales_dir: Path = LOCALES_DIR,
 ) -> str:
     """The letter of ``language`` as HTML, ready for WeasyPrint.
 
@@ -254,11 +304,9 @@ def render_html(
     ``adjust_view`` may change the view before it is rendered (the preview of ``dhpc
     serve`` marks each field and its findings that way, on the same template).
     """
-    gettext = Boilerplate(language, translations(language), dict(dhpc.text(language).boilerplate))
+    gettext = letter_boilerplate(dhpc, language, locales_dir)
     env = environment or _letter_environment()
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext.gettext, gettext.ngettext, newstyle=True
-    )
+    install_boilerplate(env, gettext)
     view = letter_view(dhpc, language, gettext, address_sources)
     if window_space_mm is not None:
         view = dataclasses.replace(view, window_space_mm=window_space_mm)
@@ -269,11 +317,8 @@ def render_html(
     except jinja2.TemplateError as exc:
         raise RenderError(f"template {LETTER_TEMPLATE}: {exc}") from exc
     if gettext.missing:
-        raise RenderError(
-            f"locales/{language}/LC_MESSAGES/messages.po has no translation for: "
-            + "; ".join(sorted(repr(m) for m in gettext.missing))
-        )
-    return typeset_html(html, letter_typesetter(dhpc, language))
+        raise RenderError(gettext.missing_message())
+    return break_long_words(typeset_html(html, letter_typesetter(dhpc, language)))
 
 
 @functools.lru_cache(maxsize=1)

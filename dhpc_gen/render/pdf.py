@@ -10,11 +10,12 @@ import logging
 import mimetypes
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from weasyprint import HTML
+from weasyprint import DEFAULT_OPTIONS, HTML
 from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -96,6 +97,53 @@ def source_date_epoch(epoch: int) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
+@dataclass(frozen=True)
+class LaidOutPdf:
+    """A PDF and its number of pages, as the layout engine counted them."""
+
+    data: bytes
+    pages: int
+
+
+def render_pdf(
+    html: str,
+    *,
+    variant: str,
+    identifier: bytes,
+    epoch: int,
+    base_dir: Path = TEMPLATES_DIR,
+    fetcher: ProjectOnlyFetcher | None = None,
+) -> LaidOutPdf:
+    """Lay out ``html``: the PDF bytes (tagged, in the archival ``variant``) and page count.
+
+    The count comes from the layout: reading it back from a tagged PDF of a few hundred
+    pages took pypdf seconds (it parses the whole structure tree's object stream).
+    """
+    fetcher = fetcher or ProjectOnlyFetcher()
+    options = {
+        **DEFAULT_OPTIONS,
+        "pdf_variant": variant,
+        "pdf_identifier": identifier,
+        "pdf_tags": True,
+        "output_intent": _OUTPUT_INTENT,
+    }
+    with source_date_epoch(epoch), bundled_fonts_only():
+        try:
+            document = HTML(
+                string=html,
+                base_url=base_dir.resolve().as_uri() + "/",
+                url_fetcher=fetcher,
+            ).render(
+                font_config=FontConfiguration(),
+                color_profiles={_OUTPUT_INTENT: _srgb_profile()},
+                **options,
+            )
+            pdf: bytes = document.write_pdf(**options)
+        except FatalURLFetchingError as exc:
+            raise RenderError(str(exc)) from None
+    return LaidOutPdf(pdf, len(document.pages))
+
+
 def write_pdf(
     html: str,
     *,
@@ -106,25 +154,14 @@ def write_pdf(
     fetcher: ProjectOnlyFetcher | None = None,
 ) -> bytes:
     """Lay out ``html`` and return the PDF bytes (tagged, in the archival ``variant``)."""
-    fetcher = fetcher or ProjectOnlyFetcher()
-    with source_date_epoch(epoch), bundled_fonts_only():
-        try:
-            document = HTML(
-                string=html,
-                base_url=base_dir.resolve().as_uri() + "/",
-                url_fetcher=fetcher,
-            )
-            pdf: bytes = document.write_pdf(
-                pdf_variant=variant,
-                pdf_identifier=identifier,
-                pdf_tags=True,
-                font_config=FontConfiguration(),
-                color_profiles={_OUTPUT_INTENT: _srgb_profile()},
-                output_intent=_OUTPUT_INTENT,
-            )
-        except FatalURLFetchingError as exc:
-            raise RenderError(str(exc)) from None
-    return pdf
+    return render_pdf(
+        html,
+        variant=variant,
+        identifier=identifier,
+        epoch=epoch,
+        base_dir=base_dir,
+        fetcher=fetcher,
+    ).data
 
 
 _OUTPUT_INTENT = "dhpc-srgb"

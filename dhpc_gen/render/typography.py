@@ -27,6 +27,7 @@ from markupsafe import escape
 
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.render.hyphenation import hyphenator
+from dhpc_gen.render.long_words import LONGER_THAN_A_LINE
 from dhpc_gen.review.extract import Token, contacts, dates, numbers
 
 NBSP = "\u00a0"
@@ -243,6 +244,8 @@ class Typesetter:
             start, end = match.span()
             if len(word) < MIN_WORD or not all(mask[start:end]):
                 continue
+            if len(word) > LONGER_THAN_A_LINE:
+                continue  # no language's word; break_long_words gives it break points
             if any(c.isupper() for c in word[1:]):
                 continue  # acronyms, LEMTRADA, MabThera
             neighbours = text[start - 1 : start] + text[end : end + 1]

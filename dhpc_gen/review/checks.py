@@ -22,15 +22,23 @@ from babel.messages.pofile import PoFileError, read_po
 
 from dhpc_gen.content.loader import line_of, read_yaml, structure_counts
 from dhpc_gen.content.markup import plain_text
-from dhpc_gen.content.model import Dhpc, LanguageText
+from dhpc_gen.content.model import Dhpc, LanguageText, control_character
 from dhpc_gen.errors import RegistryError, UsageError, display_path
 from dhpc_gen.i18n import SOURCE_LANGUAGE, UNREVIEWED_FLAG, catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.resources import LOCALES_DIR, REGULATORS_DIR
 from dhpc_gen.review.align import FieldPair, pair_fields
-from dhpc_gen.review.extract import Token, contacts, facts, sentences, term_spans, words
+from dhpc_gen.review.extract import (
+    Token,
+    contacts,
+    quantities,
+    sentences,
+    term_spans,
+    words,
+)
 from dhpc_gen.review.findings import CHECK_IDS, Finding, Severity, excerpt, shorten, sort_findings
 from dhpc_gen.review.termbase import Term, Termbase, dhpc_terms
+from dhpc_gen.review.units import TIME_UNITS, unit_name
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +118,8 @@ class LanguagePair:
         target: str = "",
         source_mark: str = "",
         target_mark: str = "",
+        source_span: tuple[int, int] | None = None,
+        target_span: tuple[int, int] | None = None,
     ) -> Finding:
         return Finding(
             check=check,
@@ -123,6 +133,8 @@ class LanguagePair:
             target_mark=target_mark,
             file=self.lines.shown,
             line=self.lines.line(target_path or field_path),
+            source_span=source_span,
+            target_span=target_span,
         )
 
     def complete_pairs(self) -> Iterable[tuple[FieldPair, str, str]]:
@@ -138,6 +150,10 @@ def _target_path(pair: FieldPair) -> str | None:
 
 def _around(text: str, token: Token) -> str:
     return excerpt(text, token.start, token.end)
+
+
+def _span(token: Token | None) -> tuple[int, int] | None:
+    return (token.start, token.end) if token is not None else None
 
 
 def _extra_in_target(
@@ -159,6 +175,7 @@ def _extra_in_target(
         source=shorten(source_text),
         target=_around(target_text, token),
         target_mark=token.text,
+        target_span=_span(token),
     )
 
 
@@ -252,67 +269,194 @@ def _inside(path: str, list_path: str) -> bool:
 # --- numbers ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FactDifference:
+    """A number, range, percentage or date of one text that the other has otherwise."""
+
+    severity: Severity
+    message: str
+    source: Token | None
+    """The source's fact (``None``: only the translation has it)."""
+    target: Token | None
+    """The translation's fact (``None``: it lacks the source's)."""
+
+
+def compare_facts(
+    source_text: str, source_language: str, target_text: str, target_language: str
+) -> list[FactDifference]:
+    """What the ``numbers`` check finds between two texts, each read in its language.
+
+    A fact is a value with its comparison sign and unit (:func:`quantities`): "< 0,5 ×
+    10⁹/l" = "< 0.5 × 10^9/L"; "14 Tage" = "14 päivää" = "14 days". The same value with
+    another sign or unit is an error naming both; with a sign or unit on one side only, a
+    warning. A range written in words ("2 à 4") matches the same two numbers.
+    """
+    mine = quantities(source_text, source_language)
+    theirs = quantities(target_text, target_language)
+    missing = _first_of_each(t for t in mine if t.fact not in {x.fact for x in theirs})
+    extra = _first_of_each(t for t in theirs if t.fact not in {x.fact for x in mine})
+    missing = _as_two_numbers(missing, extra, theirs)
+    extra = _as_two_numbers(extra, missing, mine)
+    found: list[FactDifference] = []
+    lang = target_language
+    for was in list(missing):
+        now = next((t for t in extra if t.value == was.value), None)
+        if now is None:
+            continue
+        missing.remove(was)
+        extra.remove(now)
+        changes, changed = _qualifier_changes(was, now)
+        if not changes:
+            continue
+        found.append(
+            FactDifference(
+                "error" if changed else "warning",
+                f"{_kind(was)} {was.text!r} of the source is {now.text!r} in {lang}: "
+                + "; ".join(changes),
+                was,
+                now,
+            )
+        )
+    if missing and len(missing) == len(extra):
+        for was, now in zip(missing, extra, strict=True):
+            if was.sign == now.sign and was.unit == now.unit and was.number and now.number:
+                was, now = was.number, now.number  # the numbers are what changed
+            found.append(
+                FactDifference(
+                    "error",
+                    f"{_kind(was)} {was.text!r} of the source is {now.text!r} in {lang}",
+                    was,
+                    now,
+                )
+            )
+        return found
+    found += [
+        FactDifference(
+            "error", f"{_kind(t)} {t.text!r} of the source is missing in {lang}", t, None
+        )
+        for t in missing
+    ]
+    found += [
+        FactDifference(
+            "warning", f"{lang} has {_kind(t)} {t.text!r}, which the source does not", None, t
+        )
+        for t in extra
+    ]
+    return found
+
+
+def _as_two_numbers(
+    unmatched: list[Token], others: list[Token], other_side: Sequence[Token]
+) -> list[Token]:
+    """``unmatched`` without the ranges in words whose two numbers the other text has as
+    numbers ("from 2 to 4 mg" and "von 2 mg auf 4 mg"); ``others`` loses those numbers."""
+    values = {t.value for t in other_side}
+    kept = []
+    for token in unmatched:
+        if token.parts and all(part in values for part in token.parts):
+            others[:] = [t for t in others if t.value not in token.parts]
+            continue
+        kept.append(token)
+    return kept
+
+
+_SAME_WAY = {"<": "<≤", "≤": "<≤", ">": ">≥", "≥": ">≥"}
+
+
+def _qualifier_changes(was: Token, now: Token) -> tuple[list[str], bool]:
+    """How the sign and unit of the same value differ; whether one was changed (not
+    only left out or added). Nothing when the difference is only that one text names a
+    unit of time the other leaves to the context ("12 weeks", "12 ensimmäisen"), or a
+    sign the other writes with a word that is most often that sign ("< 30", "unter 30")."""
+    changes: list[str] = []
+    changed = False
+    if was.sign != now.sign:
+        if was.sign and now.sign:
+            changed = True
+            changes.append(
+                f"sign {_shown('sign', was.sign, was.sign_text)} is "
+                f"{_shown('sign', now.sign, now.sign_text)}"
+            )
+        else:
+            present, other = (was, now) if was.sign else (now, was)
+            likely = other.likely_sign
+            if not likely or likely not in _SAME_WAY[present.sign]:
+                changes.append(_one_sided_sign(present, other, present is was))
+    if was.unit != now.unit:
+        if was.unit and now.unit:
+            changed = True
+            changes.append(
+                f"unit {_shown('unit', was.unit, was.unit_text)} is "
+                f"{_shown('unit', now.unit, now.unit_text)}"
+            )
+        elif (was.unit or now.unit) not in TIME_UNITS:
+            if was.unit:
+                changes.append(f"no unit ({unit_name(was.unit)})")
+            else:
+                shown = _shown("unit", now.unit, now.unit_text)
+                changes.append(f"unit {shown}, which the source has not")
+    return changes, changed
+
+
+def _any_sign(token: Token) -> str:
+    if token.sign:
+        return _shown("sign", token.sign, token.sign_text)
+    return _shown("sign", token.likely_sign, token.likely_sign_text)
+
+
+def _one_sided_sign(present: Token, other: Token, in_source: bool) -> str:
+    if other.likely_sign:
+        mine, theirs = (present, other) if in_source else (other, present)
+        return f"sign {_any_sign(mine)} may be {_any_sign(theirs)}"
+    if in_source:
+        return f"no sign ({present.sign})"
+    return f"sign {_shown('sign', present.sign, present.sign_text)}, which the source has not"
+
+
+def _name(what: str, canonical: str) -> str:
+    return canonical if what == "sign" else unit_name(canonical)
+
+
+def _shown(what: str, canonical: str, written: str) -> str:
+    """ "'<'", "'weniger als' (<)", "'Tage' (days)", "'mg/kg'"."""
+    name = _name(what, canonical)
+    if written.casefold() == name.casefold():
+        return repr(written)
+    return f"{written!r} ({name})"
+
+
 def check_numbers(lp: LanguagePair) -> list[Finding]:
-    """Every number, percentage, range and date of the source is in the translation."""
+    """Every number, percentage, range and date of the source, with its unit and sign, is
+    in the translation."""
     found = []
     for pair, source_text, target_text in lp.complete_pairs():
-        mine = facts(source_text, lp.source_language)
-        theirs = facts(target_text, lp.target_language)
-        target_values = {t.value for t in theirs}
-        source_values = {t.value for t in mine}
-        missing = _first_of_each(t for t in mine if t.value not in target_values)
-        extra = _first_of_each(t for t in theirs if t.value not in source_values)
-        changed = list(zip(missing, extra, strict=True)) if len(missing) == len(extra) else []
-        for was, now in changed:
+        differences = compare_facts(
+            source_text, lp.source_language, target_text, lp.target_language
+        )
+        for difference in differences:
+            was, now = difference.source, difference.target
             found.append(
                 lp.finding(
                     "numbers",
-                    "error",
+                    difference.severity,
                     pair.path,
-                    f"{_kind(was)} {was.text!r} of the source is {now.text!r} in "
-                    f"{lp.target_language}",
+                    difference.message,
                     target_path=_target_path(pair),
-                    source=_around(source_text, was),
-                    target=_around(target_text, now),
-                    source_mark=was.text,
-                    target_mark=now.text,
+                    source=_around(source_text, was) if was else shorten(source_text),
+                    target=_around(target_text, now) if now else shorten(target_text),
+                    source_mark=was.text if was else "",
+                    target_mark=now.text if now else "",
+                    source_span=_span(was),
+                    target_span=_span(now),
                 )
             )
-        if changed:
-            continue
-        for token in missing:
-            found.append(
-                lp.finding(
-                    "numbers",
-                    "error",
-                    pair.path,
-                    f"{_kind(token)} {token.text!r} of the source is missing in "
-                    f"{lp.target_language}",
-                    target_path=_target_path(pair),
-                    source=_around(source_text, token),
-                    target=shorten(target_text),
-                    source_mark=token.text,
-                )
-            )
-        found += [
-            _extra_in_target(
-                lp,
-                ("numbers", "warning"),
-                pair,
-                f"{lp.target_language} has {_kind(token)} {token.text!r}, which the "
-                "source does not",
-                token,
-                (source_text, target_text),
-            )
-            for token in extra
-        ]
     return found
 
 
 def _first_of_each(tokens: Iterable[Token]) -> list[Token]:
-    seen: dict[str, Token] = {}
+    seen: dict[tuple[str, str, str], Token] = {}
     for token in tokens:
-        seen.setdefault(token.value, token)
+        seen.setdefault(token.fact, token)
     return list(seen.values())
 
 
@@ -356,6 +500,7 @@ def check_terms(lp: LanguagePair) -> list[Finding]:
                         source=excerpt(source_text, *mine[0]),
                         target=shorten(target_text),
                         source_mark=source_text[mine[0][0] : mine[0][1]],
+                        source_span=mine[0],
                     )
                 )
             elif len(theirs) < len(mine):
@@ -370,6 +515,7 @@ def check_terms(lp: LanguagePair) -> list[Finding]:
                         source=excerpt(source_text, *mine[len(theirs)]),
                         target=shorten(target_text),
                         source_mark=source_text[mine[len(theirs)][0] : mine[len(theirs)][1]],
+                        source_span=mine[len(theirs)],
                     )
                 )
     found += _substance_names(lp)
@@ -460,6 +606,8 @@ def check_contacts(lp: LanguagePair) -> list[Finding]:
                     target=_around(target_text, now) if now else shorten(target_text),
                     source_mark=was.text,
                     target_mark=now.text if now else "",
+                    source_span=_span(was),
+                    target_span=_span(now),
                 )
             )
         found += [
@@ -477,6 +625,11 @@ def check_contacts(lp: LanguagePair) -> list[Finding]:
 
 
 _CONTACT = {"url": "web address", "email": "e-mail address", "phone": "telephone number"}
+
+
+def _stripped_span(text: str) -> tuple[int, int]:
+    lead = len(text) - len(text.lstrip())
+    return lead, lead + len(text.strip())
 
 
 # --- untranslated -------------------------------------------------------------------------
@@ -516,6 +669,7 @@ def check_untranslated(lp: LanguagePair) -> list[Finding]:
                     source=shorten(source_text),
                     target=shorten(target_text),
                     target_mark=target_text.strip(),
+                    target_span=_stripped_span(target_text),
                 )
             )
             continue
@@ -524,7 +678,8 @@ def check_untranslated(lp: LanguagePair) -> list[Finding]:
             sentence = source_text[start:end]
             these = words(sentence, lp.source_language, protected)
             if len(these) >= COPIED_SENTENCE_WORDS and f" {' '.join(these)} " in joined:
-                mark = sentence if sentence in target_text else ""
+                at = target_text.find(sentence)
+                mark = sentence if at != -1 else ""
                 found.append(
                     lp.finding(
                         "untranslated",
@@ -537,6 +692,8 @@ def check_untranslated(lp: LanguagePair) -> list[Finding]:
                         target=shorten(target_text),
                         source_mark=sentence,
                         target_mark=mark,
+                        source_span=(start, end),
+                        target_span=(at, at + len(sentence)) if mark else None,
                     )
                 )
     return found
@@ -717,6 +874,9 @@ def _catalog_findings(
             add("error", "fuzzy", "marked fuzzy: check the translation and remove the fuzzy flag")
         elif msgid not in overrides:
             printed.append(message)
+        unprintable = next(filter(None, (control_character(form) for form in translations)), None)
+        if unprintable is not None:
+            add("error", "unprintable", unprintable)
         wanted = sorted(set().union(*(placeholders(i) for i in _forms(message.id))))
         for form in translations:
             have = sorted(set(placeholders(form)))

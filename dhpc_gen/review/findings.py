@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -37,7 +37,10 @@ class Finding:
 
     ``source`` and ``target`` are short excerpts of the two texts around the place;
     ``source_mark`` and ``target_mark``, when given, are the exact words at fault (the
-    review document highlights them). ``file`` and ``line`` say where to fix it.
+    review document highlights them), and ``source_span`` and ``target_span`` where they
+    are: (start, end) in the field's text as the checks read it (without markup, see
+    :func:`~dhpc_gen.content.markup.plain_text`), so that of two "2" the right one is
+    marked. ``file`` and ``line`` say where to fix it.
     """
 
     check: str
@@ -55,6 +58,8 @@ class Finding:
     country: str = ""
     """In a campaign: the country the finding is about (regulator, deviation); ``""`` when
     it is about a language text shared by every country that sends in it."""
+    source_span: tuple[int, int] | None = None
+    target_span: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.check not in CHECK_IDS:
@@ -107,6 +112,8 @@ class Finding:
             self.source,
             self.target,
             self.code,
+            self.source_span or (-1, -1),
+            self.target_span or (-1, -1),
         )
 
 
@@ -188,3 +195,59 @@ def shorten(text: str, width: int = 120) -> str:
         return flat
     cut = flat.rfind(" ", 0, width)
     return flat[: cut if cut > width // 2 else width] + "…"
+
+
+# --- where a mark is --------------------------------------------------------------------------
+
+
+def _mark_pattern(mark: str) -> re.Pattern[str] | None:
+    words = mark.split()
+    if not words:
+        return None
+    # Spaces may differ between the text a check read and the text shown: a line break in
+    # the YAML, a no-break space of the typesetting.
+    return re.compile(r"\s+".join(re.escape(word) for word in words))
+
+
+def occurrences(
+    text: str, mark: str, skip: Sequence[tuple[int, int]] = ()
+) -> Iterator[tuple[int, int]]:
+    """(start, end) of each occurrence of ``mark`` in ``text`` outside ``skip``."""
+    pattern = _mark_pattern(mark)
+    if pattern is None:
+        return
+    for match in pattern.finditer(text):
+        if not any(s < match.end() and match.start() < e for s, e in skip):
+            yield match.span()
+
+
+def occurrence(
+    text: str,
+    span: tuple[int, int] | None,
+    mark: str,
+    skip: Sequence[tuple[int, int]] = (),
+) -> int | None:
+    """Which occurrence of ``mark`` in ``text`` (0 for the first) ``span`` is, not
+    counting those overlapping ``skip``; ``None`` when ``span`` is not one of them.
+
+    Another rendering of the same text (the review's cells, the letter's HTML) finds the
+    same occurrence with :func:`nth_occurrence`, whatever its offsets.
+    """
+    if span is None:
+        return None
+    for index, found in enumerate(occurrences(text, mark, skip)):
+        if found == span:
+            return index
+        if found[0] > span[0]:
+            break
+    return None
+
+
+def nth_occurrence(
+    text: str, mark: str, index: int, skip: Sequence[tuple[int, int]] = ()
+) -> tuple[int, int] | None:
+    """(start, end) of the ``index``-th occurrence of ``mark`` in ``text``."""
+    for number, found in enumerate(occurrences(text, mark, skip)):
+        if number == index:
+            return found
+    return None

@@ -30,6 +30,7 @@ from dhpc_gen.i18n import catalog_path, long_date
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.environment import make_environment
 from dhpc_gen.render.letter import compose_title, letter_epoch
+from dhpc_gen.render.long_words import break_long_words
 from dhpc_gen.render.pdf import pdf_identifier, write_pdf
 from dhpc_gen.resources import LOCALES_DIR, PROJECT_DIR, REGULATORS_DIR
 from dhpc_gen.review.checks import (
@@ -40,7 +41,15 @@ from dhpc_gen.review.checks import (
     language_pairs,
     run_checks,
 )
-from dhpc_gen.review.findings import CHECK_IDS, SEVERITIES, Finding, count_by_check
+from dhpc_gen.review.findings import (
+    CHECK_IDS,
+    SEVERITIES,
+    Finding,
+    count_by_check,
+    nth_occurrence,
+    occurrence,
+    occurrences,
+)
 from dhpc_gen.review.termbase import Termbase, dhpc_terms
 from dhpc_gen.review.thumbnails import Thumbnail, page_thumbnails
 
@@ -207,17 +216,26 @@ def _display_text(text: str) -> str:
     return plain_text(_LIST_MARKER.sub("• ", text)).strip()
 
 
-def _marked(text: str, marks: Sequence[tuple[str, Finding]]) -> Markup:
-    """``text`` escaped, each mark wrapped in ``<mark>`` (first occurrence, no overlaps)."""
+def _marked(text: str, marks: Sequence[tuple[str, int | None, Finding]]) -> Markup:
+    """``text`` escaped, each mark wrapped in ``<mark>`` (no overlaps).
+
+    A mark is (words, which occurrence of them, finding): the occurrence the finding is
+    about when it says (:func:`~dhpc_gen.review.findings.occurrence`), else the first
+    one not yet marked.
+    """
     spans: list[tuple[int, int, Finding]] = []
-    for needle, finding in marks:
+
+    def free(start: int, end: int) -> bool:
+        return not any(s < end and start < e for s, e, _ in spans)
+
+    for needle, index, finding in marks:
         if not needle:
             continue
-        start = text.find(needle)
-        while start != -1 and any(s < start + len(needle) and start < e for s, e, _ in spans):
-            start = text.find(needle, start + 1)
-        if start != -1:
-            spans.append((start, start + len(needle), finding))
+        place = nth_occurrence(text, needle, index) if index is not None else None
+        if place is None:
+            place = next((p for p in occurrences(text, needle) if free(*p)), None)
+        if place is not None and free(*place):
+            spans.append((*place, finding))
     out = []
     position = 0
     for start, end, finding in sorted(spans, key=lambda s: s[0]):
@@ -236,6 +254,21 @@ def _marked(text: str, marks: Sequence[tuple[str, Finding]]) -> Markup:
         position = end
     out.append(escape(text[position:]))
     return Markup("").join(out)
+
+
+def _cell_marks(
+    text: str, findings: Iterable[Finding], *, source: bool
+) -> list[tuple[str, int | None, Finding]]:
+    """The marks of one cell: each finding's words and which occurrence of them in the
+    field's text (``text``, as typed) it is about."""
+    plain = plain_text(text)
+    marks: list[tuple[str, int | None, Finding]] = []
+    for finding in findings:
+        needle = finding.source_mark if source else finding.target_mark
+        if needle:
+            span = finding.source_span if source else finding.target_span
+            marks.append((needle, occurrence(plain, span, needle), finding))
+    return marks
 
 
 def _group(path: str) -> str | None:
@@ -323,17 +356,22 @@ def review_rows(
         cells = []
         for language in languages:
             text_field = texts.get(language)
-            if language == source_language:
-                # The source is not at fault: only the words a finding refers to are marked.
-                marks = [(f.source_mark, f) for f in row_findings if f.source_mark]
-                state = ""
-            else:
-                mine = [f for f in row_findings if f.language == language]
-                marks = [(f.target_mark, f) for f in mine]
-                state = next((s for s in SEVERITIES if any(f.severity == s for f in mine)), "")
+            source = language == source_language
+            # The source is not at fault: only the words a finding refers to are marked.
+            mine = (
+                list(row_findings)
+                if source
+                else [f for f in row_findings if f.language == language]
+            )
+            state = (
+                ""
+                if source
+                else next((s for s in SEVERITIES if any(f.severity == s for f in mine)), "")
+            )
             if text_field is None:
                 cells.append(Cell(language, None, Markup(""), "missing"))
             else:
+                marks = _cell_marks(text_field.text, mine, source=source)
                 content = _marked(_display_text(text_field.text), marks)
                 cells.append(Cell(language, text_field.path, content, state))
         rows.append(Row(path, kind, tuple(cells), row_findings, label=path))
@@ -505,7 +543,8 @@ def render_review_html(
 def review_pdf(review: Review, dhpc: Dhpc) -> bytes:
     """The review document as PDF for signing; the same inputs give the same bytes."""
     return write_pdf(
-        render_review_html(review.view, for_pdf=True),
+        # Long words get break points as in the letters: table cells are narrow.
+        break_long_words(render_review_html(review.view, for_pdf=True)),
         variant=REVIEW_PDF_VARIANT,
         identifier=pdf_identifier(
             review.view.content_sha256, "review", __version__, review.view.template_version

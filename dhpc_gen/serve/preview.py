@@ -12,15 +12,16 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape as escape_html
+from html import unescape as unescape_html
 
 import jinja2
 from markupsafe import Markup, escape
 
-from dhpc_gen.content.markup import render_block, render_inline
+from dhpc_gen.content.markup import plain_text, render_block, render_inline
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.render.letter import LetterView, SectionView, compose_title, render_html
-from dhpc_gen.review.findings import SEVERITIES, Finding
+from dhpc_gen.review.extract import contacts
+from dhpc_gen.review.findings import SEVERITIES, Finding, occurrence, occurrences
 
 LETTER_CSS_URL = "/letter/letter.css"
 PREVIEW_CSS_URL = "/static/letter-preview.css"
@@ -41,24 +42,35 @@ def field_id(path: str) -> str:
     return "field-" + re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
 
 
-def _mark_text(fragment: str, needle: str, finding: Finding, css: str) -> tuple[str, bool]:
-    """Wrap the first occurrence of ``needle`` in the text (not the tags) of ``fragment``."""
-    wanted = [escape_html(needle, quote=False), str(escape(needle))]
+def _mark_text(
+    fragment: str, needle: str, index: int | None, finding: Finding, css: str
+) -> tuple[str, bool]:
+    """Wrap the ``index``-th occurrence of ``needle`` (or the first, when ``index`` is
+    ``None`` or not there) in the text, not the tags, of ``fragment``."""
     parts = _TAG.split(fragment)
-    for index, part in enumerate(parts):
-        if part.startswith("<"):
-            continue
-        for form in wanted:
-            at = part.find(form)
-            if at != -1:
-                title = escape(f"[{finding.tag}] {finding.message}")
-                parts[index] = (
-                    part[:at]
-                    + f'<mark class="finding {css}" title="{title}">{form}</mark>'
-                    + part[at + len(form) :]
-                )
-                return "".join(parts), True
-    return fragment, False
+    places: list[tuple[int, int, int]] = []  # (part, start, end) in the part's text
+    for number, part in enumerate(parts):
+        if not part.startswith("<"):
+            text = unescape_html(part)
+            places += [(number, *p) for p in occurrences(text, needle, _addresses(text))]
+    if not places:
+        return fragment, False
+    chosen = places[index] if index is not None and index < len(places) else places[0]
+    number, start, end = chosen
+    text = unescape_html(parts[number])
+    title = escape(f"[{finding.tag}] {finding.message}")
+    parts[number] = (
+        str(escape(text[:start]))
+        + f'<mark class="finding {css}" title="{title}">{escape(text[start:end])}</mark>'
+        + str(escape(text[end:]))
+    )
+    return "".join(parts), True
+
+
+def _addresses(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` has web addresses: a link's address is in the field's plain text
+    but not in the letter's (only its words are), so its digits are not counted."""
+    return [(t.start, t.end) for t in contacts(text) if t.kind == "url"]
 
 
 def _worst(findings: Sequence[Finding]) -> str:
@@ -66,15 +78,34 @@ def _worst(findings: Sequence[Finding]) -> str:
 
 
 def marked_field(
-    html: Markup, path: str, findings: Sequence[Finding], *, source: bool, block: bool
+    html: Markup,
+    path: str,
+    findings: Sequence[Finding],
+    *,
+    source: bool,
+    block: bool,
+    plain: str | None = None,
+    shift: int = 0,
 ) -> Markup:
-    """``html`` of one field, wrapped and named, its findings' words marked."""
+    """``html`` of one field, wrapped and named, its findings' words marked.
+
+    ``plain`` is the field's text as the checks read it (``shift`` characters into it
+    when the letter prints something before the field, as the title does), so that each
+    finding marks the occurrence it is about.
+    """
     text = str(html)
     for finding in findings:
         needle = finding.source_mark if source else finding.target_mark
         if needle:
             css = "source" if source else finding.severity
-            text, _found = _mark_text(text, needle, finding, css)
+            span = finding.source_span if source else finding.target_span
+            index = None
+            if plain is not None and span is not None:
+                span = (span[0] + shift, span[1] + shift)
+                urls = _addresses(plain)
+                inside = any(s <= span[0] and span[1] <= e for s, e in urls)
+                index = occurrence(plain, span, needle, () if inside else urls)
+            text, _found = _mark_text(text, needle, index, finding, css)
     severity = "" if source else _worst(findings)
     classes = "dhpc-field" + (f" finding-{severity}" if severity else "")
     tag = "div" if block else "span"
@@ -113,21 +144,40 @@ def view_marker(
             mine.setdefault(finding.field, []).append(finding)
     text = dhpc.text(language)
 
-    def inline(path: str, value: str) -> Markup:
+    def inline(path: str, value: str, field_text: str | None = None) -> Markup:
+        plain: str | None = plain_text(value)
+        shift = 0
+        if field_text is not None and plain is not None:  # the title: the field comes last
+            own = plain_text(field_text)
+            shift = len(plain) - len(own)
+            if not plain.endswith(own):
+                plain, shift = None, 0
         return marked_field(
-            render_inline(value), path, mine.get(path, ()), source=source, block=False
+            render_inline(value),
+            path,
+            mine.get(path, ()),
+            source=source,
+            block=False,
+            plain=plain,
+            shift=shift,
         )
 
     def block(path: str, value: str) -> Markup:
         return marked_field(
-            render_block(value), path, mine.get(path, ()), source=source, block=True
+            render_block(value),
+            path,
+            mine.get(path, ()),
+            source=source,
+            block=True,
+            plain=plain_text(value),
         )
 
     def adjust(view: LetterView) -> LetterView:
         title_path = "title" if text.title else "key_message"
+        title_text = text.title or text.key_message
         return dataclasses.replace(
             view,
-            title_html=inline(title_path, compose_title(dhpc, text)),
+            title_html=inline(title_path, compose_title(dhpc, text), title_text),
             salutation=inline("salutation", text.salutation)
             if text.salutation
             else view.salutation,
