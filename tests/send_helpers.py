@@ -399,6 +399,18 @@ def output_with_mailing(root: Path, built: Path, recipients: list[Recipient] | N
     return root
 
 
+def content_copy(out_root: Path) -> Path:
+    """A private copy of the example's content folder beside ``out_root`` (made once).
+
+    A real send records which journal sends in the content folder (``distribution.yaml``),
+    so every test that really sends has a content folder of its own, as every DHPC has.
+    """
+    target = out_root.parent / "content" / DHPC_ID
+    if not target.is_dir():
+        shutil.copytree(CONTENT, target)
+    return target
+
+
 def dhpc_command(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "dhpc_gen", *(str(a) for a in args)]
 
@@ -633,7 +645,14 @@ def run_crash_trials(
     address_of = {p.recipient_id: p.email for p in people}
     handler = FaultyHandler()
     started = time.monotonic()
-    args = ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run", "--no-limit"]
+    args = [
+        "send",
+        str(content_copy(out_root)),
+        "--out",
+        str(out_root),
+        "--no-dry-run",
+        "--no-limit",
+    ]
     with smtp_server(handler) as server:
         smtp_env = smtp_environment(server.port)
         launcher: ForkLauncher | SpawnLauncher = (

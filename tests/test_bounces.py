@@ -23,6 +23,7 @@ from send_helpers import (
     DHPC_ID,
     FaultyHandler,
     built_letters,
+    content_copy,
     make_certificate,
     make_recipients,
     output_with_mailing,
@@ -516,7 +517,15 @@ def test_a_bounced_recipient_is_sent_again_only_at_a_corrected_address(
     def send(*extra: str) -> Result:
         result = CliRunner().invoke(
             main,
-            ["send", str(CONTENT), "--out", str(out), "--no-dry-run", "--no-limit", *extra],
+            [
+                "send",
+                str(content_copy(out)),
+                "--out",
+                str(out),
+                "--no-dry-run",
+                "--no-limit",
+                *extra,
+            ],
             env=smtp_environment(
                 server.port,
                 DHPC_SMTP_ENVELOPE_FROM=BOUNCES,

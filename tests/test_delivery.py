@@ -24,7 +24,13 @@ import pytest
 from click.testing import CliRunner, Result
 from postfix_helpers import BOUNCE_DOMAIN, dkim_key, dns_with, running_postfix
 from pypdf import PdfReader
-from send_helpers import CONTENT, DHPC_ID, built_letters, make_recipients, output_with_mailing
+from send_helpers import (
+    DHPC_ID,
+    built_letters,
+    content_copy,
+    make_recipients,
+    output_with_mailing,
+)
 
 from dhpc_gen.cli import main
 
@@ -61,7 +67,7 @@ def test_send_bounce_post_and_report_through_postfix(
     out = output_with_mailing(tmp_path / "out", built_letters(tmp_path_factory), people)
     out_dir = out / DHPC_ID
     key_file, txt = dkim_key(tmp_path / "keys")
-    assert dhpc("merge", CONTENT, "--out", out, "--per-recipient").exit_code == 0
+    assert dhpc("merge", content_copy(out), "--out", out, "--per-recipient").exit_code == 0
 
     with running_postfix(frozenset(rejected.values())) as postfix:
         env = {
@@ -75,7 +81,7 @@ def test_send_bounce_post_and_report_through_postfix(
             "DHPC_SMTP_DKIM_KEY_FILE": str(key_file),
             "DHPC_SMTP_DKIM_SELECTOR": SELECTOR,
         }
-        sent = dhpc("send", CONTENT, "--out", out, "--no-dry-run", "--no-limit", env=env)
+        sent = dhpc("send", content_copy(out), "--out", out, "--no-dry-run", "--no-limit", env=env)
         assert sent.exit_code == 0, sent.output
         assert "sent 170, failed 0, deferred 0, unknown 0" in sent.output
         assert f"{WITHOUT_EMAIL} recipient(s) without e-mail address" in sent.output
@@ -111,7 +117,7 @@ def test_send_bounce_post_and_report_through_postfix(
         assert dsn.get_content_type() == "multipart/report"
 
     # The bounces: exactly the 20 refused recipients, with Postfix's own words.
-    result = dhpc("bounces", CONTENT, "--out", out, "--maildir", maildir)
+    result = dhpc("bounces", content_copy(out), "--out", out, "--maildir", maildir)
     assert result.exit_code == 0, result.output
     assert "20 message(s) in Maildir" in result.output and "20 new, 0 read before" in result.output
     assert "bounced 20, deferred 0" in result.output and "unmatched" not in result.output
@@ -136,14 +142,14 @@ def test_send_bounce_post_and_report_through_postfix(
 
     # Reading the same Maildir again changes nothing.
     listing_bytes = (out_dir / "bounce-reports.csv").read_bytes()
-    again = dhpc("bounces", CONTENT, "--out", out, "--maildir", maildir)
+    again = dhpc("bounces", content_copy(out), "--out", out, "--maildir", maildir)
     assert again.exit_code == 0, again.output
     assert "0 new, 20 read before" in again.output and "bounced 0" in again.output
     assert journal_tables(out_dir / "journal.sqlite") == tables
     assert (out_dir / "bounce-reports.csv").read_bytes() == listing_bytes
 
     # The postal fallback: exactly the bounced and those without e-mail are printed.
-    merged = dhpc("merge", CONTENT, "--out", out, "--only", "bounced,no-email")
+    merged = dhpc("merge", content_copy(out), "--out", out, "--only", "bounced,no-email")
     assert merged.exit_code == 0, merged.output
     assert "--only bounced,no-email: 50 of 200 recipient(s) (bounced 20, no-email 30)" in (
         merged.output
@@ -167,7 +173,7 @@ def test_send_bounce_post_and_report_through_postfix(
     assert {p.language for p in people if p.recipient_id in expected} == set(by_language)
 
     # The record: all 200, each in exactly one final channel; the regulator's summary.
-    reported = dhpc("report", CONTENT, "--out", out, "--pdf")
+    reported = dhpc("report", content_copy(out), "--out", out, "--pdf")
     assert reported.exit_code == 0, reported.output
     assert (
         "200 recipient(s): e-mail delivered 150, bounced then printed 20, printed 30, "
@@ -210,7 +216,7 @@ def test_send_bounce_post_and_report_through_postfix(
 
     # Sending again sends nobody twice, and still checks every attachment it would use.
     offline = {k: v for k, v in env.items() if k != "DHPC_SMTP_CA_FILE"}  # went with Postfix
-    dry = dhpc("send", CONTENT, "--out", out, env=offline)
+    dry = dhpc("send", content_copy(out), "--out", out, env=offline)
     assert dry.exit_code == 0, dry.output
     assert "150 recipient(s) already sent earlier" in dry.output
     assert "20 recipient(s) whose message bounced" in dry.output

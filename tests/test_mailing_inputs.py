@@ -221,6 +221,70 @@ def test_headers_match_ignoring_case_and_spaces_and_name_the_missing_ones(tmp_pa
     assert "Nimi" not in message and "Osoite" not in message
 
 
+def joined_source(folder: Path, columns: str, header: str, row: str) -> SourceSet:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rekisteri.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    (folder / "sources.yaml").write_text(
+        f"sources:\n  - name: Rekisteri\n    path: rekisteri.csv\n    columns:\n{columns}",
+        encoding="utf-8",
+    )
+    return load_sources(folder / "sources.yaml")
+
+
+JOIN_COLUMNS = """\
+      Nom: last_name
+      Prénom: first_name
+      street: [Rue, Numéro]
+      CP: postal_code
+      Localité: city
+"""
+
+
+def test_street_and_house_number_are_joined_when_asked_in_the_order_given(
+    tmp_path: Path,
+) -> None:
+    """Belgian, German and French registers split the house number from the street."""
+    header = "Numéro;Nom;Prénom;Rue;CP;Localité"  # the number before the street in the file
+    rows, _ = rows_of(
+        joined_source(tmp_path, JOIN_COLUMNS, header, "16;Dubois;Marie;Rue de la Loi;1000;Bxl")
+    )
+    assert rows[0].cells["street"] == "Rue de la Loi 16"
+    rows, _ = rows_of(
+        joined_source(tmp_path / "empty", JOIN_COLUMNS, header, ";Dubois;Marie;Place X;1000;Bxl")
+    )
+    assert rows[0].cells["street"] == "Place X"  # an empty part is left out
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (
+            "      Nom: last_name\n      Rue: street\n      Numéro: street\n",
+            "'Rue' and 'Numéro' both map to street: map only one of them, or join them on "
+            "purpose: street: [Rue, Numéro]",
+        ),
+        ("      Nom: last_name\n      rue: [Rue, Numéro]\n", "'rue' is not one"),
+        ("      Nom: last_name\n      street: [Rue]\n", "list at least two headers"),
+        ("      Nom: last_name\n      street: [Rue, rue]\n", "a header is listed twice"),
+        (
+            "      Nom: last_name\n      Rue: city\n      street: [Rue, Numéro]\n",
+            "'Rue' is mapped on its own too",
+        ),
+        (
+            "      Nom: last_name\n      Adresse: street\n      street: [Rue, Numéro]\n",
+            "'Adresse' map(s) to street, which already joins Rue, Numéro",
+        ),
+    ],
+)
+def test_two_headers_mapped_to_one_field_by_accident_are_still_refused(
+    tmp_path: Path, columns: str, message: str
+) -> None:
+    with pytest.raises(ContentError) as caught:
+        joined_source(tmp_path, columns + "      CP: postal_code\n", "Nom;Rue;Numéro;CP", "")
+    assert message in str(caught.value)
+    assert "sources.yaml:" in str(caught.value)
+
+
 def test_a_quoted_cell_may_span_lines(tmp_path: Path) -> None:
     text = (
         HEADER

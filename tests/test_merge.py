@@ -48,7 +48,7 @@ from dhpc_gen.distribution.reference_address import (
     render_address_page,
 )
 from dhpc_gen.distribution.window import POINTS_PER_MM, WINDOWS, window_layout
-from dhpc_gen.errors import RenderError, UsageError
+from dhpc_gen.errors import DhpcError, RenderError, UsageError
 from dhpc_gen.fsutil import sha256_file
 from dhpc_gen.i18n import long_date
 from dhpc_gen.render.letter import compose_title
@@ -652,3 +652,86 @@ def test_cli_reports_rejects_and_bad_options(tmp_path: Path) -> None:
     )
     garbled = runner.invoke(main, ["merge", str(EXAMPLE), "--mailing", str(latin.parent), *out])
     assert garbled.exit_code == 1 and "not UTF-8" in garbled.output, garbled.output
+
+
+# Real places, as their registers spell them for the post.
+LONG_TOWNS = [
+    ("BE", "7063", "CHAUSSÉE-NOTRE-DAME-LOUVIGNIES"),
+    ("BE", "1150", "SINT-PIETERS-WOLUWE"),
+    ("DE", "25764", "Hellschen-Heringsand-Unterschaar"),
+]
+
+
+def test_a_real_long_town_is_set_smaller_never_refused(tmp_path: Path, dhpc: Dhpc) -> None:
+    """One size for the whole block, capitals at least 2.3 mm high, 3 mm from the edge."""
+    font = load_font()
+    people = [
+        person(f"T-{n}", "fi", code=code, city=city, country=country)
+        for n, (country, code, city) in enumerate(LONG_TOWNS)
+    ]
+    hospital = "Universitair Ziekenhuis Antwerpen, Reumatologie"  # 77.3 mm in 10 pt
+    people.append(person("T-9", "fi", organisation=hospital, code="2650", city="Edegem"))
+    write_recipients(tmp_path / "mailing" / "recipients.csv", people)
+    result = merge(dhpc, tmp_path / "mailing", tmp_path / "output", jobs=1)
+    assert result.rejected == 0 and result.smaller_type == 1
+    text = pdftotext(result.out_dir / "print" / "lemtrada-2019_fi_print.pdf")
+    for _, code, city in LONG_TOWNS:
+        assert f"{code} {city}" in text or f"{code}  {city}" in text
+    assert hospital in text
+    too_wide = "7063 CHAUSSÉE-NOTRE-DAME-LOUVIGNIES"
+    assert font.width(too_wide, WINDOW.font_size) > WINDOW.text_width  # once refused
+    assert WINDOW.address_size(font, ["Anna Virtanen", too_wide]) == WINDOW.font_size
+    size = WINDOW.address_size(font, ["Anna Virtanen", hospital])
+    assert size is not None and size < WINDOW.font_size
+    cap_mm = size * font.cap_height / font.units_per_em * 25.4 / 72
+    assert cap_mm >= 2.3
+    placed = WINDOW.place(font, ["Anna Virtanen", hospital], ["date", "ref"])
+    assert {line.size for line in placed[:2]} == {size}  # one size for the whole block
+    assert placed[2].size is None  # the date keeps its own
+    assert max(font.width(line.text, line.size or 10) for line in placed[:2]) <= WINDOW.widest
+
+
+def test_a_line_too_long_even_in_the_smallest_type_says_what_to_do() -> None:
+    font = load_font()
+    welsh = "LL61 5UJ LLANFAIRPWLLGWYNGYLLGOGERYCHWYRNDROBWLLLLANTYSILIOGOGOGOCH"
+    reason = WINDOW.misfit(font, ["Anna Virtanen", welsh], ["date"]) or ""
+    assert "address line 2" in reason and "the smallest type the post reads" in reason
+    assert "postal code list" in reason and "shorten it" not in reason
+
+
+def test_a_window_that_rejects_everyone_rewrites_rejects_and_says_why(
+    tmp_path: Path, dhpc: Dhpc
+) -> None:
+    out = tmp_path / "output" / "lemtrada-2019"
+    write_recipients(
+        tmp_path / "mailing" / "recipients.csv", [SPECIAL[3], *generated_recipients(2)]
+    )
+    with pytest.raises(RejectedRecipients):
+        merge(dhpc, tmp_path / "mailing", tmp_path / "output", jobs=1)
+    assert (out / "print" / "rejects.csv").read_text().count("\n") == 2  # LONG-0001
+    write_recipients(tmp_path / "mailing" / "recipients.csv", generated_recipients(3))
+    with pytest.raises(UsageError, match=r"leaves 0 mm beside it for the date"):
+        window_layout("100,45,85,45")
+    narrow = window_layout("60,45,85,45")  # 38 mm for the reference line: too little
+    for leave_out in (False, True):
+        with pytest.raises(RejectedRecipients) as caught:
+            merge(
+                dhpc,
+                tmp_path / "mailing",
+                tmp_path / "output",
+                window=narrow,
+                leave_out_rejects=leave_out,
+                jobs=1,
+            )
+        message = str(caught.value)
+        assert "The date and reference line do not fit" in message, message
+        assert "Correct the address source" not in message
+        rows = (out / "print" / "rejects.csv").read_text().splitlines()
+        assert len(rows) == 4 and all("date/reference" in row for row in rows[1:])
+    # Every address unprintable and left out: this run's rejects, never the earlier run's.
+    write_recipients(
+        tmp_path / "mailing" / "recipients.csv", [person("AR-1", "fi", first="\u0645")]
+    )
+    with pytest.raises(DhpcError, match=r"no letter to write .*the reasons of the rejected are in"):
+        merge(dhpc, tmp_path / "mailing", tmp_path / "output", leave_out_rejects=True, jobs=1)
+    assert "AR-1" in (out / "print" / "rejects.csv").read_text()

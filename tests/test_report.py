@@ -15,6 +15,7 @@ from send_helpers import (
     DHPC_ID,
     FaultyHandler,
     built_letters,
+    content_copy,
     make_recipients,
     output_with_mailing,
     smtp_environment,
@@ -43,7 +44,14 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Re
     with smtp_server(handler) as server:
         result = CliRunner().invoke(
             main,
-            ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run", "--no-limit"],
+            [
+                "send",
+                str(content_copy(out_root)),
+                "--out",
+                str(out_root),
+                "--no-dry-run",
+                "--no-limit",
+            ],
             env=smtp_environment(server.port),
         )
         assert result.exit_code == 0, result.output

@@ -22,6 +22,7 @@ from send_helpers import (
     Authenticator,
     FaultyHandler,
     built_letters,
+    content_copy,
     make_recipients,
     output_with_mailing,
     server_tls_context,
@@ -112,7 +113,7 @@ def journal_rows(out_root: Path) -> dict[str, tuple[str, int, str]]:
 
 
 def run_send(out_root: Path, settings: SmtpSettings, **options: object) -> object:
-    dhpc = load_dhpc(CONTENT)
+    dhpc = load_dhpc(content_copy(out_root))
     opts = SendOptions(**{"dry_run": False, "limit": None, **options})  # type: ignore[arg-type]
     return send_dhpc(dhpc, out_root, settings=settings, options=opts, sleep=lambda s: None)
 
@@ -302,7 +303,14 @@ def test_real_send_delivers_each_language_once_and_records_it(built: Path, tmp_p
         env = smtp_environment(server.port)
         result = CliRunner().invoke(
             main,
-            ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run", "--no-limit"],
+            [
+                "send",
+                str(content_copy(out_root)),
+                "--out",
+                str(out_root),
+                "--no-dry-run",
+                "--no-limit",
+            ],
             env=env,
         )
         assert result.exit_code == 0, result.output
@@ -333,7 +341,7 @@ def test_real_send_delivers_each_language_once_and_records_it(built: Path, tmp_p
             main,
             [
                 "send",
-                str(CONTENT),
+                str(content_copy(out_root)),
                 "--out",
                 str(out_root),
                 "--no-dry-run",
@@ -358,7 +366,7 @@ def test_limit_is_one_until_told_otherwise(built: Path, tmp_path: Path) -> None:
     out_root = output_with_mailing(tmp_path / "out", built, make_recipients(4))
     handler = FaultyHandler()
     with smtp_server(handler) as server:
-        args = ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run"]
+        args = ["send", str(content_copy(out_root)), "--out", str(out_root), "--no-dry-run"]
         env = smtp_environment(server.port)
         result = CliRunner().invoke(main, args, env=env)
         assert result.exit_code == 0, result.output
@@ -477,7 +485,7 @@ def test_rate_limits_the_messages_per_minute(built: Path, tmp_path: Path) -> Non
     out_root = output_with_mailing(tmp_path / "out", built, make_recipients(5))
     handler = FaultyHandler()
     with smtp_server(handler) as server:
-        dhpc = load_dhpc(CONTENT)
+        dhpc = load_dhpc(content_copy(out_root))
         started = time.monotonic()
         send_dhpc(
             dhpc,
@@ -498,7 +506,7 @@ def test_an_unreachable_server_stops_the_run_with_everything_pending(
         port = server.port  # free again once the server has stopped
     result = CliRunner().invoke(
         main,
-        ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run", "--no-limit"],
+        ["send", str(content_copy(out_root)), "--out", str(out_root), "--no-dry-run", "--no-limit"],
         env=smtp_environment(port, DHPC_SMTP_RETRIES="1"),
     )
     assert result.exit_code == 1
@@ -691,7 +699,14 @@ def test_password_is_used_but_never_shown(
             DHPC_SMTP_PASSWORD=password,
             DHPC_SMTP_CA_FILE=str(ca_file),
         )
-        args = ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run", "--no-limit"]
+        args = [
+            "send",
+            str(content_copy(out_root)),
+            "--out",
+            str(out_root),
+            "--no-dry-run",
+            "--no-limit",
+        ]
         result = CliRunner().invoke(main, args, env=env)
         assert result.exit_code == 0, result.output
         assert len(handler.received) == 3
@@ -762,7 +777,7 @@ def test_a_real_send_without_a_server_says_so_first(built: Path, tmp_path: Path)
     out_root = output_with_mailing(tmp_path / "out", built, make_recipients(2))
     result = CliRunner().invoke(
         main,
-        ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run"],
+        ["send", str(content_copy(out_root)), "--out", str(out_root), "--no-dry-run"],
         env={"DHPC_SMTP_HOST": None, "DHPC_SMTP_USER": "u", "DHPC_SMTP_PASSWORD": None},
     )
     assert result.exit_code == 1

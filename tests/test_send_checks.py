@@ -25,6 +25,7 @@ from send_helpers import (
     DHPC_ID,
     FaultyHandler,
     built_letters,
+    content_copy,
     make_recipients,
     output_with_mailing,
     smtp_environment,
@@ -32,6 +33,7 @@ from send_helpers import (
 )
 
 from dhpc_gen.addresses.recipients import Recipient, write_recipients
+from dhpc_gen.build import content_hash
 from dhpc_gen.cli import main
 from dhpc_gen.content import load_dhpc
 from dhpc_gen.distribution.journal import (
@@ -79,7 +81,8 @@ def files(out_root: Path) -> dict[str, str]:
 
 
 def dhpc(out_root: Path, command: str, *args: str, env: Mapping[str, str] | None = None) -> Result:
-    return CliRunner().invoke(main, [command, str(CONTENT), "--out", str(out_root), *args], env=env)
+    content = content_copy(out_root)
+    return CliRunner().invoke(main, [command, str(content), "--out", str(out_root), *args], env=env)
 
 
 def send_all(out_root: Path, env: Mapping[str, str], *args: str) -> Result:
@@ -365,6 +368,7 @@ def test_a_journal_of_the_first_format_is_migrated(
     assert dhpc(out_root, "send", "--no-dry-run", "--limit", "2", env=env).exit_code == 0
     journal = out_root / DHPC_ID / JOURNAL_FILE
     (out_root / DHPC_ID / "send-state.json").unlink()
+    (content_copy(out_root) / "distribution.yaml").unlink()  # neither existed then
     connection = sqlite3.connect(journal)
     connection.executescript(
         "DROP TABLE meta; DROP TABLE versions; DROP TABLE earlier_deliveries; "
@@ -377,6 +381,113 @@ def test_a_journal_of_the_first_format_is_migrated(
     meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
     connection.close()
     assert meta["dhpc_id"] == DHPC_ID and len(meta["journal_id"]) == 32
+
+
+def test_a_plain_merge_after_per_recipient_supersedes_the_letters(out_root: Path) -> None:
+    """The last merge's manifest says what e-mail attaches; send and merge agree on it."""
+    letters = out_root / DHPC_ID / "letters"
+    assert letters.is_dir()
+    result = dhpc(out_root, "merge", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert "letters/ of an earlier merge --per-recipient removed" in result.output
+    assert not letters.exists()
+    result = dhpc(out_root, "send", "--no-limit")
+    assert result.exit_code == 0, result.output
+    assert f"{len(PEOPLE)} message(s) written" in result.output
+    built = {
+        lang: (out_root / DHPC_ID / f"{DHPC_ID}_{lang}.pdf").read_bytes() for lang in ("fi", "sv")
+    }
+    for person in PEOPLE:
+        eml = (out_root / DHPC_ID / "outbox" / f"{person.recipient_id}.eml").read_bytes()
+        message = message_from_bytes(eml, policy=policy.default)
+        (attachment,) = message.iter_attachments()  # type: ignore[attr-defined]
+        assert attachment.get_content() == built[person.language]
+    # --per-recipient again brings them back, and send attaches them.
+    assert dhpc(out_root, "merge", "--per-recipient", "--jobs", "1").exit_code == 0
+    assert dhpc(out_root, "send", "--no-limit").exit_code == 0
+
+
+# -- the record in the content folder ---------------------------------------------------------
+
+
+def test_a_lost_output_folder_never_sends_the_letter_again(
+    out_root: Path, merged: Path, server: tuple[FaultyHandler, dict[str, str]], tmp_path: Path
+) -> None:
+    """``make clean`` or a new ``--out`` loses the journal; the content folder remembers."""
+    handler, env = server
+    assert send_all(out_root, env).exit_code == 0
+    record = content_copy(out_root) / "distribution.yaml"
+    text = record.read_text(encoding="utf-8")
+    journal_id = dict(
+        sqlite3.connect(out_root / DHPC_ID / JOURNAL_FILE).execute("SELECT key, value FROM meta")
+    )["journal_id"]
+    assert f'journal: "{journal_id}"' in text and "running: false" in text
+    assert f'{content_hash(load_dhpc(CONTENT))}": 6' in text
+    for person in PEOPLE:  # counts and times only
+        assert person.email not in text and person.last_name not in text
+        assert person.recipient_id not in text
+
+    shutil.rmtree(out_root / DHPC_ID)  # what make clean does
+    shutil.copytree(merged / DHPC_ID, out_root / DHPC_ID)  # built, listed, merged again
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(merged, elsewhere)
+    for result in (
+        send_all(out_root, env),
+        dhpc(out_root, "send", "--no-limit"),
+        dhpc(elsewhere, "send", "--no-dry-run", "--no-limit", env=env),
+    ):
+        assert_refused(
+            result,
+            "journal.sqlite is missing",
+            f"distribution.yaml (FI: journal {journal_id[:8]}",
+            "6 message(s) sent or maybe sent",
+            "Restore journal.sqlite",
+            "--new-journal",
+            "the decision is recorded in",
+        )
+    assert_refused(dhpc(out_root, "report"), "journal.sqlite is missing", "lose every e-mail row")
+    assert len(handler.received) == 6
+    assert not (out_root / DHPC_ID / JOURNAL_FILE).exists()
+
+    # A person decides that everyone gets the letter again: sent, and the decision recorded.
+    result = send_all(out_root, env, "--new-journal")
+    assert result.exit_code == 0, result.output
+    assert "sent 6, failed 0" in result.output and "decision" in result.output
+    assert len(handler.received) == 12
+    text = record.read_text(encoding="utf-8")
+    assert "decision: new journal" in text and f'given_up: "{journal_id}"' in text
+    assert f'journal: "{journal_id}"' not in text
+    # The new journal is now the one: another output folder is refused again.
+    assert_refused(
+        dhpc(elsewhere, "send", "--no-dry-run", "--no-limit", env=env), "journal.sqlite is missing"
+    )
+    assert send_all(out_root, env).exit_code == 0 and len(handler.received) == 12
+
+
+def test_a_journal_other_than_the_recorded_one_is_refused(
+    out_root: Path, merged: Path, server: tuple[FaultyHandler, dict[str, str]], tmp_path: Path
+) -> None:
+    handler, env = server
+    assert dhpc(out_root, "send", "--no-dry-run", "--limit", "2", env=env).exit_code == 0
+    # A second output folder that sent with a journal of its own (the record was not there).
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(merged, elsewhere)
+    record = content_copy(out_root) / "distribution.yaml"
+    kept = record.read_bytes()
+    record.unlink()
+    assert dhpc(elsewhere, "send", "--no-dry-run", "--limit", "1", env=env).exit_code == 0
+    record.write_bytes(kept)
+    shutil.rmtree(out_root / DHPC_ID)
+    shutil.copytree(elsewhere / DHPC_ID, out_root / DHPC_ID)  # the other journal, moved in
+    (out_root / DHPC_ID / "send-state.json").unlink()
+    before = files(out_root)
+    assert_refused(
+        send_all(out_root, env),
+        "is not the journal that sends FI",
+        "distribution.yaml records journal",
+        "Put back the recorded journal",
+    )
+    assert len(handler.received) == 3 and files(out_root) == before
 
 
 # -- changed addresses -------------------------------------------------------------------------

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from send_helpers import (
-    CONTENT,
     DHPC_ID,
     Authenticator,
     FaultyHandler,
     RawServer,
     built_letters,
     closed_port,
+    content_copy,
     make_certificate,
     make_recipients,
     output_with_mailing,
@@ -73,7 +73,7 @@ def send(out_root: Path, port: int, **env: str) -> tuple[Result, float]:
     started = time.monotonic()
     result = CliRunner().invoke(
         main,
-        ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run", "--no-limit"],
+        ["send", str(content_copy(out_root)), "--out", str(out_root), "--no-dry-run", "--no-limit"],
         env=environment,
     )
     return result, time.monotonic() - started
@@ -252,7 +252,14 @@ def test_a_connection_lost_mid_run_is_retried_and_the_wait_is_shown(out_root: Pa
     with smtp_server(handler) as server:
         result = CliRunner().invoke(
             main,
-            ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run", "--no-limit"],
+            [
+                "send",
+                str(content_copy(out_root)),
+                "--out",
+                str(out_root),
+                "--no-dry-run",
+                "--no-limit",
+            ],
             env=smtp_environment(server.port),
         )
     assert result.exit_code == 0, result.output
@@ -278,7 +285,14 @@ def test_a_server_lost_mid_run_stops_after_the_retries(out_root: Path) -> None:
         handler.handle_RCPT = stop_after_drop  # type: ignore[method-assign]
         result = CliRunner().invoke(
             main,
-            ["send", str(CONTENT), "--out", str(out_root), "--no-dry-run", "--no-limit"],
+            [
+                "send",
+                str(content_copy(out_root)),
+                "--out",
+                str(out_root),
+                "--no-dry-run",
+                "--no-limit",
+            ],
             env=smtp_environment(port),
         )
     assert result.exit_code == 1, result.output

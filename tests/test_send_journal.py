@@ -224,7 +224,10 @@ def test_a_journal_of_format_2_gets_the_bounce_states_and_keeps_every_row(
             )
             assert recorded.result == "bounced"
     connection = sqlite3.connect(path)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 4
+    for table in ("deliveries", "earlier_deliveries"):
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        assert {"person_key", "former_ids"} <= columns
     states = connection.execute("SELECT state, bounce_status FROM deliveries").fetchall()
     assert ("bounced", "5.1.1") in states
     assert connection.execute("SELECT state FROM earlier_deliveries").fetchone()[0] == "bounced"
@@ -265,4 +268,69 @@ def test_a_migration_that_cannot_finish_leaves_the_journal_of_format_2(tmp_path:
             assert len(journal.entries("d")) == 12000
         assert [row[:15] for row in table_rows(path)["deliveries"]] == before["deliveries"]
     finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_during_send_names_the_journal_as_given(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever part of the journal the disk fills under, the message names the journal."""
+    from click.testing import CliRunner
+    from send_helpers import (
+        FaultyHandler,
+        built_letters,
+        content_copy,
+        make_recipients,
+        output_with_mailing,
+        smtp_environment,
+        smtp_server,
+    )
+
+    from dhpc_gen.approval.sent import record_versions
+    from dhpc_gen.cli import main
+    from dhpc_gen.content import load_dhpc
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"mount -t tmpfs was refused (it needs root): {mounted.stderr.strip()}")
+    cwd = Path.cwd()
+    os.chdir(disk)
+    try:
+        out = output_with_mailing(disk / "out", built_letters(tmp_path_factory), make_recipients(3))
+        content = content_copy(tmp_path / "elsewhere" / "out")  # on the ordinary disk
+        journal = out / "lemtrada-2019" / "journal.sqlite"
+        record_versions(load_dhpc(content), out / "lemtrada-2019")  # written before, as it is
+        seen = set()
+        handler = FaultyHandler()
+        with smtp_server(handler) as server:
+            for room in (0, 4, 16, 48, 96):
+                for path in journal.parent.glob("journal.sqlite*"):
+                    path.unlink()
+                (content / "distribution.yaml").unlink(missing_ok=True)
+                (disk / ".filler").unlink(missing_ok=True)
+                free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+                (disk / ".filler").write_bytes(b"\0" * max(0, free - room * 1024))
+                result = CliRunner().invoke(
+                    main,
+                    ["send", str(content), "--out", "out", "--no-dry-run", "--no-limit"],
+                    env=smtp_environment(server.port),
+                )
+                assert result.exit_code == 1, (room, result.output)
+                assert "Traceback" not in result.output and "a file" not in result.output
+                error = result.output[result.output.index("Error: ") :]
+                assert "the disk is full" in error, (room, error)
+                if "journal" in error:
+                    assert error.startswith("Error: out/lemtrada-2019/journal.sqlite: "), error
+                    seen.add(error.split(": ")[2])
+        assert handler.received == []
+        assert len(seen) >= 3, seen  # the lock file, opening, preparing, writing
+    finally:
+        os.chdir(cwd)
         subprocess.run(["umount", str(disk)], check=True)

@@ -21,6 +21,7 @@ from send_helpers import (
     DHPC_ID,
     FaultyHandler,
     built_letters,
+    content_copy,
     make_recipients,
     output_with_mailing,
     smtp_environment,
@@ -64,7 +65,7 @@ def test_every_message_is_signed_with_its_own_return_path(
     with smtp_server(handler) as server:
         result = CliRunner().invoke(
             main,
-            ["send", str(CONTENT), "--out", str(out), "--no-dry-run", "--no-limit"],
+            ["send", str(content_copy(out)), "--out", str(out), "--no-dry-run", "--no-limit"],
             env=signing_env(server.port, key_file),
         )
     assert result.exit_code == 0, result.output

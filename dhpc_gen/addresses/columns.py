@@ -144,9 +144,22 @@ class ColumnMap:
         by_field: dict[str, list[int]] = {}
         for index, field in sorted(pairs):
             by_field.setdefault(field, []).append(index)
-        self.single = tuple((ix[0], field) for field, ix in by_field.items() if len(ix) == 1)
-        # Several headers mapped to one field (e.g. two address lines): joined with a space.
-        self.joined = tuple((field, tuple(ix)) for field, ix in by_field.items() if len(ix) > 1)
+        for field, listed in source.joins.items():
+            # In the order sources.yaml lists them ("street: [Rue, Numéro]").
+            order = {header_key(h): n for n, h in enumerate(listed)}
+            if field in by_field:
+                by_field[field].sort(key=lambda i: order.get(header_key(self.headers[i]), 0))
+        self.single = tuple(
+            (ix[0], field)
+            for field, ix in by_field.items()
+            if len(ix) == 1 and field not in source.joins
+        )
+        # Headers joined into one field (street and house number): with a space, in order.
+        self.joined = tuple(
+            (field, tuple(ix))
+            for field, ix in by_field.items()
+            if len(ix) > 1 or field in source.joins
+        )
         self.mapped = tuple(sorted(index for index, _ in pairs))
         self._keys = {header_key(headers[i]): i for i in self.mapped}
         # The header row again mid-file: its cells as they are, for a cheap first test.

@@ -27,7 +27,14 @@ from dhpc_gen.addresses.dedupe import DEFAULT_THRESHOLD, cluster, find_matches
 from dhpc_gen.addresses.language import LanguagePolicy
 from dhpc_gen.addresses.normalise import fold
 from dhpc_gen.addresses.readers import ReadInfo, read_rows
-from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise, recipients_csv
+from dhpc_gen.addresses.recipients import (
+    RECIPIENTS_FILE,
+    Recipient,
+    neutralise,
+    person_basis,
+    recipients_csv,
+    register_basis,
+)
 from dhpc_gen.addresses.records import PersonRow, Reject, RowNormaliser
 from dhpc_gen.addresses.sources import SourceSet
 from dhpc_gen.addresses.suppression import SuppressionList
@@ -116,8 +123,44 @@ def _first(members: Iterable[PersonRow], attribute: str) -> str:
     return next((str(getattr(m, attribute)) for m in members if getattr(m, attribute)), "")
 
 
-def _identity(row: PersonRow) -> str:
-    return "\x1f".join((row.name_key, row.country, row.postal_code, row.email_key))
+def _identity(members: Sequence[PersonRow], names: Sequence[str]) -> str:
+    """What a person's recipient id is derived from: never their e-mail address.
+
+    The register's own id of the person, from the first register (in ``sources.yaml``
+    order) that gives one; else the name and the postal code as the list prints them
+    (:func:`person_basis`). A register that corrects an e-mail address, a street or a
+    typo in a name (with an id) leaves the id as it was, so ``dhpc send`` knows whom it
+    sent the letter.
+    """
+    registered = next((m for m in members if m.source_id), None)
+    if registered is not None:
+        return register_basis(names[registered.source], registered.source_id)
+    named, address = _name_row(members), _address_row(members)
+    return person_basis(named.first_name, named.last_name, address.country, address.postal_code)
+
+
+def _tie_break(members: Sequence[PersonRow]) -> tuple[str, str, str, int, int]:
+    """Orders people with the same identity (one name in one postal code, no register id)."""
+    address = _address_row(members)
+    first = members[0]
+    return (fold(address.street), fold(first.organisation), fold(address.city), first.source,
+            first.row)  # fmt: skip
+
+
+def _person_ids(clusters: Sequence[Sequence[PersonRow]], names: Sequence[str]) -> list[str]:
+    """The recipient id of each cluster (see :func:`_identity`), in the clusters' order.
+
+    People whose identities are the same get the hash with a counter, in the order of
+    their streets and organisations (not of the rows in the files, which a new export
+    reorders).
+    """
+    identities = [_identity(members, names) for members in clusters]
+    order = sorted(range(len(clusters)), key=lambda i: (identities[i], _tie_break(clusters[i])))
+    used: set[str] = set()
+    ids = [""] * len(clusters)
+    for index in order:
+        ids[index] = _person_id(identities[index], used)
+    return ids
 
 
 def _person_id(text: str, used: set[str]) -> str:
@@ -350,14 +393,14 @@ def _make_mailing_list(
     clock.lap(f"match ({len(matches)} pairs)")
     paired = {i for m in (*joins, *possible) for i in (m.a, m.b)}
 
-    used_ids: set[str] = set()
     people: list[_Person] = []
     row_person: dict[int, int] = {}
     suppressed_rows = filtered_rows = suppressed_people = 0
     filtered_values: Counter[str] = Counter()
-    for members_index in clusters:
-        members = tuple(rows[i] for i in members_index)
-        person_id = _person_id(_identity(members[0]), used_ids)
+    grouped = [tuple(rows[i] for i in members_index) for members_index in clusters]
+    for members_index, members, person_id in zip(
+        clusters, grouped, _person_ids(grouped, names), strict=True
+    ):
         if suppression is not None and any(suppression.matches(m, threshold) for m in members):
             outcome = "suppressed"
             suppressed_rows += len(members)

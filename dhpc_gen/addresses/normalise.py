@@ -12,6 +12,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from dhpc_gen.email_address import is_email
+
 _SPACES = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Control characters go (a row with one that means damage is rejected before this);
@@ -19,7 +21,6 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # a byte-order mark or a zero-width space inside a value is invisible noise.
 _CONTROL: dict[int, str | None] = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
 _CONTROL.update({11: " ", 12: " ", 0xFEFF: None, 0x200B: None})
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 # UTF-8 read as cp1252: "Ã¤" for "ä", "Ã–" for "Ö" (the second character is cp1252's).
 _MOJIBAKE = re.compile(
     "[ÃÂ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
@@ -132,11 +133,15 @@ def split_name(value: str, order: str) -> tuple[str, str]:
 
 
 def email(value: str) -> str | None:
-    """The address if its syntax is valid (``mailto:`` and ``<>`` removed), else None."""
+    """The address as given if it is one (``mailto:`` and ``<>`` removed), else None.
+
+    The rule is the tool's one (:mod:`dhpc_gen.email_address`): ``o'brien@…``,
+    ``peggy@läkare.be`` and, for servers with SMTPUTF8, ``jörg@…`` are addresses.
+    """
     value = value.strip().strip("<>").strip()
     if value.casefold().startswith("mailto:"):
         value = value[7:].strip()
-    return value if _EMAIL.match(value) and ".." not in value else None
+    return value if is_email(value) else None
 
 
 # --- Countries -------------------------------------------------------------------------

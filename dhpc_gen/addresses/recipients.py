@@ -8,12 +8,14 @@ One row per person. Cells that a spreadsheet would run as a formula (starting wi
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from dhpc_gen.addresses.normalise import fold, fold_tokens
 from dhpc_gen.errors import DhpcError
 from dhpc_gen.fsutil import atomic_write_text
 
@@ -26,7 +28,8 @@ class Recipient:
     """One person on the mailing list, in the language the letter is sent in."""
 
     recipient_id: str
-    """Stable for the same inputs; letters, digits and '-' only (used in file names)."""
+    """Stable for the same person across runs (see :mod:`dhpc_gen.addresses.mailing`);
+    letters, digits and '-' only (used in file names)."""
     language: str
     title: str
     first_name: str
@@ -52,6 +55,31 @@ class Recipient:
 
 
 COLUMNS = tuple(f.name for f in fields(Recipient))
+
+
+def person_basis(first_name: str, last_name: str, country: str, postal_code: str) -> str:
+    """The person without a register id: name words (case, accents, order aside), country,
+    postal code. Never the e-mail address, which registers correct."""
+    words = " ".join(sorted(fold_tokens(first_name) + fold_tokens(last_name)))
+    return "\x1f".join(("person", words, country.upper(), fold(postal_code)))
+
+
+def register_basis(source: str, register_id: str) -> str:
+    """The person as a register knows them: the register's name and its own person id."""
+    return "\x1f".join(("register", fold(source), " ".join(register_id.split()).casefold()))
+
+
+def person_key(recipient: Recipient) -> str:
+    """What the send journal keeps to know a recipient again under another id.
+
+    16 hex digits of a hash of :func:`person_basis`: the same name in the same postal
+    code (a register id added, a row merged differently) is recognised, and the journal
+    holds no name.
+    """
+    basis = person_basis(
+        recipient.first_name, recipient.last_name, recipient.country, recipient.postal_code
+    )
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
 
 
 def neutralise(value: str) -> str:

@@ -8,6 +8,7 @@ file, line and field path, like the content loader does.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import functools
 import logging
 from collections.abc import Iterable, Mapping
@@ -127,6 +128,9 @@ class AddressSource:
     """Canonical field → value for rows where it is empty."""
     kind: Literal["register", "suppression"] = "register"
     """A register has the settings of sources.yaml; hints for other files name none."""
+    joins: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    """Canonical field → the headers whose cells are joined into it, in this order
+    (``street: [Rue, Numéro]``); each is also in :attr:`columns`."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,76 @@ def _inside_folder(folder: Path, relative: str) -> Path | None:
     return target
 
 
-def _validate(data: Any, shown: str) -> tuple[_SourcesFile | None, list[Problem]]:
+Joins = dict[int, dict[str, tuple[str, ...]]]
+"""Source index → canonical field → the headers joined into it."""
+
+
+def _split_joins(data: Any, shown: str) -> tuple[Any, Joins, list[Problem]]:
+    """Take the explicit joins (``street: [Rue, Numéro]``) out of each ``columns``.
+
+    Returns the data with each join written as ``header: field`` items (what the model
+    reads), the joins, and the problems of badly written ones.
+    """
+    sources = data.get("sources") if isinstance(data, Mapping) else None
+    if not isinstance(sources, list):
+        return data, {}, []
+    joins: Joins = {}
+    problems: list[Problem] = []
+    entries: list[Any] = []
+    for index, entry in enumerate(sources):
+        columns = entry.get("columns") if isinstance(entry, Mapping) else None
+        if not isinstance(columns, Mapping) or not any(
+            isinstance(v, list) for v in columns.values()
+        ):
+            entries.append(entry)
+            continue
+        flat: dict[Any, Any] = {}
+        for key, value in columns.items():
+            if not isinstance(value, list):
+                flat.setdefault(key, value)
+                continue
+            where = f"sources[{index}].columns.{key}"
+            line = line_of(data, ("sources", index, "columns", key))
+            headers = [" ".join(str(h).split()) for h in value if isinstance(h, str)]
+            if key not in CANONICAL_FIELDS:
+                problems.append(
+                    Problem(
+                        shown,
+                        where,
+                        f"a list joins several headers into one field, and {key!r} is not one "
+                        f"(the canonical fields are: {', '.join(CANONICAL_FIELDS)}); write "
+                        "e.g. street: [Rue, Numéro]",
+                        line,
+                    )
+                )
+            elif len(headers) != len(value) or len(headers) < 2 or not all(headers):
+                problems.append(
+                    Problem(shown, where, "list at least two headers of the file to join", line)
+                )
+            elif len({h.casefold() for h in headers}) != len(headers):
+                problems.append(Problem(shown, where, "a header is listed twice", line))
+            else:
+                for header in headers:
+                    if any(str(k).casefold() == header.casefold() for k in columns):
+                        problems.append(
+                            Problem(
+                                shown,
+                                where,
+                                f"{header!r} is mapped on its own too: map it once",
+                                line,
+                            )
+                        )
+                    flat.setdefault(header, key)
+                joins.setdefault(index, {})[str(key)] = tuple(headers)
+        entries.append({**entry, "columns": flat})
+    return {**data, "sources": entries}, joins, problems
+
+
+def _validate(
+    data: Any, shown: str, lines: Any = None
+) -> tuple[_SourcesFile | None, list[Problem]]:
+    """The model of ``data``; problems carry the lines of ``lines`` (default ``data``)."""
+    lines = data if lines is None else lines
     try:
         return _SourcesFile.model_validate(data), []
     except ValidationError as exc:
@@ -168,7 +241,7 @@ def _validate(data: Any, shown: str) -> tuple[_SourcesFile | None, list[Problem]
                 message = "required field is missing"
             elif err["type"] == "literal_error" and loc and loc[-1] != "format":
                 message = f"{message} (the canonical fields are: {', '.join(CANONICAL_FIELDS)})"
-            problems.append(Problem(shown, format_loc(loc), message, line_of(data, loc)))
+            problems.append(Problem(shown, format_loc(loc), message, line_of(lines, loc)))
         return None, problems
 
 
@@ -186,8 +259,10 @@ def load_sources(path: Path, *, address_sources: Iterable[str] = ()) -> SourceSe
     data, problems = read_yaml(path, shown)
     if data is None:
         raise ContentError(problems)
-    parsed, problems = _validate(data, shown)
-    if parsed is None:
+    flat, joins, join_problems = _split_joins(data, shown)
+    parsed, problems = _validate(flat, shown, data)
+    problems = join_problems + problems
+    if parsed is None or join_problems:
         raise ContentError(problems)
 
     def at(*loc: int | str) -> int | None:
@@ -280,7 +355,10 @@ def load_sources(path: Path, *, address_sources: Iterable[str] = ()) -> SourceSe
                     at("sources", index, "sheet"),
                 )
             )
-        problems += _column_problems(entry, shown, where, functools.partial(at, "sources", index))
+        joined = joins.get(index, {})
+        problems += _column_problems(
+            entry, joined, shown, where, functools.partial(at, "sources", index)
+        )
         if fmt is None or problems:
             continue
         sources.append(
@@ -296,6 +374,7 @@ def load_sources(path: Path, *, address_sources: Iterable[str] = ()) -> SourceSe
                 country=entry.country,
                 name_order=entry.name_order or "last_first",
                 columns={header: field for header, field in entry.columns.items()},
+                joins=joined,
                 values={
                     field: {key.casefold(): value for key, value in mapping.items()}
                     for field, mapping in entry.values.items()
@@ -334,7 +413,9 @@ def load_sources(path: Path, *, address_sources: Iterable[str] = ()) -> SourceSe
     return SourceSet(file=path, sources=tuple(sources), suppression=suppression)
 
 
-def _column_problems(entry: _SourceEntry, shown: str, where: str, at: Any) -> list[Problem]:
+def _column_problems(
+    entry: _SourceEntry, joins: Mapping[str, tuple[str, ...]], shown: str, where: str, at: Any
+) -> list[Problem]:
     """The column mapping must be able to give a name and a way to reach the person."""
     problems = []
     mapped = set(entry.columns.values())
@@ -342,14 +423,29 @@ def _column_problems(entry: _SourceEntry, shown: str, where: str, at: Any) -> li
     for header, target in entry.columns.items():
         headers_of.setdefault(target, []).append(header)
     for mapped_to, headers in headers_of.items():
-        if len(headers) > 1:
-            # One cell would silently overwrite the other (a city read as the street).
+        joined = joins.get(mapped_to, ())
+        alone = [h for h in headers if h not in joined]
+        if joined and alone:
+            problems.append(
+                Problem(
+                    shown,
+                    f"{where}.columns",
+                    f"{' and '.join(repr(h) for h in alone)} map(s) to {mapped_to}, which "
+                    f"already joins {', '.join(joined)}: list it in {mapped_to}: [...] or "
+                    "map it to another field",
+                    at("columns", alone[-1]),
+                )
+            )
+        elif len(headers) > 1 and not joined:
+            # One cell would silently overwrite the other (a city read as the street); a
+            # join is said explicitly, with its order: street: [Rue, Numéro].
             problems.append(
                 Problem(
                     shown,
                     f"{where}.columns",
                     f"{' and '.join(repr(h) for h in headers)} both map to {mapped_to}: "
-                    "map only one of them",
+                    f"map only one of them, or join them on purpose: {mapped_to}: "
+                    f"[{', '.join(headers)}]",
                     at("columns", headers[-1]),
                 )
             )

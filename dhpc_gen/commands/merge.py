@@ -124,6 +124,17 @@ def merge_command(
             )
     if per_recipient:
         click.echo(f"{display_path(result.out_dir / 'letters')}/")
+    if result.smaller_type:
+        click.echo(
+            f"{result.smaller_type} address(es) set in smaller type (capitals at least 2.3 mm "
+            "high, as the post reads them) so that their longest line fits the window"
+        )
+    if result.letters_removed:
+        click.echo(
+            f"{display_path(result.out_dir / 'letters')}/ of an earlier merge --per-recipient "
+            "removed: e-mail now attaches each language's letter (merge with --per-recipient "
+            "to attach personalised ones)"
+        )
     if result.left_out:
         click.echo(f"{result.left_out} recipient(s) not selected by --only: no letter printed")
     click.echo(display_path(result.manifest))

@@ -55,6 +55,18 @@ def _send_summary_lines(summary: object) -> list[str]:
             ("written" if s.dry_run else "sent the letter again")
             + " at their changed address (--resend-changed; the record keeps both addresses)",
         ),
+        (
+            s.recognised,
+            "recognised as sent under an earlier recipient id (the same name and postal code; "
+            "that id is no longer on the mailing list): the journal now keeps them under their "
+            "current id",
+        ),
+        (
+            s.unclear,
+            "who share their name and postal code with several recipients sent under earlier "
+            "ids: not sent, they may have had the letter (check duplicates.csv and dhpc report; "
+            "add --resend-changed to send them the letter)",
+        ),
         (s.without_email, "without e-mail address (post)"),
         (s.duplicate_addresses, "with an address already used by another recipient"),
         (s.invalid_addresses, "with an unusable e-mail address (failed; see dhpc report)"),
@@ -63,6 +75,16 @@ def _send_summary_lines(summary: object) -> list[str]:
     for count, what in skipped:
         if count:
             lines.append(f"  {count} recipient(s) {what}")
+    if s.recorded_in:
+        lines.append(
+            f"  which journal sends is recorded in {display_path(s.recorded_in)}: keep it with "
+            "the content (commit it)"
+        )
+    if s.new_journal_recorded and s.recorded_in:
+        lines.append(
+            f"  new journal: the decision to send everyone the letter again is recorded in "
+            f"{display_path(s.recorded_in)}"
+        )
     if s.superseded:
         lines.append(
             f"  new journal: the earlier send state and distribution record were moved to "
@@ -268,11 +290,19 @@ def register(group: click.Group) -> None:
         from dhpc_gen.build import content_hash
         from dhpc_gen.content.campaign import load_campaign
         from dhpc_gen.distribution.report import build_record, totals_table
+        from dhpc_gen.distribution.sending_record import record_path, recorded_sending
         from dhpc_gen.distribution.summary import write_report
 
         dhpc = load_campaign(directory).only(country, "report")
         out_dir = dhpc.output_dir(out)
-        record = build_record(dhpc.id, content_hash(dhpc), out_dir, mailing=mailing)
+        record = build_record(
+            dhpc.id,
+            content_hash(dhpc),
+            out_dir,
+            mailing=mailing,
+            recorded=recorded_sending(dhpc.directory, dhpc.id, dhpc.meta.country),
+            record_file=record_path(dhpc.directory),
+        )
         target = output or out_dir / f"distribution-record.{fmt}"
         summary, written = write_report(dhpc, record, target, fmt, pdf=pdf)
         rows = totals_table(record.totals)

@@ -29,7 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+from dhpc_gen.email_address import EmailAddressError, parse_email
+
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()/-]{3,24}$")
 
 PDF_VARIANTS = ("pdf/a-3u", "pdf/a-3a", "pdf/a-2u", "pdf/ua-1")
@@ -78,8 +79,11 @@ CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError(f"not an e-mail address: {value!r}")
+    """The tool's one rule for addresses (:mod:`dhpc_gen.email_address`)."""
+    try:
+        parse_email(value)
+    except EmailAddressError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 

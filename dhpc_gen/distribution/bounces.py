@@ -39,6 +39,7 @@ from dhpc_gen.distribution.journal import (
 from dhpc_gen.distribution.mailbox import MailboxError, MailboxItem
 from dhpc_gen.distribution.message import delivery_token
 from dhpc_gen.distribution.send_state import check_journal
+from dhpc_gen.distribution.sending_record import record_path, recorded_sending
 from dhpc_gen.errors import DhpcError, display_path
 from dhpc_gen.fsutil import atomic_write_text, inside, safe_name
 
@@ -162,8 +163,17 @@ def read_bounces(
         )
     summary = BounceSummary(dhpc.id, mailbox, listing=out_dir / REPORTS_FILE)
 
+    recorded = recorded_sending(dhpc.directory, dhpc.id, dhpc.meta.country)
+
     def check(snapshot: JournalSnapshot | None) -> None:
-        check_journal(out_dir, dhpc.id, snapshot, purpose="report")
+        check_journal(
+            out_dir,
+            dhpc.id,
+            snapshot,
+            purpose="report",
+            recorded=recorded,
+            record_file=record_path(dhpc.directory),
+        )
 
     with SendJournal.open(path, dhpc.id, check=check) as journal:
         snapshot = journal.snapshot()

@@ -18,6 +18,7 @@ from dhpc_gen.build import content_hash
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.journal import JOURNAL_FILE, read_snapshot
 from dhpc_gen.distribution.send_state import check_journal
+from dhpc_gen.distribution.sending_record import record_path, recorded_sending
 from dhpc_gen.errors import UsageError, display_path
 
 ONLY_CHOICES = ("bounced", "deferred", "failed", "unknown", "not-sent", "no-email")
@@ -66,7 +67,14 @@ def select_for_post(
     """The recipients of ``mailing`` whose e-mail state is one of ``kinds``."""
     kinds = tuple(kinds)
     journal = read_snapshot(out_dir / JOURNAL_FILE)
-    check_journal(out_dir, dhpc.id, journal, purpose="report")
+    check_journal(
+        out_dir,
+        dhpc.id,
+        journal,
+        purpose="report",
+        recorded=recorded_sending(dhpc.directory, dhpc.id, dhpc.meta.country),
+        record_file=record_path(dhpc.directory),
+    )
     chash = content_hash(dhpc)
     states: dict[str, str] = {}
     if journal is not None:

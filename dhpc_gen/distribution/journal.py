@@ -34,17 +34,18 @@ import os
 import sqlite3
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from dhpc_gen.errors import DhpcError, display_path
+from dhpc_gen.errors import DhpcError, display_path, is_disk_full
 
 JOURNAL_FILE = "journal.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: deliveries only; 2: meta, versions, earlier_deliveries; 3: the states ``bounced`` and
-``deferred``, the bounce columns and ``bounce_reports``."""
+``deferred``, the bounce columns and ``bounce_reports``; 4: ``person_key`` and
+``former_ids``, to know a recipient again under a new recipient id."""
 
 State = Literal["pending", "sending", "sent", "failed", "unknown", "bounced", "deferred"]
 STATES: tuple[State, ...] = (
@@ -79,7 +80,9 @@ _DELIVERY_COLUMNS = """
     unknown_at   TEXT,
     bounce_status TEXT NOT NULL DEFAULT '',
     bounce_reason TEXT NOT NULL DEFAULT '',
-    bounced_at   TEXT"""
+    bounced_at   TEXT,
+    person_key   TEXT NOT NULL DEFAULT '',
+    former_ids   TEXT NOT NULL DEFAULT ''"""
 
 _SCHEMA_1 = (
     f"""CREATE TABLE IF NOT EXISTS deliveries ({_DELIVERY_COLUMNS},
@@ -111,6 +114,9 @@ _SCHEMA_3 = (
 )""",
 )
 _BOUNCE_COLUMNS = ("bounce_status", "bounce_reason", "bounced_at")
+_PERSON_COLUMNS = ("person_key", "former_ids")
+"""Format 4: a hash of the person's name and postal code (never shown), and the recipient
+ids the row had before the person was recognised under a new one (space-separated)."""
 
 
 def utc_now() -> str:
@@ -140,6 +146,8 @@ class PlannedDelivery:
     language: str
     address: str
     message_id: str
+    person_key: str = ""
+    """:func:`dhpc_gen.addresses.recipients.person_key` of the recipient."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,11 @@ class JournalEntry:
     """When the reporting server wrote the report (UTC)."""
     rowid: int = 0
     """Where the row is in its table (deliveries, or earlier_deliveries for an earlier message)."""
+    person_key: str = ""
+    """A hash of the recipient's name and postal code when the row was planned ('' before
+    format 4): how a recipient whose id changed is known again."""
+    former_ids: tuple[str, ...] = ()
+    """The ids the row was kept under before (the person's id changed in the mailing list)."""
 
 
 _COLUMNS = (
@@ -189,7 +202,8 @@ def _select_list(connection: sqlite3.Connection, table: Table) -> str:
         for name in _BOUNCE_COLUMNS
     )
     replaced = "replaced_at" if table == "earlier_deliveries" else "NULL"
-    return f"{_COLUMNS}, {bounce}, {replaced}, rowid"
+    person = ", ".join(name if name in present else "''" for name in _PERSON_COLUMNS)
+    return f"{_COLUMNS}, {bounce}, {replaced}, rowid, {person}"
 
 
 def _text(value: object) -> str | None:
@@ -200,6 +214,7 @@ def _entry(row: Sequence[object]) -> JournalEntry:
     (dhpc_id, chash, rid, channel, language, address, mid, state, attempts, reply) = row[:10]
     created, updated, sent_at, unknown_at = row[10:14]
     bounce_status, bounce_reason, bounced_at, replaced_at, rowid = row[14:19]
+    person_key, former_ids = row[19:21]
     return JournalEntry(
         key=DeliveryKey(str(dhpc_id), str(chash), str(rid), channel),  # type: ignore[arg-type]
         language=str(language),
@@ -217,6 +232,8 @@ def _entry(row: Sequence[object]) -> JournalEntry:
         bounce_reason=str(bounce_reason),
         bounced_at=_text(bounced_at),
         rowid=int(rowid),  # type: ignore[call-overload]
+        person_key=str(person_key),
+        former_ids=tuple(str(former_ids).split()),
     )
 
 
@@ -309,18 +326,26 @@ class SendJournal:
                 "letter twice)"
             ) from None
         try:
-            os.ftruncate(lock_fd, 0)
-            os.write(lock_fd, f"{os.getpid()}\n".encode())
+            try:
+                os.ftruncate(lock_fd, 0)
+                os.write(lock_fd, f"{os.getpid()}\n".encode())
+            except OSError as exc:
+                lock = f"cannot write its lock file {lock_path.name}"
+                raise journal_failure(path, exc, lock) from exc
             if check is not None:
                 check(read_snapshot(path))
             try:
                 _create_private(path)
             except OSError as exc:
-                raise _unwritable(path, exc) from exc
+                raise journal_failure(path, exc, "cannot create the send journal") from exc
             connection = _connect(path)
             try:
                 _migrate(path, connection)
-                _claim(path, connection, dhpc_id)
+                try:
+                    _claim(path, connection, dhpc_id)
+                except sqlite3.Error as exc:
+                    _rollback(connection)
+                    raise journal_failure(path, exc, "cannot prepare the send journal") from exc
             except BaseException:
                 connection.close()
                 raise
@@ -338,7 +363,16 @@ class SendJournal:
     @property
     def journal_id(self) -> str:
         """This journal's own id (kept in ``send-state.json`` to recognise it)."""
-        return _meta(self._db).get("journal_id", "")
+        with self._reading():
+            return _meta(self._db).get("journal_id", "")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A read of the open journal: a failure names it."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise journal_failure(self.path, exc, "cannot read the send journal") from exc
 
     def __enter__(self) -> SendJournal:
         return self
@@ -358,11 +392,7 @@ class SendJournal:
                 raise
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise JournalError(
-                f"{display_path(self.path)}: cannot write the send journal ({exc}); it keeps "
-                "its last committed state: run the same command again once the disk or file is "
-                "fixed"
-            ) from exc
+            raise journal_failure(self.path, exc, "cannot write the send journal") from exc
 
     # -- what a run does at its start ------------------------------------------------------
 
@@ -386,15 +416,20 @@ class SendJournal:
             )
 
     def add_pending(self, planned: Iterable[PlannedDelivery]) -> int:
-        """Add the rows the journal does not have yet as ``pending``; return how many."""
+        """Add the rows the journal does not have yet as ``pending``; return how many.
+
+        A row that has not gone yet takes the recipient's current ``person_key``; one that
+        went keeps the key the person had then (a row of an older journal gets its first).
+        """
         now = utc_now()
         added = 0
+        went = ", ".join(repr(state) for state in WENT)
         with self._write() as db:
             for item in planned:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO deliveries (dhpc_id, content_hash, recipient_id, "
-                    "channel, language, address, message_id, state, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                    "channel, language, address, message_id, state, created_at, updated_at, "
+                    "person_key) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
                     (
                         *_key_params(item.key),
                         item.language,
@@ -402,10 +437,49 @@ class SendJournal:
                         item.message_id,
                         now,
                         now,
+                        item.person_key,
                     ),
                 )
-                added += cursor.rowcount
+                if cursor.rowcount:
+                    added += 1
+                elif item.person_key:
+                    db.execute(
+                        f"UPDATE deliveries SET person_key = ? WHERE {_KEY} AND person_key != ? "
+                        f"AND (person_key = '' OR state NOT IN ({went}))",
+                        (item.person_key, *_key_params(item.key), item.person_key),
+                    )
         return added
+
+    def adopt(self, dhpc_id: str, content_hash: str, pairs: Mapping[str, str]) -> int:
+        """Keep the rows of an earlier recipient id under the id the person has now.
+
+        ``pairs``: current id → earlier id (see :func:`recognise_earlier_ids`). The current
+        id's own row, which never went, is dropped; the earlier id is kept in
+        ``former_ids``. Returns the rows moved.
+        """
+        moved = 0
+        went = ", ".join(repr(state) for state in WENT)
+        with self._write() as db:
+            for current, earlier in sorted(pairs.items()):
+                own = db.execute(
+                    f"SELECT state FROM deliveries WHERE {_KEY}",
+                    (dhpc_id, content_hash, current, "email"),
+                ).fetchone()
+                if own is not None and own[0] in WENT:
+                    continue  # sent under the current id: nothing to adopt
+                db.execute(
+                    f"DELETE FROM deliveries WHERE {_KEY} AND state NOT IN ({went})",
+                    (dhpc_id, content_hash, current, "email"),
+                )
+                for table in ("deliveries", "earlier_deliveries"):
+                    cursor = db.execute(
+                        f"UPDATE {table} SET recipient_id = ?, updated_at = ?, "
+                        "former_ids = TRIM(former_ids || ' ' || recipient_id) "
+                        "WHERE dhpc_id = ? AND content_hash = ? AND recipient_id = ?",
+                        (current, utc_now(), dhpc_id, content_hash, earlier),
+                    )
+                    moved += cursor.rowcount
+        return moved
 
     # -- the states of one row ---------------------------------------------------------------
 
@@ -432,7 +506,7 @@ class SendJournal:
         (nothing changed).
         """
         now = utc_now()
-        columns = f"{_COLUMNS}, {', '.join(_BOUNCE_COLUMNS)}"
+        columns = f"{_COLUMNS}, {', '.join(_BOUNCE_COLUMNS)}, {', '.join(_PERSON_COLUMNS)}"
         went = "state IN ('sent', 'unknown', 'bounced', 'deferred')"
         with self._write() as db:
             db.execute(
@@ -502,17 +576,21 @@ class SendJournal:
     # -- reading ---------------------------------------------------------------------------
 
     def entries(self, dhpc_id: str, content_hash: str | None = None) -> list[JournalEntry]:
-        return read_entries(self._db, dhpc_id, content_hash)
+        with self._reading():
+            return read_entries(self._db, dhpc_id, content_hash)
 
     def earlier(self, dhpc_id: str, content_hash: str | None = None) -> list[JournalEntry]:
         """Messages replaced by a resend to a changed address."""
-        return read_entries(self._db, dhpc_id, content_hash, table="earlier_deliveries")
+        with self._reading():
+            return read_entries(self._db, dhpc_id, content_hash, table="earlier_deliveries")
 
     # -- what came back -------------------------------------------------------------------
 
     def known_reports(self) -> set[str]:
         """The ids of every bounce report recorded so far."""
-        return {str(row[0]) for row in self._db.execute("SELECT report_id FROM bounce_reports")}
+        with self._reading():
+            rows = self._db.execute("SELECT report_id FROM bounce_reports").fetchall()
+        return {str(row[0]) for row in rows}
 
     def record_report(self, report: BounceReport, target: JournalEntry | None) -> BounceReport:
         """Record one report and, for a bounce matched to ``target``, change its row.
@@ -602,19 +680,22 @@ class SendJournal:
             )
 
     def snapshot(self) -> JournalSnapshot:
-        return _snapshot(self.path, self._db)
+        with self._reading():
+            return _snapshot(self.path, self._db)
 
     def sent_elsewhere(self, dhpc_id: str, content_hash: str) -> int:
         """Rows of ``dhpc_id`` sent (or maybe sent) as another version of the content."""
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM deliveries WHERE dhpc_id = ? AND content_hash != ? "
-            f"AND state IN ({', '.join(repr(state) for state in WENT)})",
-            (dhpc_id, content_hash),
-        ).fetchone()
+        with self._reading():
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE dhpc_id = ? AND content_hash != ? "
+                f"AND state IN ({', '.join(repr(state) for state in WENT)})",
+                (dhpc_id, content_hash),
+            ).fetchone()
         return int(row[0])
 
 
 def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) -> sqlite3.Connection:
+    connection: sqlite3.Connection | None = None
     try:
         if read_only:
             flags = "mode=ro&immutable=1" if immutable else "mode=ro"
@@ -631,11 +712,58 @@ def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) ->
             connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA busy_timeout = 10000")
         connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        if "readonly" in str(exc) or "unable to open" in str(exc):
-            raise _unwritable(path, exc) from exc
-        raise JournalError(f"{display_path(path)}: not a readable send journal: {exc}") from exc
+    except BaseException as exc:
+        if connection is not None:
+            connection.close()  # the file is not left open behind the error
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise journal_failure(path, exc, "cannot open the send journal") from exc
+        raise
     return connection
+
+
+_ROOM = 1 << 16
+"""Free bytes below which a disk I/O error of SQLite is taken for a full disk."""
+
+
+def _full(path: Path, exc: OSError | sqlite3.Error) -> bool:
+    if isinstance(exc, OSError):
+        return is_disk_full(exc)
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL" or "database or disk is full" in str(exc):
+        return True
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in str(exc):
+        # SQLite says "disk I/O error" when the -wal or -shm file cannot grow.
+        try:
+            stat = os.statvfs(path.parent)
+        except OSError:
+            return False
+        return stat.f_bavail * stat.f_frsize < _ROOM
+    return False
+
+
+def journal_failure(path: Path, exc: OSError | sqlite3.Error, doing: str) -> JournalError:
+    """A failure of the journal at ``path`` (as the user gave the output folder), in words.
+
+    A full disk says so and how to go on; read-only storage is :func:`_unwritable`; a file
+    that is no SQLite database is not a journal.
+    """
+    shown = display_path(path)
+    if _full(path, exc):
+        return JournalError(
+            f"{shown}: {doing}: the disk is full (free some space). The journal keeps its last "
+            "committed state, so nothing sent is lost and nothing is sent twice: run the same "
+            "command again once there is room"
+        )
+    text = str(exc)
+    name = getattr(exc, "sqlite_errorname", "")
+    if isinstance(exc, OSError) or "readonly" in text or "unable to open" in text:
+        return _unwritable(path, exc)
+    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in text:
+        return JournalError(f"{shown}: not a readable send journal: {text}")
+    return JournalError(
+        f"{shown}: {doing} ({text}); it keeps its last committed state: run the same command "
+        "again once the disk or file is fixed"
+    )
 
 
 def _unwritable(path: Path, exc: OSError | sqlite3.Error) -> JournalError:
@@ -684,17 +812,14 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
                     "SELECT content_hash, MIN(created_at) FROM deliveries GROUP BY content_hash"
                 )
                 _add_bounce_states(connection)
+                _add_person_columns(connection)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except BaseException:
                 _rollback(connection)
                 raise
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
-            if "readonly" in str(exc):
-                raise _unwritable(path, exc) from exc
-            raise JournalError(
-                f"{display_path(path)}: cannot prepare the send journal: {exc}"
-            ) from exc
+            raise journal_failure(path, exc, "cannot prepare the send journal") from exc
     for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if companion.exists():
             os.chmod(companion, 0o600)
@@ -728,6 +853,17 @@ def _add_bounce_states(connection: sqlite3.Connection) -> None:
         connection.execute(f"DROP TABLE {table}")
         connection.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
     connection.execute(_SCHEMA_1[1])  # the index went with the old table
+
+
+def _add_person_columns(connection: sqlite3.Connection) -> None:
+    """Format 4: ``person_key`` and ``former_ids`` (empty for the rows already there)."""
+    for table in ("deliveries", "earlier_deliveries"):
+        present = _table_columns(connection, table)
+        for name in _PERSON_COLUMNS:
+            if name not in present:
+                connection.execute(
+                    f"ALTER TABLE {table} ADD COLUMN {name} TEXT NOT NULL DEFAULT ''"
+                )
 
 
 def _claim(path: Path, connection: sqlite3.Connection, dhpc_id: str) -> None:
@@ -831,11 +967,13 @@ class JournalSnapshot:
         )
 
     def reached(self, dhpc_id: str, content_hash: str) -> set[str]:
-        """Recipient ids a message of this version went (or may have gone) to."""
+        """Recipient ids a message of this version went (or may have gone) to, with the ids
+        those recipients had before."""
         return {
-            e.key.recipient_id
+            rid
             for e in (*self.entries, *self.earlier)
             if e.key.dhpc_id == dhpc_id and e.key.content_hash == content_hash and e.state in WENT
+            for rid in (e.key.recipient_id, *e.former_ids)
         }
 
 
@@ -929,7 +1067,7 @@ def read_snapshot(path: Path) -> JournalSnapshot | None:
     try:
         taken = _snapshot(path, connection)
     except sqlite3.DatabaseError as exc:
-        raise JournalError(f"{display_path(path)}: not a readable send journal: {exc}") from exc
+        raise journal_failure(path, exc, "cannot read the send journal") from exc
     finally:
         connection.close()
     if not running:

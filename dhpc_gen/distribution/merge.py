@@ -33,8 +33,8 @@ import hashlib
 import logging
 import multiprocessing
 import os
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
@@ -105,14 +105,36 @@ Progress = Callable[[int, int], None]
 class RejectedRecipients(DhpcError):
     """Some addresses cannot be printed; nothing but the rejects file was written."""
 
-    def __init__(self, count: int, path: Path, examples: Sequence[str]) -> None:
+    def __init__(
+        self,
+        count: int,
+        path: Path,
+        examples: Sequence[str],
+        reasons: Mapping[str, int] | None = None,
+        window: str = "",
+    ) -> None:
         shown = ", ".join(examples)
         more = f" and {count - len(examples)} more" if count > len(examples) else ""
+        layout = (reasons or {}).get("layout", 0)
+        if layout == count:
+            why = (
+                f"the date and reference line do not fit in the information block beside the "
+                f"{window} window, whatever the address; choose a window that leaves it room "
+                "(--window din5008-b, or LEFT,TOP,WIDTH,HEIGHT further left)"
+            )
+        else:
+            why = (
+                "Correct the address source and run mailing-list again, or merge with "
+                "--leave-out-rejects to leave them out"
+            )
+            if layout:
+                why += (
+                    f" ({layout} of them because the date and reference line do not fit "
+                    f"beside the {window} window)"
+                )
         super().__init__(
             f"{count} recipient{'s' if count != 1 else ''} cannot be printed "
-            f"({shown}{more}); the reasons are in {display_path(path)}. Correct the address "
-            "source and run mailing-list again, or merge with --leave-out-rejects to leave "
-            "them out"
+            f"({shown}{more}); the reasons are in {display_path(path)}. {why[0].upper()}{why[1:]}"
         )
         self.count = count
         self.path = path
@@ -160,6 +182,10 @@ class MergeResult:
     read: int
     left_out: int = 0
     """Recipients the mailing list has but ``only`` did not select."""
+    letters_removed: bool = False
+    """A merge without ``--per-recipient`` removed the ``letters/`` of an earlier one."""
+    smaller_type: int = 0
+    """Letters whose address is set in smaller type to fit the window."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +206,11 @@ class _Scan:
     sources: set[str] = field(default_factory=set)
     without_postal: dict[str, int] = field(default_factory=dict)
     left_out: int = 0
+    smaller_type: int = 0
+    """Addresses set below the window's type size so that their widest line fits."""
+    reasons: Counter[str] = field(default_factory=Counter)
+    """Rejects by kind: ``address`` (the address source must change), ``layout`` (the
+    window or the date block leaves no room, whatever the address), ``other``."""
 
 
 def default_jobs() -> int:
@@ -279,18 +310,22 @@ def _merge(
                     notes,
                     only,
                 )
-            if scan.rejected and not leave_out_rejects:
+            layout_only = scan.rejected and scan.reasons["layout"] == scan.rejected
+            if scan.rejected and (not leave_out_rejects or layout_only):
                 outputs.commit()  # the rejects alone, for the user to correct
-                raise RejectedRecipients(scan.rejected, rejects_path, scan.reject_examples)
+                raise RejectedRecipients(
+                    scan.rejected, rejects_path, scan.reject_examples, scan.reasons, window.name
+                )
             # The language with the most letters first: its body is laid out here while the
             # workers lay out the others, which are needed only once its letters are written.
             languages = sorted(runs.groups(), key=lambda lang: (-runs.count(lang), lang))
             if not languages:
-                hint = (
-                    ""
-                    if per_recipient
-                    else "; recipients without a postal address need --per-recipient"
-                )
+                hint = ""
+                if scan.without_postal and not per_recipient:
+                    hint = "; recipients without a postal address need --per-recipient"
+                if scan.rejected:
+                    hint += f"; the reasons of the rejected are in {display_path(rejects_path)}"
+                    outputs.commit()  # this run's rejects, never an earlier run's
                 raise DhpcError(
                     f"{mailing}: no letter to write ({scan.read} recipients read, "
                     f"{scan.rejected} rejected{hint})"
@@ -313,6 +348,7 @@ def _merge(
                 progress,
                 notes,
                 _letters_listed(print_dir / MANIFEST_FILE) if only is not None else {},
+                keep_letters=only is not None,
             )
             results = writer.write_all(runs, sum(runs.count(lang) for lang in languages))
             for result in results:
@@ -325,6 +361,8 @@ def _merge(
                 scan.rejected,
                 scan.read,
                 scan.left_out,
+                writer.letters_removed,
+                scan.smaller_type,
             )
         finally:
             if pool is not None:
@@ -382,8 +420,9 @@ def _scan(
     dates = {language: long_date(dhpc.meta.date, language, home) for language in languages}
     seen: set[str] = set()
 
-    def reject(recipient: Recipient, reason: str) -> None:
+    def reject(recipient: Recipient, reason: str, kind: str = "") -> None:
         scan.rejected += 1
+        scan.reasons[kind or "address"] += 1
         if len(scan.reject_examples) < 5:
             scan.reject_examples.append(recipient.recipient_id)
         rejects.row(neutralise(recipient.recipient_id), neutralise(recipient.language), reason)
@@ -422,8 +461,10 @@ def _scan(
         note = notes[language].lines if language in notes else ()
         misfit = window.misfit(font, block.lines, info, note)
         if misfit:
-            reject(recipient, misfit)
+            reject(recipient, misfit, "layout" if misfit.startswith("date/reference") else "")
             continue
+        if window.address_size(font, block.lines) != window.font_size:
+            scan.smaller_type += 1
         if not block.postal:
             scan.without_postal[language] = scan.without_postal.get(language, 0) + 1
         for line in (*block.lines, *info):
@@ -538,8 +579,14 @@ class _Writer:
         progress: Progress | None,
         notes: dict[str, EnvelopeNote],
         letters_listed: dict[str, dict[str, str]] | None = None,
+        *,
+        keep_letters: bool = False,
     ) -> None:
         self.dhpc = dhpc
+        self.keep_letters = keep_letters
+        """``--only``: the letters in ``letters/`` stay, listed; else a merge without
+        ``per_recipient`` removes them (its manifest lists none)."""
+        self.letters_removed = False
         self.notes = notes
         self.content_sha256 = content_hash(dhpc)
         self.out_dir = out_dir
@@ -697,6 +744,11 @@ class _Writer:
                 if stale.name not in produced:
                     self.outputs.remove(stale)
         letters_dir = self.out_dir / LETTERS_DIR
+        if not self.per_recipient and not self.keep_letters and letters_dir.is_dir():
+            # The new manifest describes what e-mail attaches: each language's letter. The
+            # personalised letters of an earlier merge would be letters nobody vouches for.
+            self.outputs.remove(letters_dir)
+            self.letters_removed = True
         if self.per_recipient and letters_dir.is_dir():
             current = {result.language for result in results}
             for stale in sorted(letters_dir.iterdir()):

@@ -46,6 +46,7 @@ from dhpc_gen.content.markup import plain_text, render_inline
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.distribution.dkim_signing import DkimSigner
 from dhpc_gen.distribution.smtp import SmtpConfigError, SmtpSettings
+from dhpc_gen.email_address import EmailAddressError, parse_email
 from dhpc_gen.errors import DhpcError, RenderError
 from dhpc_gen.i18n import N_, Boilerplate
 from dhpc_gen.render.environment import install_boilerplate
@@ -59,10 +60,6 @@ from dhpc_gen.render.letter import (
 from dhpc_gen.resources import LOCALES_DIR, TEMPLATES_DIR
 
 EMAIL_TEMPLATES = ("email/subject.txt", "email/body.txt", "email/body.html")
-
-_LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
-_LOCAL_PART_UTF8 = re.compile(r"^[^\s\"(),:;<>@\[\\\]\x00-\x1f\x7f]+$")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class AddressError(DhpcError):
@@ -93,33 +90,22 @@ def _clean_name(name: str) -> str:
 def mail_address(value: str, *, smtputf8: bool = False, name: str = "") -> Address:
     """Check an address and return it as a header would carry it (IDNA domain).
 
-    Raises :class:`AddressError` with the reason when it cannot be used.
+    The rule is the tool's one (:mod:`dhpc_gen.email_address`). Raises
+    :class:`AddressError` with the reason when it cannot be used: not an address, or a
+    part before ``@`` beyond ASCII without ``smtputf8``.
     """
-    text = value.strip()
-    local, at, domain = text.rpartition("@")
-    if not at or not local or not domain:
-        raise AddressError(f"not an e-mail address: {value!r}")
-    pattern = _LOCAL_PART_UTF8 if smtputf8 else _LOCAL_PART
-    if not pattern.match(local) or local.startswith(".") or local.endswith(".") or ".." in local:
-        if not smtputf8 and _LOCAL_PART_UTF8.match(local) and not local.isascii():
-            raise AddressError(
-                f"{value!r}: the part before @ is not ASCII; sending it needs smtputf8 = true "
-                "in the SMTP settings and a server that supports SMTPUTF8"
-            )
-        raise AddressError(f"not an e-mail address: {value!r}")
-    labels = domain.rstrip(".").lower().split(".")
-    ascii_labels = []
-    for label in labels:
-        try:
-            encoded = label.encode("idna").decode("ascii") if not label.isascii() else label
-        except UnicodeError:
-            raise AddressError(f"{value!r}: the domain {domain!r} is not valid") from None
-        if not _LABEL.match(encoded):
-            raise AddressError(f"{value!r}: the domain {domain!r} is not valid")
-        ascii_labels.append(encoded)
-    if len(ascii_labels) < 2:
-        raise AddressError(f"{value!r}: the domain {domain!r} is not valid")
-    return Address(display_name=_clean_name(name), username=local, domain=".".join(ascii_labels))
+    try:
+        parsed = parse_email(value)
+    except EmailAddressError as exc:
+        raise AddressError(str(exc)) from None
+    if parsed.needs_smtputf8 and not smtputf8:
+        raise AddressError(
+            f"{value!r}: the part before @ is not ASCII; sending it needs smtputf8 = true "
+            "in the SMTP settings and a server that supports SMTPUTF8"
+        )
+    return Address(
+        display_name=_clean_name(name), username=parsed.local, domain=parsed.ascii_domain
+    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, neutralise
 from dhpc_gen.approval.sent import LetterVersion, read_versions
 from dhpc_gen.distribution.journal import JOURNAL_FILE, read_snapshot, utc_now
 from dhpc_gen.distribution.send_state import check_journal
+from dhpc_gen.distribution.sending_record import CountrySending
 from dhpc_gen.errors import DhpcError, display_path
 
 PRINT_MANIFEST = Path("print") / "print-manifest.csv"
@@ -190,8 +191,14 @@ def build_record(
     out_dir: Path,
     *,
     mailing: Path | None = None,
+    recorded: CountrySending | None = None,
+    record_file: Path | None = None,
 ) -> DistributionRecord:
-    """Collect the record of ``dhpc_id`` from the journal and print manifest in ``out_dir``."""
+    """Collect the record of ``dhpc_id`` from the journal and print manifest in ``out_dir``.
+
+    ``recorded``: what the content folder's ``distribution.yaml`` (``record_file``) says of
+    the country; a journal it shows is missing is refused, as for ``dhpc send``.
+    """
     journal_path = out_dir / JOURNAL_FILE
     manifest_path = out_dir / PRINT_MANIFEST
     mailing_path = mailing if mailing is not None else out_dir / "mailing"
@@ -206,7 +213,9 @@ def build_record(
         raise DhpcError(f"{display_path(mailing)}: no mailing list there ({RECIPIENTS_FILE})")
     rows: list[RecordRow] = []
     journal = read_snapshot(journal_path)
-    check_journal(out_dir, dhpc_id, journal, purpose="report")
+    check_journal(
+        out_dir, dhpc_id, journal, purpose="report", recorded=recorded, record_file=record_file
+    )
     if journal is not None:
         sources.append(str(journal_path))
         # Earlier messages first: they went before the recipient's current row.

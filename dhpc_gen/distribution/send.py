@@ -19,11 +19,17 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dhpc_gen.addresses.recipients import RECIPIENTS_FILE, Recipient, read_recipients
+from dhpc_gen.addresses.recipients import (
+    RECIPIENTS_FILE,
+    Recipient,
+    person_key,
+    read_recipients,
+)
 from dhpc_gen.approval.sent import letter_versions, record_versions
 from dhpc_gen.approval.state import approval_states, refusal_message
 from dhpc_gen.build import MANIFEST, content_hash
@@ -50,6 +56,13 @@ from dhpc_gen.distribution.send_state import (
     check_journal,
     supersede,
     write_send_state,
+)
+from dhpc_gen.distribution.sending_record import (
+    RECORD_FILE,
+    CountrySending,
+    record_path,
+    record_run,
+    recorded_sending,
 )
 from dhpc_gen.distribution.smtp import (
     ConnectionDropped,
@@ -107,6 +120,12 @@ class SendSummary:
     readdressed: int = 0
     """Of the messages of this run, those to a changed address (``--resend-changed``)."""
     failed_before: int = 0
+    recognised: int = 0
+    """Sent (or maybe sent) under an earlier recipient id: the journal now keeps them under
+    the current one (the same name and postal code, the earlier id no longer listed)."""
+    unclear: int = 0
+    """Could be one of several recipients sent under an earlier id: not sent unless
+    ``--resend-changed``."""
     unknown_waiting: int = 0
     recovered_unknown: int = 0
     written: int = 0
@@ -119,6 +138,10 @@ class SendSummary:
     journal: Path | None = None
     superseded: Path | None = None
     """Where ``--new-journal`` moved the evidence of the earlier journal."""
+    recorded_in: Path | None = None
+    """The content folder's ``distribution.yaml``, written by a real run."""
+    new_journal_recorded: bool = False
+    """``--new-journal`` gave up a journal that had sent, and the decision was recorded."""
     attempted: int = field(default=0)
 
 
@@ -471,6 +494,7 @@ def send_dhpc(
     planned = _plan(dhpc, chash, recipients, settings, composer, summary)
     letters = LetterFiles(dhpc, out_dir, chash)
     run = _Run(dhpc, chash, out_dir, settings, options, composer, letters, summary)
+    run.listed = {recipient.recipient_id for recipient in recipients}
     run.progress = progress
     run.notify = notify
     run.throttle = _Throttle(options.rate_per_minute, sleep, clock)
@@ -510,6 +534,77 @@ def _plan(
     return planned
 
 
+def recognise_earlier_ids(
+    planned: Sequence[_Planned],
+    entries: Mapping[str, JournalEntry],
+    listed: AbstractSet[str],
+) -> tuple[dict[str, str], set[str]]:
+    """Recipients sent the letter under an id they no longer have: (current → earlier, unclear).
+
+    A recipient whose own row of this version never went is the person of an earlier row
+    when that row went (or may have gone), its id is no longer on the mailing list, and its
+    ``person_key`` (name and postal code) is the recipient's. Where several recipients and
+    earlier rows share one key, those with the same address pair up, and one left of each
+    side pairs too; the recipients still left are *unclear*: they may have had the letter.
+    """
+    orphans: dict[str, list[JournalEntry]] = {}
+    for rid, entry in entries.items():
+        if rid not in listed and entry.state in WENT and entry.person_key:
+            orphans.setdefault(entry.person_key, []).append(entry)
+    if not orphans:
+        return {}, set()
+    waiting: dict[str, list[_Planned]] = {}
+    for item in planned:
+        own = entries.get(item.key.recipient_id)
+        if own is not None and own.state in WENT:
+            continue
+        key = person_key(item.recipient)
+        if key in orphans:
+            waiting.setdefault(key, []).append(item)
+    pairs: dict[str, str] = {}
+    unclear: set[str] = set()
+    for key, items in waiting.items():
+        earlier = sorted(orphans[key], key=lambda e: e.key.recipient_id)
+        left = []
+        for item in items:
+            same = next((e for e in earlier if e.address.lower() == item.address.lower()), None)
+            if same is None:
+                left.append(item)
+            else:
+                pairs[item.key.recipient_id] = same.key.recipient_id
+                earlier.remove(same)
+        if len(left) == 1 and len(earlier) == 1:
+            pairs[left[0].key.recipient_id] = earlier[0].key.recipient_id
+        elif earlier:
+            unclear.update(item.key.recipient_id for item in left)
+    return pairs, unclear
+
+
+def _as_recognised(
+    pairs: Mapping[str, str],
+    entries: Mapping[str, JournalEntry],
+    earlier: Sequence[JournalEntry],
+) -> tuple[dict[str, JournalEntry], list[JournalEntry]]:
+    """The rows as :meth:`SendJournal.adopt` leaves them (for a run that reads only)."""
+    renamed = {old: new for new, old in pairs.items()}
+
+    def moved(entry: JournalEntry) -> JournalEntry:
+        new = renamed.get(entry.key.recipient_id)
+        if new is None:
+            return entry
+        return dataclasses.replace(
+            entry,
+            key=dataclasses.replace(entry.key, recipient_id=new),
+            former_ids=(*entry.former_ids, entry.key.recipient_id),
+        )
+
+    current = {rid: e for rid, e in entries.items() if rid not in pairs}
+    for entry in entries.values():
+        if entry.key.recipient_id in renamed:
+            current[renamed[entry.key.recipient_id]] = moved(entry)
+    return current, [moved(e) for e in earlier]
+
+
 class _Run:
     def __init__(
         self,
@@ -534,6 +629,12 @@ class _Run:
         self.notify: Notify | None = None
         self.throttle = _Throttle(None, time.sleep, time.monotonic)
         self.sleep: Callable[[float], None] = time.sleep
+        self.listed: set[str] = set()
+        """Every recipient id of the mailing list (with or without an e-mail address)."""
+        self.recorded: CountrySending | None = recorded_sending(
+            dhpc.directory, dhpc.id, dhpc.meta.country
+        )
+        """What the content folder's ``distribution.yaml`` records of this country."""
 
     @property
     def allowed(self) -> list[State]:
@@ -559,11 +660,14 @@ class _Run:
         entries: dict[str, JournalEntry],
         earlier: Sequence[JournalEntry],
         summary: SendSummary,
+        unclear: AbstractSet[str] = frozenset(),
     ) -> tuple[list[_Planned], list[_Planned]]:
         """(unusable addresses to mark failed, messages to send in this run).
 
         Each address gets the letter once: an address a message went (or may have gone) to,
-        now or before a resend to a changed address, is never sent to again.
+        now or before a resend to a changed address, is never sent to again. ``entries``
+        and ``earlier`` hold the rows of recipients recognised under an earlier id under
+        their current one; ``unclear`` recipients are held unless ``--resend-changed``.
         """
         allowed = self.allowed
         taken: dict[str, str] = {}
@@ -576,6 +680,9 @@ class _Run:
         for item in planned:
             rid = item.key.recipient_id
             entry = entries.get(rid)
+            if rid in unclear and not self.options.resend_changed:
+                summary.unclear += 1
+                continue
             state: State = entry.state if entry else "pending"
             address = item.address.lower()
             if entry is not None and state in WENT and entry.address.lower() != address:
@@ -651,6 +758,8 @@ class _Run:
             journal,
             purpose=purpose,
             new_journal=self.options.new_journal,
+            recorded=self.recorded,
+            record_file=record_path(self.dhpc.directory),
         )
         entries: list[JournalEntry] = []
         earlier: list[JournalEntry] = []
@@ -660,7 +769,11 @@ class _Run:
         self._guard_versions(
             sum(1 for e in entries if e.key.content_hash != self.chash and e.state in WENT)
         )
-        return self._select(planned, _current(entries, self.chash), earlier, summary)
+        current = _current(entries, self.chash)
+        pairs, unclear = recognise_earlier_ids(planned, current, self.listed)
+        current, earlier = _as_recognised(pairs, current, earlier)
+        summary.recognised = len(pairs)
+        return self._select(planned, current, earlier, summary, unclear)
 
     def _check_journal(self, journal: JournalSnapshot | None) -> None:
         """Before the journal is created or changed: is it the one that sent before?"""
@@ -670,6 +783,8 @@ class _Run:
             journal,
             purpose="send",
             new_journal=self.options.new_journal,
+            recorded=self.recorded,
+            record_file=record_path(self.dhpc.directory),
         )
         if self.options.new_journal:
             self.summary.superseded = supersede(self.out_dir, utc_now())
@@ -680,6 +795,22 @@ class _Run:
             self.out_dir,
             SendState(self.dhpc.id, journal.journal_id, running, utc_now(), dict(went)),
         )
+
+    def _record(self, journal: SendJournal, *, running: bool) -> None:
+        """The content folder's ``distribution.yaml``: this journal sends this country."""
+        before = self.recorded
+        self.recorded = record_run(
+            self.dhpc.directory,
+            self.dhpc.id,
+            self.dhpc.meta.country,
+            journal.snapshot(),
+            running=running,
+            now=utc_now(),
+            new_journal=self.options.new_journal,
+        )
+        self.summary.recorded_in = record_path(self.dhpc.directory)
+        if running and len(self.recorded.decisions) > len(before.decisions if before else ()):
+            self.summary.new_journal_recorded = True
 
     def real(self, planned: Sequence[_Planned]) -> None:
         summary = self.summary
@@ -694,16 +825,21 @@ class _Run:
                 )
             self._guard_versions(journal.sent_elsewhere(self.dhpc.id, self.chash))
             journal.use_version(self.chash)
+            self._record(journal, running=True)  # before the first message, or nothing goes
             self._write_state(journal, running=True)
             try:
                 self._send_all(journal, planned)
             finally:
-                try:
-                    self._write_state(journal, running=False)
-                except DhpcError:
-                    if sys.exc_info()[0] is None:
-                        raise
-                    logger.warning("could not update %s", SEND_STATE_FILE)
+                for finish, what in (
+                    (self._write_state, SEND_STATE_FILE),
+                    (self._record, RECORD_FILE),
+                ):
+                    try:
+                        finish(journal, running=False)
+                    except DhpcError:
+                        if sys.exc_info()[0] is None:
+                            raise
+                        logger.warning("could not update %s", what)
         logger.info(
             "sent %d, failed %d, deferred %d, unknown %d",
             summary.sent,
@@ -720,12 +856,21 @@ class _Run:
                 item.recipient.language,
                 item.address,
                 self.composer.message_id(item.key.recipient_id),
+                person_key(item.recipient),
             )
             for item in planned
         )
         entries = journal.entries(self.dhpc.id, self.chash)
+        pairs, unclear = recognise_earlier_ids(planned, _current(entries, self.chash), self.listed)
+        if pairs:
+            journal.adopt(self.dhpc.id, self.chash, pairs)
+            entries = journal.entries(self.dhpc.id, self.chash)
+            logger.info("%d recipient(s) recognised under an earlier recipient id", len(pairs))
+        summary.recognised = len(pairs)
         earlier = journal.earlier(self.dhpc.id, self.chash)
-        invalid, todo = self._select(planned, _current(entries, self.chash), earlier, summary)
+        invalid, todo = self._select(
+            planned, _current(entries, self.chash), earlier, summary, unclear
+        )
         for item in invalid:
             journal.mark_failed(item.key, f"not sent: {item.problem}")
             summary.failed += 1

@@ -33,6 +33,7 @@ from dhpc_gen.distribution.journal import (
     JournalSnapshot,
     foreign_journal,
 )
+from dhpc_gen.distribution.sending_record import CountrySending, check_recorded, describe
 from dhpc_gen.errors import DhpcError, display_path
 from dhpc_gen.fsutil import atomic_write_text
 
@@ -161,8 +162,15 @@ def check_journal(
     *,
     purpose: Purpose,
     new_journal: bool = False,
+    recorded: CountrySending | None = None,
+    record_file: Path | None = None,
 ) -> None:
-    """Refuse a journal that the output folder shows is not the one that sent before."""
+    """Refuse a journal that is not the one that sent before.
+
+    What shows earlier sending: ``recorded``, the content folder's ``distribution.yaml``
+    entry of the country (:mod:`.sending_record`, which outlives the output folder), and
+    the output folder's ``send-state.json`` and distribution records.
+    """
     path = display_path(out_dir / JOURNAL_FILE)
     if journal is not None and journal.owners - {dhpc_id}:
         raise JournalError(foreign_journal(journal.path, set(journal.owners), dhpc_id))
@@ -183,8 +191,13 @@ def check_journal(
             "the letter. To start over, move it out of the way yourself (keep it); to go on "
             "with it, leave out --new-journal"
         )
+    shown_record = display_path(record_file) if record_file is not None else ""
+    if recorded is not None and not recorded.shows_sending:
+        recorded = None
     if not history:
         evidence = []
+        if recorded is not None:
+            evidence.append(f"{shown_record} ({recorded.country}: {describe(recorded)})")
         if state is not None and (state.messages or state.running):
             if state.messages:
                 evidence.append(
@@ -205,11 +218,12 @@ def check_journal(
                 "a record made without it would lose every e-mail row"
             )
         else:
+            decided = f", and the decision is recorded in {shown_record}" if shown_record else ""
             way_out = (
                 "Restore journal.sqlite from a backup (with its -wal file, if there is one) to "
-                "go on where it stopped. Only if everyone is to be sent the letter again, add "
-                "--new-journal: the old send state and distribution record are then moved to "
-                f"{display_path(out_dir / SUPERSEDED_DIR)}/"
+                "go on where it stopped. Only if it has been decided that everyone is to be "
+                "sent the letter again, add --new-journal: the old send state and distribution "
+                f"record are then moved to {display_path(out_dir / SUPERSEDED_DIR)}/{decided}"
             )
         raise JournalError(
             f"{path} is {what}, but {' and '.join(evidence)} show(s) that {dhpc_id} was "
@@ -246,6 +260,8 @@ def check_journal(
                     f"({_first(unknown)}): it is an older copy or another journal. "
                     f"{restore_hint}"
                 )
+    if recorded is not None and record_file is not None:
+        check_recorded(recorded, journal, record_file, dhpc_id, purpose=purpose)
 
 
 def supersede(out_dir: Path, stamp: str) -> Path | None:

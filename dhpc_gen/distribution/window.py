@@ -3,7 +3,10 @@
 The default is the window of a C5/DL window envelope after DIN 5008 form B: 20 mm from
 the left edge, 45 mm from the top, 85 × 45 mm. The text starts 5 mm inside the window
 on every side, so the address stays visible when the sheet moves in the envelope. The
-date and the reference line stand beside it, in the information block at 125 mm.
+date and the reference line stand beside it, in the information block at 125 mm. A line
+too wide for that may come to 3 mm from the window's right edge, and then the whole address
+is set smaller, down to capitals 2.3 mm high (what the post's machines read): real long
+place names are printed, never refused for a millimetre.
 
 A country whose envelopes must carry a text (Denmark's "Ny sikkerhedsinformation om
 brugen af medicin – i samarbejde med Lægemiddelstyrelsen", black on yellow) has it in
@@ -42,6 +45,13 @@ class WindowLayout:
     leading: float = 12.0
     max_lines: int = 6
     """Postal services read at most six address lines."""
+    edge: float = 3.0
+    """Millimetres an address line keeps from the window's right edge at the least (a window
+    envelope's rule, Deutsche Post's too): a line that is too wide with ``inset`` there may
+    use the room up to it."""
+    min_cap_height: float = 2.3
+    """Millimetres of the capital letters at the least: the smallest type postal sorting
+    machines read (Deutsche Post's rule for machine-read addresses, 2.3 to 4.7 mm)."""
     note_size: float = 7.5
     note_leading: float = 9.0
     note_padding: float = 1.5
@@ -51,6 +61,33 @@ class WindowLayout:
     def text_width(self) -> float:
         """The width an address line may take, in points."""
         return (self.width - 2 * self.inset) * POINTS_PER_MM
+
+    @property
+    def widest(self) -> float:
+        """The width in points an address line may take when it does not fit ``text_width``."""
+        return (self.width - self.inset - self.edge) * POINTS_PER_MM
+
+    def smallest_size(self, font: OverlayFont) -> float:
+        """The smallest type an address is set in (points, to a tenth): capitals
+        ``min_cap_height`` high."""
+        size = self.min_cap_height * POINTS_PER_MM * font.units_per_em / font.cap_height
+        return math.ceil(size * 10 - 1e-6) / 10
+
+    def address_size(self, font: OverlayFont, address: Sequence[str]) -> float | None:
+        """The type size of the whole address: ``font_size`` when every line fits, else the
+        largest size (to a tenth of a point, down to :meth:`smallest_size`) at which every
+        line fits :attr:`widest`; None when none does. One size for the whole block, as the
+        post asks."""
+        if not address:
+            return self.font_size
+        widths = [font.width(line, 1.0) for line in address]
+        if max(widths) * self.font_size <= self.widest + 1e-6:
+            return self.font_size
+        size = math.floor(self.widest / max(widths) * 10 + 1e-6) / 10
+        return size if size >= self.smallest_size(font) else None
+
+    def leading_for(self, size: float) -> float:
+        return self.leading * size / self.font_size
 
     @property
     def line_capacity(self) -> int:
@@ -63,10 +100,11 @@ class WindowLayout:
             return 0.0
         return len(note) * self.note_leading + 3 * self.note_padding
 
-    def capacity_below(self, note: Sequence[str]) -> int:
+    def capacity_below(self, note: Sequence[str], leading: float | None = None) -> int:
         """How many address lines fit below the envelope note ``note``."""
         room = (self.height - 2 * self.inset) * POINTS_PER_MM - self.note_height(note)
-        return max(0, min(self.max_lines, math.floor(room / self.leading + 1e-9)))
+        step = leading or self.leading
+        return max(0, min(self.max_lines, math.floor(room / step + 1e-9)))
 
     def note_lines(self, font: OverlayFont, text: str) -> list[str]:
         """``text`` broken into lines that fit the window at the note's size."""
@@ -111,7 +149,10 @@ class WindowLayout:
         """The address lines in the window (below the envelope note, if any) and the info
         lines beside it, positioned."""
         first = (self.top + self.inset) * POINTS_PER_MM
-        offset = font.baseline_offset(self.font_size, self.leading)
+        size = self.address_size(font, address) or self.font_size
+        leading = self.leading_for(size)
+        offset = font.baseline_offset(size, leading)
+        info_offset = font.baseline_offset(self.font_size, self.leading)
         note_offset = font.baseline_offset(self.note_size, self.note_leading)
         left = (self.left + self.inset) * POINTS_PER_MM
         placed = [
@@ -124,12 +165,15 @@ class WindowLayout:
             for index, text in enumerate(note)
         ]
         below = first + self.note_height(note)
+        smaller = size if size != self.font_size else None
         placed += [
-            TextLine(left, below + index * self.leading + offset, text)
+            TextLine(left, below + index * leading + offset, text, smaller)
             for index, text in enumerate(address)
         ]
         placed += [
-            TextLine(self.info_left * POINTS_PER_MM, first + index * self.leading + offset, text)
+            TextLine(
+                self.info_left * POINTS_PER_MM, first + index * self.leading + info_offset, text
+            )
             for index, text in enumerate(info)
         ]
         return placed
@@ -153,21 +197,30 @@ class WindowLayout:
                         f"{kind} line {number} has characters the letter font cannot print "
                         f"({shown})"
                     )
-        capacity = self.capacity_below(note)
+        size = self.address_size(font, address)
+        capacity = self.capacity_below(note, self.leading_for(size or self.font_size))
         if len(address) > capacity:
             below = " below the envelope text" if note else ""
             return (
                 f"the address has {len(address)} lines; the {self.name} window holds "
                 f"{capacity}{below}"
             )
-        for number, line in enumerate(address, start=1):
-            width = font.width(line, self.font_size)
-            if width > self.text_width + 1e-6:
-                return (
-                    f"address line {number} is {width / POINTS_PER_MM:.1f} mm long; the "
-                    f"{self.name} window leaves {self.text_width / POINTS_PER_MM:.1f} mm: "
-                    "shorten it in the address source"
-                )
+        if size is None:
+            smallest = self.smallest_size(font)
+            for number, line in enumerate(address, start=1):
+                width = font.width(line, smallest)
+                if width > self.widest + 1e-6:
+                    return (
+                        f"address line {number} is {width / POINTS_PER_MM:.1f} mm long even in "
+                        f"{smallest:.1f} pt, the smallest type the post reads (capitals "
+                        f"{self.min_cap_height} mm high); the {self.name} window leaves "
+                        f"{self.widest / POINTS_PER_MM:.1f} mm. Give it in the address source "
+                        "as the post writes it: a town by its name in the post's postal code "
+                        "list (the short routing form where the post has one), a street or an "
+                        "organisation in the abbreviations the post uses; or, if the mail "
+                        "house's envelopes have a wider window, merge with --window "
+                        "LEFT,TOP,WIDTH,HEIGHT"
+                    )
         limit = self.info_width * POINTS_PER_MM
         for number, line in enumerate(info, start=1):
             width = font.width(line, self.font_size)
@@ -184,6 +237,8 @@ WINDOWS = {
     "din5008-a": WindowLayout("din5008-a", left=20, top=27, width=85, height=45),
 }
 DEFAULT_WINDOW = "din5008-b"
+MIN_INFO_WIDTH = 35.0
+"""Millimetres the date and the reference line need beside the window, at the least."""
 
 _CUSTOM = re.compile(r"^\s*([0-9.]+)\s*,\s*([0-9.]+)\s*,\s*([0-9.]+)\s*,\s*([0-9.]+)\s*$")
 
@@ -213,5 +268,11 @@ def window_layout(spec: str) -> WindowLayout:
             height,
             info_left=left + width + 5,
             info_width=max(0.0, 188 - (left + width + 5)),
+        )
+    if layout.info_width < MIN_INFO_WIDTH:
+        raise UsageError(
+            f"--window {spec!r}: the window leaves {layout.info_width:.0f} mm beside it for the "
+            f"date and the reference line (they need {MIN_INFO_WIDTH:.0f} mm or more, up to "
+            "188 mm from the left edge): put the window further left or make it narrower"
         )
     return layout
