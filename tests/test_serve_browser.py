@@ -341,3 +341,32 @@ def test_the_pages_speak_the_browsers_language(server: Server, browser: Browser)
     expect(page.locator("h1")).to_have_text("Granskning")
     expect(page.locator("html")).to_have_attribute("lang", "sv")
     context.close()
+
+
+def test_a_campaign_is_previewed_country_by_country(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """One page more, on the example campaign: Belgium's French letter, then the matrix."""
+    root = tmp_path_factory.mktemp("campaign")
+    shutil.copytree(PROJECT / "content" / "fictumab-2026", root / "fictumab-2026")
+    context = browser.new_context(
+        locale="en-GB", viewport={"width": 1360, "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    with running_server(root / "fictumab-2026", cwd=root) as server:
+        page.goto(server.url + "preview?country=BE&lang=fr")
+        countries = page.get_by_role("navigation", name="Country")
+        expect(countries.get_by_role("link", name="Belgium (BE)")).to_have_attribute(
+            "aria-current", "page"
+        )
+        # The national text: Belgium's wording of the placeholders, its deviation applied.
+        _wait_for_letter(page, has="Fictapharm Belgium SA/NV souhaite vous informer")
+        _wait_for_letter(page, has="débit de filtration glomérulaire estimé")
+        deviated = page.frame_locator("#letter-frame").locator("#field-summary-1")
+        expect(deviated).to_have_class(re.compile(r"\bfinding-note\b"))
+        assert _serious_violations(page) == []
+        page.get_by_role("link", name="Status").click()
+        expect(page.locator("#status-BE-fr")).to_contain_text("Deviations: 1")
+        assert _serious_violations(page) == []
+    context.close()

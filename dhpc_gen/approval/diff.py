@@ -10,11 +10,12 @@ extraction the ``numbers`` check uses.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -137,24 +138,99 @@ class DhpcDiff:
     languages: tuple[LanguageDiff, ...] = field(default=())
     letter_date: dt.date = dt.date(2000, 1, 1)
     """The new version's letter date (dates the redline PDF)."""
+    countries: tuple[CountryDiff, ...] | None = None
+    """A campaign: the changes of each country's file (None: a folder of one country)."""
+    sent_in: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """A campaign: language → the countries that send in it (the new version's)."""
+    deviated: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """A campaign: language → field → the countries whose deviation replaces it, so a
+    change of the shared text there does not reach their letters."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.meta.changes) or any(
-            d.changes or d.status in ("added", "removed") for d in self.languages
+        return (
+            bool(self.meta.changes)
+            or any(d.changes or d.status in ("added", "removed") for d in self.languages)
+            or any(c.changed for c in self.countries or ())
         )
 
     def change_count(self) -> int:
-        return len(self.meta.changes) + sum(len(d.changes) for d in self.languages)
+        return (
+            len(self.meta.changes)
+            + sum(len(d.changes) for d in self.languages)
+            + sum(
+                len(c.changes) + sum(len(d.changes) for d in c.deviations)
+                for c in self.countries or ()
+            )
+        )
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        document: dict[str, object] = {
             "format": DIFF_FORMAT_VERSION,
             "dhpc": self.dhpc_id,
             "old": self.old_label,
             "new": self.new_label,
             "dhpc_yaml": self.meta.to_dict(),
             "languages": [d.to_dict() for d in self.languages],
+        }
+        if self.countries is not None:
+            document["countries"] = [c.to_dict() for c in self.countries]
+            document["sent_in"] = {lang: list(c) for lang, c in self.sent_in.items()}
+            document["deviated"] = {
+                lang: {path: list(c) for path, c in fields.items()}
+                for lang, fields in self.deviated.items()
+            }
+        return document
+
+
+@dataclass(frozen=True)
+class DeviationChange:
+    """A national deviation added, removed, reworded or given another reference."""
+
+    language: str
+    field: str
+    """The field of the language file it replaces: ``summary[1]``."""
+    reference: str
+    kind: Literal["added", "removed", "changed"]
+    changes: tuple[FieldChange, ...]
+    """Of its text (``deviations[i].text``) and of its reference."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "language": self.language,
+            "field": self.field,
+            "reference": self.reference,
+            "kind": self.kind,
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class CountryDiff:
+    """The changes of one country's file of a campaign: its facts and its deviations."""
+
+    country: str
+    status: Literal["changed", "added", "removed", "unchanged"]
+    languages: tuple[str, ...]
+    """The languages the country sends in."""
+    file: str
+    """The country's file as shown: ``content/x/countries/BE.yaml``."""
+    changes: tuple[FieldChange, ...] = ()
+    """Its facts, value by value (date, affiliate, signatories, wordings …)."""
+    deviations: tuple[DeviationChange, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.deviations) or self.status in ("added", "removed")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "country": self.country,
+            "status": self.status,
+            "languages": list(self.languages),
+            "file": self.file,
+            "changes": [c.to_dict() for c in self.changes],
+            "deviations": [d.to_dict() for d in self.deviations],
         }
 
 
@@ -366,8 +442,8 @@ def compare_fields(
     return tuple(c for _, c in changes), tuple(moves)
 
 
-def _meta_fields(dhpc: Dhpc) -> list[TextField]:
-    """``dhpc.yaml`` as one text field per value, by field path."""
+def value_fields(data: Mapping[str, object]) -> list[TextField]:
+    """Facts (a YAML file as read) as one text field per value, by field path."""
     out: list[TextField] = []
 
     def walk(value: object, path: str) -> None:
@@ -381,18 +457,71 @@ def _meta_fields(dhpc: Dhpc) -> list[TextField]:
             text = str(value).lower() if isinstance(value, bool) else str(value)
             out.append(TextField(path, text, "fact"))
 
-    walk(dhpc.meta.model_dump(mode="json"), "")
+    walk(data, "")
     return out
 
 
+def _meta_fields(dhpc: Dhpc) -> list[TextField]:
+    """``dhpc.yaml`` as one text field per value, by field path."""
+    return value_fields(dhpc.meta.model_dump(mode="json"))
+
+
+CORE_FACTS = ("id", "country", "languages", "source_language", "status", "products", "pdf_variant")
+"""Facts of a campaign's national version that its ``dhpc.yaml`` gives; the rest are the
+country's (``countries/<CC>.yaml``)."""
+
+
+def _facts_file(dhpc: Dhpc, path: str) -> str:
+    """The file a fact of ``dhpc.meta`` comes from: ``dhpc.yaml`` or the country's file."""
+    if dhpc.country_file is None or re.split(r"[.\[]", path, maxsplit=1)[0] in CORE_FACTS:
+        return META_FILE
+    return dhpc.relative(dhpc.country_file)
+
+
 def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> LanguageDiff:
-    """``dhpc.yaml`` compared value by value (by field path: its lists are facts, not prose)."""
-    before = {f.path: f.text for f in _meta_fields(old)}
-    after_fields = _meta_fields(new)
-    after = {f.path: f.text for f in after_fields}
-    lines_new = _Lines(new.directory / META_FILE)
-    lines_old = _Lines(old.directory / META_FILE)
-    language = new.meta.source_language
+    """``dhpc.yaml`` compared value by value (by field path: its lists are facts, not prose).
+
+    The national version of a campaign's country: its facts, each named in the file it
+    comes from (``dhpc.yaml`` or ``countries/<CC>.yaml``).
+    """
+    changes = compare_values(
+        {f.path: f.text for f in _meta_fields(old)},
+        {f.path: f.text for f in _meta_fields(new)},
+        language=new.meta.source_language,
+        old_place=_FactPlaces(old, old_label),
+        new_place=_FactPlaces(new, new_label),
+    )
+    return LanguageDiff("", "changed" if changes else "unchanged", changes)
+
+
+class _FactPlaces:
+    """Where a fact of a version is: the file as shown (``label/name``) and its line."""
+
+    def __init__(self, dhpc: Dhpc, label: str) -> None:
+        self.dhpc = dhpc
+        self.label = label
+        self._lines: dict[str, _Lines] = {}
+
+    def __call__(self, path: str) -> tuple[str, int | None]:
+        name = _facts_file(self.dhpc, path)
+        if name not in self._lines:
+            self._lines[name] = _Lines(self.dhpc.directory / name)
+        return f"{self.label}/{name}", self._lines[name](path)
+
+
+Place = Callable[[str], tuple[str, int | None]]
+"""A field path → the file it is in (as shown) and its line there."""
+
+
+def compare_values(
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    *,
+    language: str,
+    old_place: Place,
+    new_place: Place,
+) -> tuple[FieldChange, ...]:
+    """Facts compared by field path: what was added, changed and removed."""
     changes = []
     for path, text in after.items():
         if path not in before:
@@ -403,8 +532,7 @@ def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> Langua
                     None,
                     None,
                     text,
-                    f"{new_label}/{META_FILE}",
-                    lines_new(path),
+                    *new_place(path),
                     (Segment("insert", text),),
                     fact_changes("", text, language),
                 )
@@ -417,8 +545,7 @@ def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> Langua
                     path,
                     before[path],
                     text,
-                    f"{new_label}/{META_FILE}",
-                    lines_new(path),
+                    *new_place(path),
                     word_diff(before[path], text),
                     fact_changes(before[path], text, language),
                 )
@@ -432,13 +559,12 @@ def compare_meta(old: Dhpc, new: Dhpc, old_label: str, new_label: str) -> Langua
                     path,
                     text,
                     None,
-                    f"{old_label}/{META_FILE}",
-                    lines_old(path),
+                    *old_place(path),
                     (Segment("delete", text),),
                     fact_changes(text, "", language),
                 )
             )
-    return LanguageDiff("", "changed" if changes else "unchanged", tuple(changes))
+    return tuple(changes)
 
 
 def compare_language(
@@ -471,8 +597,51 @@ def compare_language(
         old_lines=_Lines(old.directory / name),
         new_lines=_Lines(new.directory / name),
     )
+    if old.country_file is not None or new.country_file is not None:
+        old_at = _national_places(old, language, old_label)
+        new_at = _national_places(new, language, new_label)
+        changes = tuple(_placed(c, old_at if c.kind == "removed" else new_at) for c in changes)
+        moves = tuple(_placed(c, new_at) for c in moves)
     status: Literal["changed", "unchanged"] = "changed" if changes else "unchanged"
     return LanguageDiff(language, status, changes, moves, old_hash, new_hash)
+
+
+_NATIONAL_TEXTS = {
+    "contact_points": ("mahs", "department"),
+    "signatory_titles": ("signatories", "title"),
+    "address_sources": ("address_sources", None),
+}
+"""Fields of a national text that the country's file gives: field → (list, key)."""
+
+
+def _national_places(dhpc: Dhpc, language: str, label: str) -> dict[str, tuple[str, int | None]]:
+    """Field paths of a national text that its country's file gives, and where there.
+
+    A deviation replaces the shared text of its field; the contact point, the signatory
+    titles and the address sources are national facts.
+    """
+    if dhpc.country_file is None:
+        return {}
+    shown = f"{label}/{dhpc.relative(dhpc.country_file)}"
+    lines = _Lines(dhpc.country_file)
+    places: dict[str, tuple[str, int | None]] = {}
+    for item in text_fields(dhpc.text(language)):
+        steps = parse_loc(item.path)
+        if steps[0] in _NATIONAL_TEXTS and len(steps) > 1:
+            listed, key = _NATIONAL_TEXTS[str(steps[0])]
+            path = f"{listed}[{steps[1]}]" + (f".{key}" if key else "")
+            places[item.path] = (shown, lines(path))
+    for index, deviation in enumerate(dhpc.deviations):
+        if deviation.language == language:
+            places[deviation.field] = (shown, lines(f"deviations[{index}].text"))
+    return places
+
+
+def _placed(change: FieldChange, places: Mapping[str, tuple[str, int | None]]) -> FieldChange:
+    if change.path not in places:
+        return change
+    file, line = places[change.path]
+    return dataclasses.replace(change, file=file, line=line)
 
 
 def compare(
@@ -520,7 +689,7 @@ def change_lines(change: FieldChange, *, context: int | None = 12) -> list[str]:
 def diff_text(diff: DhpcDiff) -> str:
     """The whole comparison for a terminal or a log."""
     lines = [f"{diff.dhpc_id}: {diff.old_label} → {diff.new_label}"]
-    sections = [("dhpc.yaml", diff.meta), *((d.language, d) for d in diff.languages)]
+    sections = [("dhpc.yaml", diff.meta), *((_language_label(diff, d), d) for d in diff.languages)]
     for name, part in sections:
         if part.status == "added":
             lines.append(f"{name}: language added")
@@ -538,9 +707,50 @@ def diff_text(diff: DhpcDiff) -> str:
         lines.append(summary)
         for change in (*part.changes, *part.moved):
             lines += [f"  {line}" for line in change_lines(change)]
+            kept = diff.deviated.get(part.language, {}).get(change.path, ())
+            if kept and change.kind != "moved":
+                lines.append(
+                    f"    not in the letters of {', '.join(kept)}: a deviation replaces this field"
+                )
+    for country in diff.countries or ():
+        lines += _country_lines(country)
     if not diff.changed:
         lines.append("no text changed")
     return "\n".join(lines) + "\n"
+
+
+def _language_label(diff: DhpcDiff, part: LanguageDiff) -> str:
+    """``fi``, or in a campaign ``de (AT, BE, DE)``: the countries whose letters it changes."""
+    users = diff.sent_in.get(part.language)
+    if diff.countries is None:
+        return part.language
+    return f"{part.language} ({', '.join(users) if users else 'the core text'})"
+
+
+def _country_lines(country: CountryDiff) -> list[str]:
+    name = f"{country.country} ({country.file})"
+    if country.status in ("added", "removed"):
+        return [f"{name}: country {country.status}"]
+    if not country.changed:
+        return []
+    parts = []
+    if country.changes:
+        count = len(country.changes)
+        parts.append(f"{count} fact{'s' if count != 1 else ''} changed")
+    if country.deviations:
+        count = len(country.deviations)
+        parts.append(f"{count} deviation{'s' if count != 1 else ''} changed")
+    lines = [f"{name}: {', '.join(parts)}"]
+    for change in country.changes:
+        lines += [f"  {line}" for line in change_lines(change)]
+    for deviation in country.deviations:
+        lines.append(
+            f"  deviation of {deviation.language} {deviation.field} {deviation.kind} "
+            f"({deviation.reference}):"
+        )
+        for change in deviation.changes:
+            lines += [f"    {line}" for line in change_lines(change)]
+    return lines
 
 
 def diff_json(diff: DhpcDiff) -> str:

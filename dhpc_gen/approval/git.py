@@ -99,9 +99,16 @@ def resolve(repo: Repository, revision: str, option: str = "--from") -> str:
     return result.stdout.decode("ascii").strip()
 
 
+SUBFOLDERS = ("countries",)
+"""Folders of a content folder that are part of its content: a campaign's country files."""
+
+
 def folder_files(repo: Repository, commit: str) -> dict[str, bytes]:
-    """The files directly in the content folder at ``commit``, by name (links left out)."""
-    listing = _git(repo.root, "ls-tree", "-z", commit, "--", repo.prefix or ".")
+    """The files directly in the content folder at ``commit`` and in its ``countries/``
+    (a campaign), by name inside the folder (``fi.yaml``, ``countries/BE.yaml``; links
+    left out)."""
+    wanted = [repo.prefix or ".", *(f"{repo.prefix}{sub}/" for sub in SUBFOLDERS)]
+    listing = _git(repo.root, "ls-tree", "-z", commit, "--", *wanted)
     if listing.returncode != 0:
         raise GitError(f"git ls-tree {commit[:12]}: {_reason(listing)}")
     names: dict[str, str] = {}
@@ -112,8 +119,11 @@ def folder_files(repo: Repository, commit: str) -> dict[str, bytes]:
         mode, kind, blob = meta.decode("ascii").split()
         if kind != "blob" or mode not in ("100644", "100755"):
             continue
-        name = path.decode("utf-8", "surrogateescape").rsplit("/", 1)[-1]
-        names[name] = blob
+        inside = path.decode("utf-8", "surrogateescape")[len(repo.prefix) :]
+        folder, _, name = inside.rpartition("/")
+        if folder and folder not in SUBFOLDERS:
+            continue
+        names[inside if folder else name] = blob
     blobs = read_blobs(repo, list(names.values()))
     return {name: data for name, blob in names.items() if (data := blobs.get(blob)) is not None}
 
@@ -188,6 +198,7 @@ def materialised(files: Mapping[str, bytes], label: str) -> Iterator[Path]:
     try:
         folder.mkdir()
         for name, data in files.items():
+            (folder / name).parent.mkdir(exist_ok=True)
             (folder / name).write_bytes(data)
         try:
             yield folder

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import jinja2
 
@@ -22,11 +23,44 @@ class _Part:
     language: str
     title: str
     diff: LanguageDiff
+    country: str = ""
+    """A campaign's country file: its facts and deviations."""
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """Field path → a remark shown with its change (a deviation, the field it replaces)."""
 
 
 def _parts(diff: DhpcDiff) -> list[_Part]:
-    parts = [_Part("", "dhpc.yaml (every language)", diff.meta)]
-    parts += [_Part(d.language, language_name(d.language), d) for d in diff.languages]
+    if diff.countries is None:
+        parts = [_Part("", "dhpc.yaml (every language)", diff.meta)]
+        parts += [_Part(d.language, language_name(d.language), d) for d in diff.languages]
+        return parts
+    parts = [_Part("", "dhpc.yaml (the core, every country)", diff.meta)]
+    for part in diff.languages:
+        users = diff.sent_in.get(part.language) or ("the core text",)
+        kept = diff.deviated.get(part.language, {})
+        notes = {
+            path: f"Not in the letters of {', '.join(countries)}: a deviation replaces this field."
+            for path, countries in kept.items()
+        }
+        title = f"{language_name(part.language)} · {', '.join(users)}"
+        parts.append(_Part(part.language, title, part, notes=notes))
+    for country in diff.countries:
+        if not country.changed:
+            continue  # ten countries unchanged are ten lines of nothing (the JSON lists them)
+        changes = (*country.changes, *(c for d in country.deviations for c in d.changes))
+        notes = {
+            d.changes[0].path: f"Deviation of {d.language} {d.field} {d.kind} ({d.reference})"
+            for d in country.deviations
+        }
+        parts.append(
+            _Part(
+                "",
+                f"{country.country} · {country.file}",
+                LanguageDiff("", country.status, changes),
+                country=country.country,
+                notes=notes,
+            )
+        )
     return parts
 
 

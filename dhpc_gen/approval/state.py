@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from dhpc_gen.approval import git
 from dhpc_gen.approval.diff import FieldChange, LanguageDiff, compare_language, compare_meta
@@ -32,6 +32,9 @@ from dhpc_gen.content.loader import load_dhpc
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import DhpcError, display_path
 from dhpc_gen.fsutil import sha256_bytes
+
+if TYPE_CHECKING:
+    from dhpc_gen.content.campaign import Campaign
 
 State = Literal["approved", "changed", "rejected", "never"]
 
@@ -278,8 +281,16 @@ def _approved_commit(
 def approved_dhpc(
     dhpc: Dhpc, approval: Signoff, language: str
 ) -> Iterator[tuple[Dhpc, str] | None]:
-    """The DHPC as it was when ``approval`` was given, from git; None if git has it not."""
+    """The DHPC as it was when ``approval`` was given, from git; None if git has it not.
+
+    One country of a campaign: its national version as it was, read from the whole
+    campaign folder at that commit.
+    """
     repo = git.repository_of(dhpc.directory)
+    if repo is not None and dhpc.in_campaign:
+        with _approved_national(repo, dhpc, approval, language) as found:
+            yield found
+        return
     commit = _approved_commit(repo, dhpc, approval, language) if repo is not None else None
     if repo is None or commit is None:
         yield None
@@ -288,6 +299,43 @@ def approved_dhpc(
     label = git.revision_label(commit[:12], repo)
     with git.materialised(files, label) as folder:
         yield load_dhpc(folder), label
+
+
+@contextlib.contextmanager
+def _approved_national(
+    repo: git.Repository, dhpc: Dhpc, approval: Signoff, language: str
+) -> Iterator[tuple[Dhpc, str] | None]:
+    """The national version of ``dhpc``'s country whose text of ``language`` was approved.
+
+    A national text's hash is that of the text as printed (placeholders filled,
+    deviations applied), not of its files: each commit whose files differ is read as a
+    campaign until one gives the approved hash.
+    """
+    from dhpc_gen.content.campaign import load_campaign
+
+    paths = language_paths(dhpc, language)
+    tracked = [p for p in (git.repository_path(repo, path) for path in paths) if p is not None]
+    candidates = [approval.revision] if approval.revision else []
+    candidates += [c for c in git.history(repo, tracked) if c != approval.revision]
+    tried: set[str] = set()
+    for commit in candidates:
+        files = _files_at(repo, commit, paths)
+        if files is None or (version := files_digest(files)) in tried:
+            continue
+        tried.add(version)
+        label = git.revision_label(commit[:12], repo)
+        with git.materialised(git.folder_files(repo, commit), label) as folder:
+            try:
+                national = load_campaign(folder).national(dhpc.meta.country)
+            except DhpcError:
+                continue
+            if (
+                language in national.meta.languages
+                and language_hash(national, language) == approval.content_sha256
+            ):
+                yield national, label
+                return
+    yield None
 
 
 def changes_since_approval(dhpc: Dhpc, state: ApprovalState) -> SinceApproval | None:
@@ -377,3 +425,21 @@ def approvals(dhpc: Dhpc, languages: Sequence[str] | None = None) -> list[Langua
         LanguageApproval(state, changes_since_approval(dhpc, state))
         for state in approval_states(dhpc, languages)
     ]
+
+
+def campaign_approvals(campaign: Campaign, countries: Sequence[str] = ()) -> list[LanguageApproval]:
+    """The approval of every letter of a campaign (of ``countries``), country by country.
+
+    A campaign's texts are approved per country and language, since each country's
+    national text differs; a folder of one country gives :func:`approvals`. The log is
+    read once.
+    """
+    if campaign.single:
+        return approvals(campaign.shared)
+    log = signoff_log(campaign.shared)
+    found = []
+    for national in campaign.select(countries):
+        for language in national.meta.languages:
+            state = approval_state(national, language, log=log)
+            found.append(LanguageApproval(state, changes_since_approval(national, state)))
+    return found

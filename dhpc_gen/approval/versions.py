@@ -6,21 +6,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dhpc_gen.approval import git
-from dhpc_gen.approval.diff import DhpcDiff, compare
-from dhpc_gen.content.loader import load_dhpc
+from dhpc_gen.approval.campaign_diff import compare_versions
+from dhpc_gen.approval.diff import DhpcDiff
+from dhpc_gen.content.campaign import load_campaign
 from dhpc_gen.errors import display_path
 
 
-def compare_folders(old: Path, new: Path, languages: Sequence[str] | None = None) -> DhpcDiff:
+def compare_folders(
+    old: Path,
+    new: Path,
+    languages: Sequence[str] | None = None,
+    countries: Sequence[str] = (),
+) -> DhpcDiff:
     """What changed from the content folder ``old`` to the content folder ``new``."""
-    before = load_dhpc(old)
-    after = load_dhpc(new)
-    return compare(
-        before,
-        after,
+    return compare_versions(
+        load_campaign(old),
+        load_campaign(new),
         old_label=display_path(old),
         new_label=display_path(new),
         languages=languages,
+        countries=countries,
     )
 
 
@@ -29,6 +34,7 @@ def compare_revisions(
     old_revision: str,
     new_revision: str | None = None,
     languages: Sequence[str] | None = None,
+    countries: Sequence[str] = (),
 ) -> DhpcDiff:
     """What changed in ``directory`` from a git revision to another (or to the files now)."""
     repo = git.require_repository(directory)
@@ -42,15 +48,15 @@ def compare_revisions(
             "(it has no files there)"
         )
     with git.materialised(old_files, old_label) as old_folder:
-        before = load_dhpc(old_folder)
+        before = load_campaign(old_folder)
         if new_commit is None:
-            after = load_dhpc(directory)
-            return compare(
+            return compare_versions(
                 before,
-                after,
+                load_campaign(directory),
                 old_label=old_label,
                 new_label=display_path(directory),
                 languages=languages,
+                countries=countries,
             )
         assert new_revision is not None
         new_label = git.revision_label(new_revision, repo)
@@ -60,10 +66,11 @@ def compare_revisions(
                 f"--to {new_revision}: {display_path(directory)} is not in that revision"
             )
         with git.materialised(new_files, new_label) as new_folder:
-            return compare(
+            return compare_versions(
                 before,
-                load_dhpc(new_folder),
+                load_campaign(new_folder),
                 old_label=old_label,
                 new_label=new_label,
                 languages=languages,
+                countries=countries,
             )

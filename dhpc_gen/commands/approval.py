@@ -24,13 +24,15 @@ def register(group: click.Group) -> None:
 
 
 def approval_lines(directory: Path, states: Sequence[LanguageApproval]) -> list[str]:
-    """The approval block of ``dhpc check``: one line per language, the changes below."""
+    """The approval block of ``dhpc check``: one line per language (per country and
+    language in a campaign), the changes below."""
     from dhpc_gen.approval.diff import change_lines
     from dhpc_gen.approval.log import LOG_FILE
 
     lines = [f"approval ({display_path(directory / LOG_FILE)}):"]
     for item in states:
-        lines.append(f"  {item.state.language}: {item.state.describe()}")
+        country = f"{item.state.country} " if item.state.country else ""
+        lines.append(f"  {country}{item.state.language}: {item.state.describe()}")
         found = item.since
         if found is None:
             continue
@@ -61,6 +63,13 @@ def approval_lines(directory: Path, states: Sequence[LanguageApproval]) -> list[
     "--lang", "languages", multiple=True, metavar="L", help="Only this language (repeatable)."
 )
 @click.option(
+    "--country",
+    "countries",
+    multiple=True,
+    metavar="CC",
+    help="A campaign: only this country's file and (without --lang) its languages (repeatable).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json", "html", "pdf"]),
@@ -80,6 +89,7 @@ def diff(
     from_rev: str | None,
     to_rev: str | None,
     languages: tuple[str, ...],
+    countries: tuple[str, ...],
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -88,7 +98,8 @@ def diff(
     Either two content folders (dhpc diff OLD_DIR NEW_DIR), or one folder in git and a
     revision (dhpc diff DIR --from HEAD~1 [--to REV]), read with git itself. Fields whose
     text is unchanged are not shown, wherever they moved; a changed number or dose is
-    flagged with "!".
+    flagged with "!". A campaign: its dhpc.yaml, each shared language file (naming the
+    countries it goes to) and each country's file, facts and deviations.
     """
     from dhpc_gen.approval.diff import diff_json, diff_text
     from dhpc_gen.approval.versions import compare_folders, compare_revisions
@@ -103,9 +114,9 @@ def diff(
         raise UsageError("--format pdf: name the file with -o FILE.pdf")
     chosen = list(languages) or None
     if from_rev is not None:
-        result = compare_revisions(folders[0], from_rev, to_rev, chosen)
+        result = compare_revisions(folders[0], from_rev, to_rev, chosen, countries)
     else:
-        result = compare_folders(folders[0], folders[1], chosen)
+        result = compare_folders(folders[0], folders[1], chosen, countries)
     if fmt in ("html", "pdf"):
         from dhpc_gen.approval.redline import redline_html, redline_pdf
 

@@ -30,17 +30,30 @@ def register(group: click.Group) -> None:
     help="The language to export [default: the source language].",
 )
 @click.option(
+    "--country",
+    metavar="CC",
+    help="A campaign: this country's national letter [default: the language's shared text].",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The Word file to write [default: output/<id>/<id>_<lang>.docx].",
+    help="The Word file to write [default: output/<id>/<id>_<lang>.docx; a country's: "
+    "output/<id>/<CC>/<id>_<CC>_<lang>.docx].",
 )
 @reports_errors
-def export_docx(directory: Path, language: str | None, output: Path | None) -> None:
-    """Write one language of the DHPC in DIR as an editable Word document."""
+def export_docx(
+    directory: Path, language: str | None, country: str | None, output: Path | None
+) -> None:
+    """Write one language of the DHPC in DIR as an editable Word document.
+
+    A campaign: with --country, that country's letter as it is printed (its
+    placeholders filled, its deviations applied); without, the language's shared text
+    as written, framed by the facts of the first country that sends in it.
+    """
     from dhpc_gen.exchange.docx_write import export_docx as export
 
-    result = export(directory, output, language=language)
+    result = export(directory, output, language=language, country=country)
     click.echo(
         f"{display_path(result.path)}: {result.language}, {result.paragraphs} paragraphs, "
         f"content SHA-256 {result.content_sha256[:12]}…"
@@ -64,6 +77,12 @@ def export_docx(directory: Path, language: str | None, output: Path | None) -> N
     help="Tracked changes: write the text as it reads with them accepted, or refuse (exit 1) "
     "until they are resolved in Word.",
 )
+@click.option(
+    "--country",
+    metavar="CC",
+    help="A campaign: the country whose letter the document is [default: the one its "
+    "properties or its reporting block name].",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option(
     "--format",
@@ -75,13 +94,21 @@ def export_docx(directory: Path, language: str | None, output: Path | None) -> N
 )
 @reports_errors
 def import_docx(
-    file: Path, directory: Path, language: str | None, changes: str, dry_run: bool, fmt: str
+    file: Path,
+    directory: Path,
+    language: str | None,
+    changes: str,
+    country: str | None,
+    dry_run: bool,
+    fmt: str,
 ) -> None:
     """Read the DHPC in the Word document FILE into the content folder DIR.
 
     A new folder gets dhpc.yaml and <lang>.yaml; in an existing one only <lang>.yaml is
     edited, field by field, keeping its comments. Tracked changes and comments are listed
-    with the field they belong to; facts that differ from dhpc.yaml are reported.
+    with the field they belong to; facts that differ from dhpc.yaml are reported. A
+    campaign: the shared <lang>.yaml is written (each placeholder's national wording put
+    back as {name}); the country's facts and deviations are compared, never written.
     """
     import json
 
@@ -93,6 +120,7 @@ def import_docx(
         language=language,
         changes="refuse" if changes == "refuse" else "accept",
         dry_run=dry_run,
+        country=country,
     )
     if fmt == "json":
         click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2, sort_keys=True))
@@ -109,7 +137,10 @@ def import_docx(
 
 def _show(result: DocxImportResult) -> None:
     detected = "from its headings" if result.language_from == "headings" else "as given"
-    click.echo(f"{result.document}: {result.language} ({detected}), country {result.country}")
+    click.echo(
+        f"{result.document}: {result.language} ({detected}), country {result.country}"
+        + (f", {result.campaign_text}" if result.campaign_text else "")
+    )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if result.changes:
@@ -127,8 +158,8 @@ def _show(result: DocxImportResult) -> None:
             anchor = f" on {_quote(comment.anchor)}" if comment.anchor else ""
             reply = f" (reply to comment {comment.reply_to})" if comment.reply_to else ""
             click.echo(f"  {on}{anchor} — {by}{reply}: {_quote(comment.text, 400)}")
-    meta = [f for f in result.findings if f.kind == "meta"]
-    others = [f for f in result.findings if f.kind != "meta"]
+    meta = [f for f in result.findings if f.kind in ("meta", "deviation")]
+    others = [f for f in result.findings if f.kind not in ("meta", "deviation")]
     if meta:
         click.echo(f"Differences from {display_path(result.meta_path)} ({len(meta)}):")
         for finding in meta:

@@ -126,7 +126,7 @@ def check(
     reviewed and national deviations, inform and never fail.
     """
     from dhpc_gen.approval.log import SignoffLogError
-    from dhpc_gen.approval.state import LanguageApproval, approvals
+    from dhpc_gen.approval.state import LanguageApproval, campaign_approvals
     from dhpc_gen.content.campaign import load_campaign
     from dhpc_gen.review.campaign import campaign_termbase, check_campaign
     from dhpc_gen.review.findings import findings_json
@@ -147,11 +147,10 @@ def check(
     ]
     states: list[LanguageApproval] | None = None
     log_error: SignoffLogError | None = None
-    if campaign.single:  # a campaign's sign-offs are shown by dhpc status, per country
-        try:
-            states = approvals(campaign.shared)
-        except SignoffLogError as exc:
-            log_error = exc
+    try:  # a campaign's letters are approved country by country
+        states = campaign_approvals(campaign, countries)
+    except SignoffLogError as exc:
+        log_error = exc
     if fmt == "json":
         click.echo(
             findings_json(

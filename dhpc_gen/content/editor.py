@@ -30,7 +30,7 @@ from ruamel.yaml.scalarstring import (
 )
 
 from dhpc_gen.content.fields import Step, parse_field_path, value_at
-from dhpc_gen.content.loader import format_loc, load_dhpc
+from dhpc_gen.content.loader import format_loc
 from dhpc_gen.content.model import ContactPoint, LanguageText, Section
 from dhpc_gen.content.yaml_values import content_yaml
 from dhpc_gen.errors import ContentError, DhpcError, display_path
@@ -624,13 +624,23 @@ def validate_or_restore(
 ) -> list[str]:
     """Load the DHPC; put the language file back if it became invalid. Returns warnings.
 
-    ``shown_input`` names the file the text came from (an XLIFF, a Word document).
+    ``shown_input`` names the file the text came from (an XLIFF, a Word document). A
+    campaign is loaded as a whole, every national version made from the file.
     """
+    from dhpc_gen.content.campaign import COUNTRIES_DIR, load_campaign
+
     shown_target = display_path(target_path)
+    shared = (directory / COUNTRIES_DIR).is_dir()
     try:
-        load_dhpc(directory)
+        load_campaign(directory)
     except ContentError as exc:
-        mine = [p for p in exc.problems if p.file == shown_target]
+        # In a campaign a shared text can break a country's file too: a placeholder it
+        # does not define, a deviation of a field no longer there ("fr.yaml uses …").
+        mine = [
+            p
+            for p in exc.problems
+            if p.file == shown_target or (shared and f"{target_path.name} " in p.message)
+        ]
         if not mine:
             # Problems in other files (a language still to be translated) are not ours.
             count = len(exc.problems)

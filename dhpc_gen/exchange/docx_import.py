@@ -127,10 +127,17 @@ class DocxImportResult:
     refused: bool
     """``changes="refuse"`` and the document still has tracked changes: nothing written."""
     dry_run: bool
+    text: str = ""
+    """A campaign: ``national`` (one country's letter) or ``shared`` (a language's text);
+    ``meta_path`` is then the country's file."""
+    campaign_text: str = ""
+    """A campaign: what was read against what, in words."""
 
     def as_json(self) -> dict[str, Any]:
         """A stable, JSON-ready view (paths as shown, lists in document order)."""
+        extra = {"text": self.text} if self.text else {}
         return {
+            **extra,
             "document": self.document,
             "language": self.language,
             "language_from": self.language_from,
@@ -172,14 +179,29 @@ def import_docx(
     language: str | None = None,
     changes: Changes = "accept",
     dry_run: bool = False,
+    country: str | None = None,
 ) -> DocxImportResult:
-    """Read the Word document and write its text into the content folder ``directory``."""
+    """Read the Word document and write its text into the content folder ``directory``.
+
+    A campaign: the shared language file is written, read against ``country``'s letter
+    (:mod:`dhpc_gen.exchange.docx_campaign`).
+    """
+    from dhpc_gen.exchange import docx_campaign
+
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{display_path(directory)} is a file, not a content folder")
     package = open_docx(document_path)
     document = read_document(package)
     meta_path = directory / META_FILE
-    meta = validated(DhpcMeta, meta_path) if meta_path.is_file() else None
+    campaign = docx_campaign.is_campaign(directory)
+    if campaign:
+        from dhpc_gen.content.campaign import load_campaign
+
+        meta: DhpcMeta | None = load_campaign(directory).shared.meta
+    else:
+        meta = validated(DhpcMeta, meta_path) if meta_path.is_file() else None
+        if country is not None and meta is not None and country.upper() != meta.country:
+            raise UsageError(f"--country {country}: {meta.id} is for {meta.country}")
 
     words = catalog_lexicon()
     chosen, language_from = _language(document, words, language, meta)
@@ -199,6 +221,13 @@ def import_docx(
     all_text = [p.text for p in document.paragraphs]
     reporting = {p.number for p in parts.reporting}
     elsewhere = [p.text for p in document.paragraphs if p.number not in reporting]
+    target_campaign = None
+    if campaign:
+        detected = country_of(parts, chosen, elsewhere)[0]
+        target_campaign = docx_campaign.campaign_import(
+            directory, document.properties, chosen, detected, country
+        )
+        meta = target_campaign.national.meta
     country, regulator, country_findings = _country(parts, meta, chosen, elsewhere)
     known = [product.name for product in meta.products] if meta is not None else []
     spellings = _spellings(current)
@@ -216,11 +245,17 @@ def import_docx(
         new_meta = _new_meta(directory, letter, document, country, regulator)
         meta_text = _meta_yaml(new_meta, document.shown)
         base = new_meta
+    elif target_campaign is not None:
+        base = meta
+        _compare_meta(letter, meta, target_campaign.facts_file)
+        warnings += _check_properties(document, meta, chosen, meta_path, target, target_campaign)
     else:
         base = meta
         _compare_meta(letter, meta)
         warnings += _check_properties(document, meta, chosen, meta_path, target)
     wanted = _wanted(letter, base, current)
+    if target_campaign is not None:
+        wanted = docx_campaign.shared_fields(wanted, current, letter, target_campaign)
     plan = _plan(wanted, current)
 
     before = _places_before(document, words, chosen, regulator, all_text, known, spellings)
@@ -263,7 +298,7 @@ def import_docx(
         language=chosen,
         language_from=language_from,
         country=country,
-        meta_path=meta_path,
+        meta_path=target_campaign.country_file if target_campaign is not None else meta_path,
         meta_created=meta_text is not None,
         path=target,
         created=original is None,
@@ -283,7 +318,20 @@ def import_docx(
         written=written,
         refused=refused,
         dry_run=dry_run,
+        **(_campaign_result(target_campaign, chosen) if target_campaign is not None else {}),
     )
+
+
+def _campaign_result(target: Any, language: str) -> dict[str, Any]:
+    """The result's fields of a campaign: which text was read against what."""
+    code = target.national.meta.country
+    said = (
+        f"its national text (by {target.chosen_by}): {language}.yaml is written, {code}'s "
+        "facts and deviations are compared"
+        if target.kind == "national"
+        else f"the shared text (framed by {code}'s facts): {language}.yaml is written"
+    )
+    return {"text": target.kind, "campaign_text": said}
 
 
 def _spaced(text: str) -> str:
@@ -526,26 +574,30 @@ def _meta_yaml(data: Mapping[str, Any], shown: str) -> str:
     )
 
 
-def _compare_meta(letter: Letter, meta: DhpcMeta) -> None:
-    """Facts of the document that differ from ``dhpc.yaml``: reported, never written."""
+def _compare_meta(letter: Letter, meta: DhpcMeta, facts: str = META_FILE) -> None:
+    """Facts of the document that differ from ``dhpc.yaml``: reported, never written.
 
-    def differs(paragraph: int, message: str) -> None:
-        letter.note(paragraph, message + " (dhpc.yaml is not changed)", "meta")
+    ``facts``: the file of the national facts (a campaign's ``countries/<CC>.yaml``);
+    the products stay ``dhpc.yaml``'s.
+    """
+
+    def differs(paragraph: int, message: str, where: str = facts) -> None:
+        letter.note(paragraph, message + f" ({where} is not changed)", "meta")
 
     if letter.date is not None and letter.date != meta.date:
         differs(
             letter.date_paragraph,
-            f"the date reads {letter.date.isoformat()}, dhpc.yaml has {meta.date.isoformat()}",
+            f"the date reads {letter.date.isoformat()}, {facts} has {meta.date.isoformat()}",
         )
     if letter.products:
-        _compare_products(letter, meta, differs)
+        _compare_products(letter, meta, lambda at, message: differs(at, message, META_FILE))
     if letter.monitoring != any(p.additional_monitoring for p in meta.products):
         state = "has" if letter.monitoring else "lacks"
-        differs(0, f"the document {state} the additional monitoring sentence")
+        differs(0, f"the document {state} the additional monitoring sentence", META_FILE)
     if letter.companies and len(letter.companies) != len(meta.mahs):
         differs(
             letter.companies[0].paragraph,
-            f"{len(letter.companies)} company contact(s), dhpc.yaml has {len(meta.mahs)} mahs",
+            f"{len(letter.companies)} company contact(s), {facts} has {len(meta.mahs)} mahs",
         )
     for company, mah in zip(letter.companies, meta.mahs, strict=False):
         for what, mine, theirs in (
@@ -554,31 +606,29 @@ def _compare_meta(letter: Letter, meta: DhpcMeta) -> None:
             ("telephone", company.phone, mah.phone),
         ):
             if mine is not None and " ".join(mine.split()) != " ".join(theirs.split()):
-                differs(
-                    company.paragraph, f"the company {what} reads {mine!r}, dhpc.yaml {theirs!r}"
-                )
+                differs(company.paragraph, f"the company {what} reads {mine!r}, {facts} {theirs!r}")
     if letter.people and len(letter.people) != len(meta.signatories):
         differs(
             letter.people[0].paragraph,
-            f"{len(letter.people)} signatory(ies), dhpc.yaml has {len(meta.signatories)}",
+            f"{len(letter.people)} signatory(ies), {facts} has {len(meta.signatories)}",
         )
     for person, signatory in zip(letter.people, meta.signatories, strict=False):
         if person.name != signatory.name:
             differs(
                 person.paragraph,
-                f"the signatory reads {person.name!r}, dhpc.yaml {signatory.name!r}",
+                f"the signatory reads {person.name!r}, {facts} {signatory.name!r}",
             )
         if person.company and person.company != signatory.company:
             differs(
                 person.paragraph,
-                f"{signatory.name}'s company reads {person.company!r}, dhpc.yaml "
+                f"{signatory.name}'s company reads {person.company!r}, {facts} "
                 f"{signatory.company!r}",
             )
     sources = letter.address_sources
     if sources is not None and meta.address_sources and len(sources) != len(meta.address_sources):
         differs(
             letter.address_paragraph,
-            f"the address source line names {len(sources)} source(s), dhpc.yaml has "
+            f"the address source line names {len(sources)} source(s), {facts} has "
             f"{len(meta.address_sources)}",
         )
 
@@ -634,9 +684,18 @@ def _compare_products(letter: Letter, meta: DhpcMeta, differs: Callable[[int, st
 
 
 def _check_properties(
-    document: WordDocument, meta: DhpcMeta, language: str, meta_path: Path, target: Path
+    document: WordDocument,
+    meta: DhpcMeta,
+    language: str,
+    meta_path: Path,
+    target: Path,
+    campaign: Any = None,
 ) -> list[str]:
-    """Refuse another DHPC's document; warn when the content changed since the export."""
+    """Refuse another DHPC's document; warn when the content changed since the export.
+
+    ``campaign``: the :class:`~dhpc_gen.exchange.docx_campaign.CampaignImport` of a
+    campaign's document, whose content hash is that of its national letter or shared text.
+    """
     properties = document.properties
     exported_id = properties.get(docx_write.PROPERTY_ID)
     if exported_id and exported_id != meta.id:
@@ -644,6 +703,10 @@ def _check_properties(
             f"{document.shown}: this document was exported from DHPC {exported_id!r}, not "
             f"{meta.id!r}; import it into that DHPC's folder (or into a new folder)"
         )
+    if campaign is not None:
+        from dhpc_gen.exchange.docx_campaign import content_warning
+
+        return content_warning(campaign, properties, language, target)
     exported = properties.get(docx_write.PROPERTY_CONTENT)
     exported_language = properties.get(docx_write.PROPERTY_LANGUAGE)
     if not exported or exported_language != language or not target.is_file():

@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import logging
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +64,8 @@ class DocxExportResult:
     language: str
     paragraphs: int
     content_sha256: str
-    """SHA-256 of ``dhpc.yaml`` and the language file the document was made from."""
+    """SHA-256 of ``dhpc.yaml`` and the language file the document was made from (a
+    campaign's national letter: the hash ``dhpc build`` records for it)."""
 
 
 def language_dhpc(directory: Path, language: str | None) -> Dhpc:
@@ -87,10 +88,35 @@ def language_dhpc(directory: Path, language: str | None) -> Dhpc:
 
 
 def export_docx(
-    directory: Path, out: Path | None = None, *, language: str | None = None
+    directory: Path,
+    out: Path | None = None,
+    *,
+    language: str | None = None,
+    country: str | None = None,
 ) -> DocxExportResult:
-    """Write one language of the DHPC in ``directory`` as a Word document."""
+    """Write one language of the DHPC in ``directory`` as a Word document.
+
+    A campaign: ``country``'s national letter, or without it the language's shared text
+    (:mod:`dhpc_gen.exchange.docx_campaign`).
+    """
+    from dhpc_gen.exchange.docx_campaign import campaign_export, is_campaign
+
+    if is_campaign(directory):
+        made = campaign_export(directory, language, country)
+        target = out or made.default_path
+        data, paragraphs = docx_bytes(
+            made.dhpc,
+            made.language,
+            content_sha256=made.content_sha256,
+            properties=made.properties,
+            comment=made.comment,
+        )
+        atomic_write_bytes(target, data)
+        logger.info("%s: %d paragraphs", target, paragraphs)
+        return DocxExportResult(target, made.language, paragraphs, made.content_sha256)
     dhpc = language_dhpc(directory, language)
+    if country is not None and country.upper() != dhpc.meta.country:
+        raise UsageError(f"--country {country}: {dhpc.id} is for {dhpc.meta.country}")
     language = next(iter(dhpc.texts))
     target = out or Path("output") / dhpc.id / f"{dhpc.id}_{language}.docx"
     data, paragraphs = docx_bytes(dhpc, language)
@@ -100,8 +126,19 @@ def export_docx(
     return DocxExportResult(target, language, paragraphs, digest)
 
 
-def docx_bytes(dhpc: Dhpc, language: str) -> tuple[bytes, int]:
-    """The Word document of ``language`` and its number of paragraphs."""
+def docx_bytes(
+    dhpc: Dhpc,
+    language: str,
+    *,
+    content_sha256: str | None = None,
+    properties: Mapping[str, str] | None = None,
+    comment: str | None = None,
+) -> tuple[bytes, int]:
+    """The Word document of ``language`` and its number of paragraphs.
+
+    ``content_sha256`` (default: :func:`content_hash` of ``dhpc``), further custom
+    ``properties`` and the ``comment`` of the core properties are a campaign's.
+    """
     text = dhpc.text(language)
     words = Boilerplate(language, translations(language), overrides=dict(text.boilerplate))
     view = letter_view(dhpc, language, words)
@@ -156,7 +193,13 @@ def docx_bytes(dhpc: Dhpc, language: str) -> tuple[bytes, int]:
             f"locales/{language}/LC_MESSAGES/messages.po has no translation for: "
             + "; ".join(sorted(repr(m) for m in words.missing))
         )
-    writer.properties(view.title, _("Direct healthcare professional communication"))
+    writer.properties(
+        view.title,
+        _("Direct healthcare professional communication"),
+        content_sha256=content_sha256,
+        extra=properties or {},
+        comment=comment,
+    )
     return writer.save(), writer.count
 
 
@@ -298,7 +341,15 @@ class _Writer:
         link.append(run)
         paragraph._p.append(link)
 
-    def properties(self, title: str, subject: str) -> None:
+    def properties(
+        self,
+        title: str,
+        subject: str,
+        *,
+        content_sha256: str | None = None,
+        extra: Mapping[str, str],
+        comment: str | None = None,
+    ) -> None:
         meta = self.dhpc.meta
         moment = dt.datetime(meta.date.year, meta.date.month, meta.date.day, tzinfo=dt.UTC)
         core = self.document.core_properties
@@ -313,6 +364,9 @@ class _Writer:
         core.comments = (
             f"{meta.id} ({self.language}) made by dhpc_gen {__version__}. Edit the text, keep "
             "the headings; dhpc import-docx reads it back."
+            if comment is None
+            else f"{comment} Made by dhpc_gen {__version__}. Edit the text, keep the headings; "
+            "dhpc import-docx reads it back."
         )
         core.last_modified_by = "dhpc_gen"
         core.revision = 1
@@ -325,8 +379,9 @@ class _Writer:
             PROPERTY_ID: meta.id,
             PROPERTY_LANGUAGE: self.language,
             PROPERTY_STATUS: meta.status,
-            PROPERTY_CONTENT: content_hash(self.dhpc),
+            PROPERTY_CONTENT: content_sha256 or content_hash(self.dhpc),
             PROPERTY_TOOL: f"dhpc_gen {__version__}",
+            **extra,
         }
         part = Part(
             PackURI("/docProps/custom.xml"),

@@ -32,6 +32,7 @@ from starlette.types import Scope
 from dhpc_gen import __version__
 from dhpc_gen.build import language_hash
 from dhpc_gen.content.markup import plain_text
+from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import DhpcError
 from dhpc_gen.render.letter import compose_title
 from dhpc_gen.resources import ASSETS_DIR, TEMPLATES_DIR
@@ -39,12 +40,18 @@ from dhpc_gen.review.findings import SEVERITIES, Finding
 from dhpc_gen.review.report import Row
 from dhpc_gen.serve import approval as approvals
 from dhpc_gen.serve.comments import add_comment
-from dhpc_gen.serve.interface import STATIC_DIR, Pages, language_name, negotiate
+from dhpc_gen.serve.interface import STATIC_DIR, Pages, country_name, language_name, negotiate
 from dhpc_gen.serve.preview import field_id, preview_html
 from dhpc_gen.serve.review import ReviewTable, commentable_fields, review_state, review_table
 from dhpc_gen.serve.security import CSRF_FIELD, AccessPolicy, Guard, parse_form
-from dhpc_gen.serve.status import language_statuses
-from dhpc_gen.serve.workspace import Snapshot, Workspace, field_languages
+from dhpc_gen.serve.status import language_statuses, matrix_rows
+from dhpc_gen.serve.workspace import (
+    Snapshot,
+    Workspace,
+    default_language,
+    field_languages,
+    language_order,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +93,7 @@ class ServeApp:
             dhpc = snapshot.dhpc
             source = dhpc.text(dhpc.meta.source_language)
             title = " ".join(plain_text(compose_title(dhpc, source)).split())
+        country = str(context.pop("country", ""))
         html = self.pages.render(
             ui,
             template,
@@ -96,10 +104,13 @@ class ServeApp:
             csrf_token=self.policy.csrf_token,
             version=self.workspace.version,
             language_name=lambda code: language_name(code, ui),
+            country_name=lambda code: country_name(code, ui),
             field_id=field_id,
             tool_version=__version__,
             path=request.url.path,
             status=status,
+            country=country,
+            nav_query=f"?country={country}" if country else "",
             **context,
         )
         return HTMLResponse(html, status_code=status)
@@ -125,13 +136,22 @@ class ServeApp:
     async def home(self, request: Request) -> Response:
         return RedirectResponse("/preview", status_code=303)
 
+    def _chosen(self, snapshot: Snapshot, request: Request) -> tuple[Dhpc | None, str]:
+        """The DHPC a page shows and, in a campaign, its country (``?country=``)."""
+        dhpc = snapshot.national(request.query_params.get("country"))
+        country = dhpc.meta.country if dhpc is not None and snapshot.campaign else ""
+        return dhpc, country
+
     def preview(self, request: Request) -> Response:
         snapshot = self.workspace.snapshot()
-        languages = snapshot.language_order()
+        dhpc, country = self._chosen(snapshot, request)
+        languages = language_order(dhpc) if dhpc is not None else ()
         language = request.query_params.get("lang", "")
         if language not in languages:
-            language = languages[1] if len(languages) > 1 else (languages or ("",))[0]
-        findings = [f for f in snapshot.findings if f.language == language]
+            language = default_language(dhpc) if dhpc is not None else ""
+        findings = [
+            f for f in (snapshot.findings_of(dhpc) if dhpc else ()) if f.language == language
+        ]
         return self.page(
             request,
             "preview.html",
@@ -139,31 +159,38 @@ class ServeApp:
             languages=languages,
             language=language,
             findings=_ordered(findings),
-            letter_error=self._letter_error(snapshot, language),
+            letter_error=self._letter_error(snapshot, dhpc, language),
+            country=country,
+            country_query=f"country={country}&" if country else "",
+            letter_url=f"/letter/{country}/{language}" if country else f"/letter/{language}",
+            deviations=len(dhpc.deviations) if dhpc is not None else 0,
         )
 
-    def _letter_error(self, snapshot: Snapshot, language: str) -> str | None:
+    def _letter_error(self, snapshot: Snapshot, dhpc: Dhpc | None, language: str) -> str | None:
         if snapshot.error or snapshot.build_error:
             return snapshot.error or snapshot.build_error
+        assert dhpc is not None
         try:
-            self._letter(snapshot, language)
+            self._letter(snapshot, dhpc, language)
         except DhpcError as exc:
             return f"Error: {exc}"
         return None
 
-    def _letter(self, snapshot: Snapshot, language: str) -> str:
-        assert snapshot.dhpc is not None
-        dhpc = snapshot.dhpc
+    def _letter(self, snapshot: Snapshot, dhpc: Dhpc, language: str) -> str:
+        findings = snapshot.findings_of(dhpc)
 
         def make() -> object:
             try:
                 return self.workspace.render_letter(
-                    lambda env: preview_html(dhpc, language, snapshot.findings, env)
+                    lambda env: preview_html(dhpc, language, findings, env)
                 )
             except DhpcError as exc:
                 return exc
 
-        made = self.workspace.cached(snapshot, f"letter:{language}", make)
+        key = (
+            f"letter:{dhpc.meta.country}:{language}" if snapshot.campaign else f"letter:{language}"
+        )
+        made = self.workspace.cached(snapshot, key, make)
         if isinstance(made, DhpcError):
             raise made
         assert isinstance(made, str)
@@ -172,26 +199,40 @@ class ServeApp:
     def letter(self, request: Request) -> Response:
         language = request.path_params["language"]
         snapshot = self.workspace.snapshot()
-        if snapshot.dhpc is not None and language not in snapshot.languages:
+        country = request.path_params.get("country")
+        if snapshot.dhpc is not None and (country is not None) != (snapshot.campaign is not None):
+            return self.problem(request, 404, "", "/preview")  # /letter/CC/L is a campaign's
+        dhpc = snapshot.national(country)
+        if dhpc is not None and (
+            language not in dhpc.meta.languages
+            or (snapshot.campaign is not None and dhpc.meta.country != country)
+        ):
             return self.problem(request, 404, "", "/preview")
         message = snapshot.error or snapshot.build_error
         if message is None:
+            assert dhpc is not None
             try:
-                return HTMLResponse(self._letter(snapshot, language))
+                return HTMLResponse(self._letter(snapshot, dhpc, language))
             except DhpcError as exc:
                 message = f"Error: {exc}"
         return self.page(request, "letter-error.html", snapshot=snapshot, message=message)
 
     def review(self, request: Request) -> Response:
         snapshot = self.workspace.snapshot()
-        if snapshot.dhpc is None:
+        dhpc, country = self._chosen(snapshot, request)
+        if dhpc is None:
             return self.page(request, "review.html", snapshot=snapshot, table=None)
-        dhpc = snapshot.dhpc
-        shown = field_languages(snapshot, request.query_params.getlist("lang"))
-        if dhpc.meta.source_language not in shown:
-            shown = (dhpc.meta.source_language, *shown)
+        source = dhpc.meta.source_language
+        # A country of a campaign: its languages beside the core, even where it is not sent.
+        order = (source, *(x for x in language_order(dhpc) if x != source))
+        shown = field_languages(order, request.query_params.getlist("lang"))
+        if source not in shown:
+            shown = (source, *shown)
+        findings = snapshot.findings_of(dhpc)
         table = self.workspace.cached(
-            snapshot, "review", lambda: review_table(dhpc, snapshot.findings)
+            snapshot,
+            f"review:{country}" if country else "review",
+            lambda: review_table(dhpc, findings),
         )
         assert isinstance(table, ReviewTable)
         state = review_state(dhpc)
@@ -214,19 +255,30 @@ class ServeApp:
             state=state,
             shown=shown,
             changed_in=changed_in,
-            all_languages=snapshot.language_order(),
+            all_languages=order,
             translations=[x for x in shown if x != dhpc.meta.source_language],
+            approvable=dhpc.meta.languages,
             back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            country=country,
+            deviations=len(dhpc.deviations),
         )
 
     def status(self, request: Request) -> Response:
         snapshot = self.workspace.snapshot()
+        if snapshot.campaign is not None:
+            # The matrix of dhpc status, country × language, from the same library function.
+            from dhpc_gen.status import campaign_status
+
+            matrix = campaign_status(snapshot.campaign, self.workspace.out_root, snapshot.findings)
+            return self.page(
+                request, "status.html", snapshot=snapshot, rows=[], matrix=matrix_rows(matrix)
+            )
         rows = (
             language_statuses(snapshot.dhpc, snapshot.findings, self.workspace.out_root)
             if snapshot.dhpc is not None
             else []
         )
-        return self.page(request, "status.html", snapshot=snapshot, rows=rows)
+        return self.page(request, "status.html", snapshot=snapshot, rows=rows, matrix=[])
 
     # --- changes ----------------------------------------------------------------------
 
@@ -236,10 +288,15 @@ class ServeApp:
         snapshot = self.workspace.snapshot()
         if snapshot.dhpc is None:
             return self.problem(request, 409, snapshot.error or "", back)
-        dhpc = snapshot.dhpc
+        dhpc = self._posted(snapshot, form)
+        if dhpc is None:
+            country = form.get("country", "")
+            return self.problem(
+                request, 400, f"{snapshot.dhpc.id} is not sent in {country!r}", back
+            )
         language = form.get("language", "")
         path = form.get("field", "")
-        if language not in dhpc.meta.languages or path not in commentable_fields(dhpc, language):
+        if language not in dhpc.texts or path not in commentable_fields(dhpc, language):
             return self.problem(request, 400, f"no field {path!r} in {language!r}", back)
         try:
             add_comment(
@@ -251,6 +308,7 @@ class ServeApp:
                 role=form.get("role", ""),
                 text=form.get("text", ""),
                 content_sha256=language_hash(dhpc, language),
+                country=dhpc.meta.country if dhpc.in_campaign else None,
             )
         except DhpcError as exc:
             return self.problem(request, 400, str(exc), back)
@@ -262,7 +320,12 @@ class ServeApp:
         snapshot = self.workspace.snapshot()
         if snapshot.dhpc is None:
             return self.problem(request, 409, snapshot.error or "", back)
-        dhpc = snapshot.dhpc
+        dhpc = self._posted(snapshot, form)
+        if dhpc is None:
+            country = form.get("country", "")
+            return self.problem(
+                request, 400, f"{snapshot.dhpc.id} is not sent in {country!r}", back
+            )
         language = form.get("language", "")
         if language not in dhpc.meta.languages:
             return self.problem(request, 400, f"{dhpc.id} has no language {language!r}", back)
@@ -280,6 +343,15 @@ class ServeApp:
         except DhpcError as exc:
             return self.problem(request, 400, str(exc), back)
         return RedirectResponse(f"{back}#approval-{language}", status_code=303)
+
+    def _posted(self, snapshot: Snapshot, form: Mapping[str, str]) -> Dhpc | None:
+        """The DHPC a change is about: the folder's, or the country named in a campaign."""
+        if snapshot.dhpc is None:
+            return None
+        if snapshot.campaign is None:
+            return snapshot.dhpc
+        country = form.get("country", "").upper()
+        return snapshot.campaign.nationals.get(country)
 
     # --- files and events -------------------------------------------------------------
 
@@ -363,6 +435,7 @@ def create_app(workspace: Workspace, policy: AccessPolicy, pages: Pages | None =
         Route("/preview", serve.preview),
         Route("/letter/letter.css", serve.letter_css),
         Route("/letter/{language:str}", serve.letter),
+        Route("/letter/{country:str}/{language:str}", serve.letter),
         Route("/assets/fonts/{name:str}", serve.font),
         Route("/static/{name:str}", serve.static_file),
         Route("/events", serve.events),

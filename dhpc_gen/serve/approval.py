@@ -79,7 +79,8 @@ def approval_views(dhpc: Dhpc, *, with_changes: bool = True) -> dict[str, Approv
 def approve(
     dhpc: Dhpc, language: str, *, name: str, role: str, comment: str, seen_sha256: str
 ) -> Signoff:
-    """Record that ``name`` approves ``language`` as it is on disk, as ``dhpc signoff`` does.
+    """Record that ``name`` approves ``language`` as it is on disk, as ``dhpc signoff`` does
+    (one country's national text, for a country of a campaign).
 
     ``seen_sha256`` is the version the reviewer was shown; if the text changed since,
     nothing is recorded (:class:`VersionChangedError`).
@@ -93,6 +94,7 @@ def approve(
         name=name,
         role=role,
         comment=comment,
+        country=dhpc.meta.country if dhpc.in_campaign else None,
         seen={language: seen_sha256},
     )
     (entry,) = recorded.entries

@@ -42,6 +42,9 @@ class Comment:
     text: str
     content_sha256: str
     """The language's content hash when the comment was written (the version commented on)."""
+    country: str = ""
+    """The country of a campaign whose national text was commented on (empty: a folder of
+    one country); the line has ``country`` last, only then."""
 
     @property
     def when(self) -> str:
@@ -49,7 +52,8 @@ class Comment:
 
     def line(self) -> str:
         record = asdict(self)
-        return json.dumps({key: record[key] for key in _ORDER}, ensure_ascii=False)
+        keys = (*_ORDER, "country") if self.country else _ORDER
+        return json.dumps({key: record[key] for key in keys}, ensure_ascii=False)
 
 
 def comments_path(directory: Path) -> Path:
@@ -91,6 +95,8 @@ def _comment(record: Mapping[str, object]) -> Comment:
     if not isinstance(record, dict):
         raise TypeError("expected an object")
     values = {key: record[key] for key in _ORDER}
+    if "country" in record:
+        values["country"] = record["country"]
     if not all(isinstance(value, str) for value in values.values()):
         raise TypeError("every value must be text")
     return Comment(**{key: str(value) for key, value in values.items()})
@@ -120,8 +126,12 @@ def add_comment(
     text: str,
     content_sha256: str,
     time: str | None = None,
+    country: str | None = None,
 ) -> Comment:
-    """Append one comment to ``comments.jsonl``, the whole file replaced at once."""
+    """Append one comment to ``comments.jsonl``, the whole file replaced at once.
+
+    ``country``: the country of a campaign whose national text the comment is on.
+    """
     comment = Comment(
         time=time or utc_now(),
         dhpc=dhpc_id,
@@ -131,6 +141,7 @@ def add_comment(
         role=" ".join(role.split())[:MAX_NAME],
         text=_clean(text, "the comment", MAX_TEXT),
         content_sha256=content_sha256,
+        country=country or "",
     )
     path = comments_path(directory)
     _refuse_link(path)

@@ -64,6 +64,15 @@ def language_name(code: str, in_language: str) -> str:
     return name or code
 
 
+def country_name(code: str, in_language: str) -> str:
+    """``Belgium``, ``Belgien``, ``Belgique``: a country's name in the pages' language."""
+    try:
+        name = Locale.parse(in_language).territories.get(code.upper())
+    except (UnknownLocaleError, ValueError):
+        return code
+    return str(name) if name else code
+
+
 class Pages:
     """The Jinja2 environment of the pages, one per language, made once and kept."""
 

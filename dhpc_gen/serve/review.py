@@ -46,8 +46,12 @@ class ReviewState:
 
 
 def review_state(dhpc: Dhpc) -> ReviewState:
+    """Comments and approvals now; a country of a campaign: those of its national texts."""
     try:
-        comments, comment_problem = by_field(read_comments(dhpc.directory)), ""
+        found = read_comments(dhpc.directory)
+        if dhpc.in_campaign:
+            found = [c for c in found if c.country == dhpc.meta.country]
+        comments, comment_problem = by_field(found), ""
     except DhpcError as exc:
         comments, comment_problem = {}, str(exc)
     try:

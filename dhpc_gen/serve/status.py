@@ -3,11 +3,14 @@
 Only counts are read from the mailing list and the send journal, never a recipient.
 The build state compares the manifest ``dhpc build`` wrote with the content now; a
 byte-for-byte comparison is ``dhpc build --check``'s job (it renders every letter).
+A campaign's page shows the matrix of ``dhpc status`` (:func:`dhpc_gen.status.
+campaign_status`), each cell shaped here for the pages' words.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ from dhpc_gen.errors import DhpcError
 from dhpc_gen.fsutil import sha256_file
 from dhpc_gen.review.findings import Finding
 from dhpc_gen.serve.approval import ApprovalView, approval_views
+from dhpc_gen.status import CampaignStatus
 
 BuildState = Literal["current", "outdated", "missing"]
 
@@ -129,6 +133,57 @@ def language_statuses(
                 build=build_state(dhpc, language, out_dir, manifest),
                 recipients=None if recipients is None else recipients.get(language, 0),
                 sending=tuple(sorted(sending.get(language, Counter()).items())),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One cell of the campaign's matrix (``dhpc status``), in the terms the page shows."""
+
+    country: str
+    language: str
+    translated: Literal["source", "yes", "no"]
+    untranslated: int
+    errors: int
+    warnings: int
+    notes: int
+    deviations: int
+    reviewed: str
+    """As ``dhpc status`` words it (the sign-off log's record); empty when nothing is
+    recorded."""
+    build: BuildState
+    build_detail: str
+    """What changed, when the letter is outdated."""
+    recipients: int | None
+    sending: tuple[tuple[str, int], ...]
+
+
+def matrix_rows(status: CampaignStatus) -> list[MatrixRow]:
+    """The cells of ``status``, one row per country and language."""
+    rows = []
+    for cell in status.cells:
+        count = re.search(r"\d+", cell.translated) if cell.translated.startswith("no") else None
+        built = cell.built
+        build: BuildState = (
+            "current" if built == "built" else "missing" if built == "not built" else "outdated"
+        )
+        rows.append(
+            MatrixRow(
+                country=cell.country,
+                language=cell.language,
+                translated="source" if cell.translated == "source" else "no" if count else "yes",
+                untranslated=int(count.group()) if count else 0,
+                errors=cell.checks.errors,
+                warnings=cell.checks.warnings,
+                notes=cell.checks.notes,
+                deviations=cell.deviations,
+                reviewed="" if cell.reviewed == "not recorded" else cell.reviewed,
+                build=build,
+                build_detail=built.removeprefix("stale: ") if build == "outdated" else "",
+                recipients=cell.mailed,
+                sending=tuple(cell.sent.items()),
             )
         )
     return rows

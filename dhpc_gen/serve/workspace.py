@@ -4,6 +4,9 @@ Every page asks for a :class:`Snapshot`; it is made again only when a file it de
 changed (the content files by their bytes; the catalogs, the regulator file and the
 letter's templates by their modification time). A watcher on the folder counts changes,
 so that open pages learn within a fraction of a second that they should refresh.
+
+A campaign folder is read as ``dhpc build`` reads it (:func:`load_campaign`), its
+country files included; a page shows one country's national version at a time.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from pathlib import Path
 
 import jinja2
 
-from dhpc_gen.build import LETTER_TEMPLATES
-from dhpc_gen.content import load_dhpc
+from dhpc_gen.build import LETTER_TEMPLATES, unprintable_problems
+from dhpc_gen.content.campaign import COUNTRIES_DIR, Campaign, load_campaign
 from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.errors import ContentError, DhpcError
+from dhpc_gen.errors import ContentError, DhpcError, Problem
 from dhpc_gen.render.environment import make_environment
 from dhpc_gen.resources import LOCALES_DIR, REGULATORS_DIR, TEMPLATES_DIR
+from dhpc_gen.review.campaign import campaign_termbase, check_campaign
 from dhpc_gen.review.checks import run_checks
 from dhpc_gen.review.findings import Finding
 from dhpc_gen.review.termbase import termbase_for
@@ -52,6 +56,9 @@ class Snapshot:
     build_error: str | None
     """The content reads but the letters cannot be built (``dhpc build``'s message)."""
     findings: tuple[Finding, ...] = ()
+    campaign: Campaign | None = None
+    """A campaign of several countries; ``dhpc`` is then its shared texts (None: a folder
+    of one country, ``dhpc``)."""
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -59,10 +66,47 @@ class Snapshot:
 
     def language_order(self) -> tuple[str, ...]:
         """The source language first, then the others as ``dhpc.yaml`` lists them."""
-        if self.dhpc is None:
-            return ()
-        source = self.dhpc.meta.source_language
-        return (source, *(x for x in self.dhpc.meta.languages if x != source))
+        return () if self.dhpc is None else language_order(self.dhpc)
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        """A campaign's countries, as ``dhpc.yaml`` lists them (none for a folder of one)."""
+        return () if self.campaign is None else tuple(self.campaign.countries)
+
+    def national(self, country: str | None) -> Dhpc | None:
+        """What a page shows: the folder's DHPC, or one country's version of a campaign
+        (the first country's when ``country`` is none of them)."""
+        if self.campaign is None:
+            return self.dhpc
+        code = (country or "").upper()
+        if code not in self.campaign.nationals:
+            code = next(iter(self.campaign.countries))
+        return self.campaign.nationals[code]
+
+    def findings_of(self, dhpc: Dhpc) -> tuple[Finding, ...]:
+        """The findings of ``dhpc``: all of a folder's, or those of one country's letters
+        (its shared texts' and its own)."""
+        if self.campaign is None or not dhpc.in_campaign:
+            return self.findings
+        country = dhpc.meta.country
+        return tuple(
+            f
+            for f in self.findings
+            if f.country in ("", country) and (f.language in dhpc.texts or not f.language)
+        )
+
+
+def language_order(dhpc: Dhpc) -> tuple[str, ...]:
+    """The source language first (where it is sent), then the others as listed."""
+    source = dhpc.meta.source_language
+    languages = dhpc.meta.languages
+    return ((source,) if source in languages else ()) + tuple(x for x in languages if x != source)
+
+
+def default_language(dhpc: Dhpc) -> str:
+    """The language a page opens with: the first translation, else the source language."""
+    order = language_order(dhpc)
+    return next((x for x in order if x != dhpc.meta.source_language), order[0] if order else "")
 
 
 @dataclass
@@ -92,9 +136,13 @@ class Workspace:
             entries = sorted(self.directory.iterdir())
         except OSError:
             entries = []
+        countries = self.directory / COUNTRIES_DIR
+        if countries.is_dir():  # a campaign's national facts
+            with contextlib.suppress(OSError):
+                entries += sorted(countries.iterdir())
         for path in entries:
             if path.suffix in WATCHED_SUFFIXES and path.is_file():
-                digest.update(path.name.encode() + b"\0")
+                digest.update(self._name(path).encode() + b"\0")
                 try:
                     digest.update(path.read_bytes())
                 except OSError:
@@ -109,6 +157,9 @@ class Workspace:
                 digest.update(f"{path}:missing".encode())
         return digest.hexdigest()
 
+    def _name(self, path: Path) -> str:
+        return path.name if path.parent == self.directory else f"{COUNTRIES_DIR}/{path.name}"
+
     def snapshot(self) -> Snapshot:
         """The current version, checked; made again only after a change."""
         stamp = self.stamp()
@@ -122,9 +173,12 @@ class Workspace:
 
     def _read(self, stamp: str) -> Snapshot:
         try:
-            dhpc = load_dhpc(self.directory)
+            campaign = load_campaign(self.directory)
         except DhpcError as exc:
             return Snapshot(stamp, None, error_message(exc), None)
+        if not campaign.single:
+            return self._read_campaign(stamp, campaign)
+        dhpc = campaign.shared
         build_error = None
         problems = consistency_problems(dhpc) + registry_problems(dhpc)
         if problems:
@@ -134,6 +188,18 @@ class Workspace:
         except DhpcError as exc:  # an invalid terms.yaml stops the checks, as in dhpc check
             return Snapshot(stamp, dhpc, error_message(exc), build_error)
         return Snapshot(stamp, dhpc, None, build_error, tuple(findings))
+
+    def _read_campaign(self, stamp: str, campaign: Campaign) -> Snapshot:
+        """A campaign: checked as ``dhpc check`` checks it, each shared text once."""
+        problems: list[Problem] = []
+        for national in campaign.nationals.values():
+            problems += [p for p in unprintable_problems(national) if p not in problems]
+        build_error = error_message(ContentError(problems)) if problems else None
+        try:
+            findings = check_campaign(campaign, termbase=campaign_termbase(campaign))
+        except DhpcError as exc:
+            return Snapshot(stamp, campaign.shared, error_message(exc), build_error, (), campaign)
+        return Snapshot(stamp, campaign.shared, None, build_error, tuple(findings), campaign)
 
     def cached(self, snapshot: Snapshot, key: str, make: Callable[[], object]) -> object:
         """``make()`` once per version of the folder (a letter's HTML, the review rows)."""
@@ -163,9 +229,12 @@ class Workspace:
         def wanted(_change: object, path: str) -> bool:
             return path.endswith(WATCHED_SUFFIXES)
 
+        folders = [self.directory]
+        if (self.directory / COUNTRIES_DIR).is_dir():
+            folders.append(self.directory / COUNTRIES_DIR)
         try:
             async for _changes in awatch(
-                self.directory,
+                *folders,
                 watch_filter=wanted,
                 stop_event=self._stop,
                 recursive=False,
@@ -203,8 +272,7 @@ class Workspace:
                 self._changed.notify_all()
 
 
-def field_languages(snapshot: Snapshot, requested: Sequence[str]) -> tuple[str, ...]:
-    """The languages asked for that the DHPC has, in its order; all when none is asked."""
-    order = snapshot.language_order()
+def field_languages(order: Sequence[str], requested: Sequence[str]) -> tuple[str, ...]:
+    """The languages asked for among ``order``, in that order; all when none is asked."""
     chosen = tuple(x for x in order if x in requested)
-    return chosen or order
+    return chosen or tuple(order)
