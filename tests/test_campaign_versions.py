@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -214,6 +215,29 @@ def test_check_shows_the_signoff_of_every_letter_country_by_country(repo_campaig
     (change,) = approvals[("BE", "fr")]["changes_since_approval"]["changes"]
     assert change["path"] == "summary[1]" and change["file"].endswith("countries/BE.yaml")
     assert approvals[("BE", "nl")]["state"] == "approved"
+
+
+def test_review_of_the_whole_campaign_shows_the_signoffs_country_by_country(
+    repo_campaign: Path, tmp_path: Path
+) -> None:
+    code, _, err = dhpc(
+        "signoff", repo_campaign, "--country", "BE", "--lang", "fr",
+        "--name", "Claire Dubois", "--role", "Medical reviewer",
+    )  # fmt: skip
+    assert code == 0, err
+    commit_all(repo_campaign, "BE fr approved")
+    out = tmp_path / "review.html"
+    code, _, err = dhpc("review", repo_campaign, "--no-thumbnails", "-o", out)
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    rows = re.findall(
+        r'<tr class="\w+" data-language="(\w+)" data-country="(\w+)" data-state="(\w+)">', html
+    )
+    states = {(country, language): state for language, country, state in rows}
+    assert len(states) == 13, rows  # every letter of the campaign, once
+    assert states[("BE", "fr")] == "approved"
+    assert states[("BE", "nl")] == states[("FI", "fi")] == "never"
+    assert "BE · French (fr)" in html and "approved by Claire Dubois" in html
 
 
 def test_check_of_a_folder_of_one_country_still_names_languages_only(example_dir: Path) -> None:
