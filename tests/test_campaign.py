@@ -222,3 +222,26 @@ def test_xliff_exchanges_a_shared_language_of_a_campaign(
     replace_in(campaign_dir / "dhpc.yaml", "  SE: [sv]\n", "  SE: [sv]\n  PT: [pt]\n")
     fresh = export_xliff(campaign_dir, tmp_path / "pt.xlf", target="pt")
     assert fresh.units == 11 and fresh.translated == 0
+
+
+def test_norway_is_sent_in_bokmal(campaign_dir: Path) -> None:
+    """Norway's letters are written in nb: the campaign reads, with the DMP's block."""
+    replace_in(campaign_dir / "dhpc.yaml", "  SE: [sv]\n", "  SE: [sv]\n  NO: [nb]\n")
+    norwegian = (campaign_dir / "en.yaml").read_text(encoding="utf-8")
+    (campaign_dir / "nb.yaml").write_text(
+        norwegian.replace("language: en", "language: nb"), encoding="utf-8"
+    )
+    (campaign_dir / "countries" / "NO.yaml").write_text(
+        "date: 2026-11-09\n"
+        "mahs:\n"
+        "  - {name: Fictapharm Norge AS, email: medinfo.no@fictapharm.example,"
+        " phone: +47 22 55 50 10, department: Medisinsk informasjon}\n"
+        "authorities: [EMA, DMP]\n"
+        "signatories:\n"
+        "  - {name: Dr. Ingrid Hansen, title: Medisinsk direktør, company: Fictapharm Norge AS}\n"
+        "placeholders: {mah: Fictapharm Norge AS, authority: DMP}\n",
+        encoding="utf-8",
+    )
+    norway = load_campaign(campaign_dir).national("NO")
+    assert norway.meta.languages == ("nb",)
+    assert "Fictapharm Norge AS" in norway.text("nb").opening

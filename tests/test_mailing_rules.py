@@ -111,6 +111,12 @@ def test_belgian_postal_codes_choose_the_language() -> None:
     assert belgium.assign("", "BE", "1000") == ("nl", "default")  # Brussels: bilingual
 
 
+def test_norwegian_named_in_a_register_is_the_bokmal_letter() -> None:
+    norway = LanguagePolicy.for_dhpc("NO", ("nb",), registry.languages)
+    for given in ("Norsk", "norwegian", "no", "nb", "Bokmål"):
+        assert norway.assign(given, "NO", "0150") == ("nb", "source"), given
+
+
 def test_a_rule_gives_only_a_language_the_dhpc_has() -> None:
     finnish_only = LanguagePolicy.for_dhpc("FI", ("fi",), registry.languages)
     assert finnish_only.assign("svenska", "FI", "22100") == ("fi", "default")

@@ -13,6 +13,7 @@ import pytest
 
 from dhpc_gen.errors import RegistryError
 from dhpc_gen.regulators import registry
+from dhpc_gen.resources import LOCALES_DIR
 
 LOCAL_APPENDIX_V = Path(__file__).resolve().parent / "data" / "appendix-v.md"
 
@@ -41,7 +42,7 @@ COUNTRY_LANGUAGES: dict[str, tuple[str, ...]] = {
     "LV": ("lv",),
     "MT": ("en", "mt"),
     "NL": ("nl",),
-    "NO": ("no",),
+    "NO": ("nb",),
     "PL": ("pl",),
     "PT": ("pt",),
     "RO": ("ro",),
@@ -50,6 +51,8 @@ COUNTRY_LANGUAGES: dict[str, tuple[str, ...]] = {
     "SK": ("sk",),
 }
 NOT_IN_SOURCE = ("LI",)
+FILED_AS = {("NO", "no"): "nb"}
+"""The source's language code → the registry's: Norway's "Norwegian" is filed as Bokmål."""
 
 PAIRS = [(country, lang) for country, langs in COUNTRY_LANGUAGES.items() for lang in langs]
 
@@ -64,7 +67,8 @@ def _table_in(path: Path) -> dict[str, tuple[str, ...]]:
     for line in _source_lines(path):
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         if len(cells) == 4 and re.fullmatch(r"[A-Z]{2}", cells[1]):
-            table[cells[1]] = tuple(re.findall(r"\(([a-z]{2,3})\)", cells[2]))
+            codes = re.findall(r"\(([a-z]{2,3})\)", cells[2])
+            table[cells[1]] = tuple(FILED_AS.get((cells[1], code), code) for code in codes)
     return table
 
 
@@ -121,6 +125,13 @@ def test_contact_block_is_verbatim_from_appendix_v(country: str, language: str) 
 
 def test_local_copy_of_appendix_v_has_the_table() -> None:
     assert _table_in(LOCAL_APPENDIX_V) == {**COUNTRY_LANGUAGES, **dict.fromkeys(NOT_IN_SOURCE, ())}
+
+
+def test_norway_is_filed_in_bokmal_the_language_of_its_catalog() -> None:
+    """A DHPC for Norway is written in nb, the catalog's code: the block must be found there."""
+    assert registry.languages("NO") == ["nb"]
+    assert registry.lookup("NO", "nb").short_name == "DMP"
+    assert (LOCALES_DIR / "nb" / "LC_MESSAGES" / "messages.po").is_file()
 
 
 def test_finnish_swedish_block_starts_with_the_website() -> None:
