@@ -245,3 +245,50 @@ def test_norway_is_sent_in_bokmal(campaign_dir: Path) -> None:
     norway = load_campaign(campaign_dir).national("NO")
     assert norway.meta.languages == ("nb",)
     assert "Fictapharm Norge AS" in norway.text("nb").opening
+
+
+def test_germany_chooses_the_bfarm_or_the_pei(campaign_dir: Path, tmp_path: Path) -> None:
+    """Germany has two reporting authorities: a country file names the competent one."""
+    from click.testing import CliRunner
+
+    from dhpc_gen.cli import main
+    from dhpc_gen.review.checks import check_regulator
+    from tests.pdf_helpers import pdftotext
+
+    country_file = campaign_dir / "countries" / "DE.yaml"
+    replace_in(country_file, "reporting_authority: PEI\n", "")
+    germany = load_campaign(campaign_dir).national("DE")
+    assert germany.meta.reporting_authority is None
+    (note,) = [f for f in check_regulator(germany) if f.code == "authority-default"]
+    assert note.severity == "note" and "PEI, BfArM" in note.message
+    assert note.file.endswith("countries/DE.yaml")
+
+    replace_in(country_file, "authorities: [", "reporting_authority: BfArM\nauthorities: [")
+    germany = load_campaign(campaign_dir).national("DE")
+    assert germany.meta.reporting_authority == "BfArM"
+    assert not [f for f in check_regulator(germany) if f.code == "authority-default"]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["build", str(campaign_dir), "--country", "DE", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    letter = pdftotext(out / "fictumab-2026" / "DE" / "fictumab-2026_DE_de.pdf")
+    assert "Kurt-Georg-Kiesinger-Allee 3" in letter and "www.bfarm.de" in letter
+    assert "www.pei.de" not in letter
+
+    replace_in(country_file, "reporting_authority: BfArM", "reporting_authority: BfArm-Bonn")
+    (problem,) = problems_of(campaign_dir)
+    line = line_of(country_file, "reporting_authority")
+
+    assert f"DE.yaml:{line} reporting_authority:" in problem
+    assert "DE has the authorities PEI, BfArM" in problem
+
+
+def test_a_country_of_one_authority_refuses_a_choice(campaign_dir: Path) -> None:
+    replace_in(
+        campaign_dir / "countries" / "FI.yaml",
+        "authorities: [",
+        "reporting_authority: PEI\nauthorities: [",
+    )
+    (problem,) = problems_of(campaign_dir)
+    assert "FI.yaml:" in problem and "FI has one reporting authority in 'fi'" in problem

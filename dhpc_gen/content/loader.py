@@ -403,6 +403,17 @@ def load_dhpc(
             )
         )
 
+    if meta.reporting_authority is not None and meta.country in countries_ok:
+        from dhpc_gen.content.campaign import reporting_authority_problems
+
+        problems += reporting_authority_problems(
+            meta.country,
+            [lang for lang in meta.languages if lang in languages_ok],
+            meta.reporting_authority,
+            shown_meta,
+            at(("reporting_authority",)),
+        )
+
     texts: dict[str, LanguageText] = {}
     files = [meta_path]
     for index, language in enumerate(meta.languages):

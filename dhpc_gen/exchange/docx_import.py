@@ -405,7 +405,7 @@ def _country(
     if meta is not None:
         country = meta.country
         try:
-            regulator = registry.lookup(country, language)
+            regulator = registry.lookup(country, language, authority=meta.reporting_authority)
         except RegistryError as exc:
             return country, None, [Finding(at, f"the block cannot be compared: {exc}", "registry")]
         scored = country_scores(parts.reporting, language)
