@@ -116,7 +116,7 @@ def test_a_countrys_letter_and_a_languages_shared_text(tmp_path: Path) -> None:
     assert code == 0, err
     national = Path("output/fictumab-2026/BE/fictumab-2026_BE_fr.docx")
     try:
-        assert out.startswith(f"{national}: fr, ")
+        assert out.startswith(f"{national}: fr, BE's national letter (BE's placeholders")
         text = words(national)
         # Belgium's letter as it prints: its wording of the placeholders, its deviation.
         assert "de santé (AFMPS), Fictapharm Belgium SA/NV souhaite" in text
@@ -128,8 +128,9 @@ def test_a_countrys_letter_and_a_languages_shared_text(tmp_path: Path) -> None:
     finally:
         shutil.rmtree("output/fictumab-2026/BE", ignore_errors=True)
     shared = tmp_path / "fr.docx"
-    code, _, err = run("export-docx", CAMPAIGN, "--lang", "fr", "-o", shared)
+    code, out, err = run("export-docx", CAMPAIGN, "--lang", "fr", "-o", shared)
     assert code == 0, err
+    assert "fr, the shared fr text ({placeholders} as written, in BE's frame" in out
     text = words(shared)
     assert "{authority}, {mah} souhaite vous informer" in text
     assert "(eGFR inférieur à 30" in text and "débit de filtration" not in text
