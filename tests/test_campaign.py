@@ -292,3 +292,24 @@ def test_a_country_of_one_authority_refuses_a_choice(campaign_dir: Path) -> None
     )
     (problem,) = problems_of(campaign_dir)
     assert "FI.yaml:" in problem and "FI has one reporting authority in 'fi'" in problem
+
+
+def test_a_language_file_no_country_sends_in_is_named(campaign_dir: Path) -> None:
+    slovak = (campaign_dir / "en.yaml").read_text(encoding="utf-8").replace("language: en", "sk")
+    (campaign_dir / "sk.yaml").write_text(slovak, encoding="utf-8")
+    (campaign_dir / "terms.yaml").write_text("terms: []\n", encoding="utf-8")  # not a language
+    (problem,) = problems_of(campaign_dir)
+    assert "sk.yaml: no country in dhpc.yaml sends in 'sk'" in problem
+    assert f"under countries: (line {line_of(campaign_dir / 'dhpc.yaml', 'countries:')})" in problem
+
+
+def test_country_codes_and_an_empty_matrix_are_told_in_words(campaign_dir: Path) -> None:
+    meta = campaign_dir / "dhpc.yaml"
+    replace_in(meta, "  SE: [sv]\n", "  se: [sv]\n")
+    (problem,) = problems_of(campaign_dir)
+    assert f"dhpc.yaml:{line_of(meta, 'se: [sv]')} countries.se:" in problem
+    assert "a two-letter country code in capitals, such as 'FI' or 'BE'" in problem
+    text = meta.read_text(encoding="utf-8")
+    meta.write_text(text[: text.index("countries:")] + "countries: {}\n", encoding="utf-8")
+    (problem,) = problems_of(campaign_dir)
+    assert "countries: lists no country: give each country with its languages" in problem

@@ -480,6 +480,16 @@ class _Loader:
                         line_of(data, (field,)),
                     )
             texts[language] = text
+        for path in sorted(self.directory.glob("*.yaml")):
+            if path.stem in self.languages_ok and path.stem not in order:
+                self.problem(
+                    display_path(path),
+                    "",
+                    f"no country in dhpc.yaml sends in {path.stem!r}: add it to a country's "
+                    f"languages under countries: (line {self.at_meta('countries')}), or "
+                    "remove this file",
+                    None,
+                )
         return texts
 
     # --- countries/<CC>.yaml -------------------------------------------------------------

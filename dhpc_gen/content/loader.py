@@ -219,6 +219,7 @@ def _decode(raw: bytes, shown: str) -> tuple[str, Problem | None]:
 _PATTERN_HINTS = {
     "id": "use lower-case letters, digits, '.', '_' and '-' (at most 64; it names the files)",
     "country": "a two-letter country code in capitals, such as 'FI' or 'BE'",
+    "countries": "a two-letter country code in capitals, such as 'FI' or 'BE'",
     "languages": "a language code in lower case, such as 'sv' or 'fi'",
     "source_language": "a language code in lower case, such as 'sv' or 'fi'",
     "language": "a language code in lower case, such as 'sv' or 'fi'",
@@ -251,6 +252,8 @@ def _message(err: Mapping[str, Any]) -> str:
         )
     if kind == "string_unicode":
         return "contains an unpaired surrogate (an escape such as \\ud800): remove it"
+    if kind == "too_short" and loc == ("countries",):
+        return "lists no country: give each country with its languages, such as DE: [de]"
     if kind == "extra_forbidden":
         return "unknown field (check the spelling)"
     if kind == "missing":
@@ -258,7 +261,8 @@ def _message(err: Mapping[str, Any]) -> str:
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
-        field = next((part for part in reversed(loc) if isinstance(part, str)), "")
+        # The innermost field with a hint: a key of countries: is a country code.
+        field = next((p for p in reversed(loc) if isinstance(p, str) and p in _PATTERN_HINTS), "")
         hint = _PATTERN_HINTS.get(field)
         if hint:
             return f"{err['input']!r} is not valid: {hint}"
