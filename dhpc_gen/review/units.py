@@ -268,6 +268,7 @@ _WORDS: dict[str, dict[str, str]] = {
         _PERCENT: "százalék százalékkal százaléka százalékos százalékát százalékban "
         "százaléknyi százalékra százaléknál százaléktól",
         _IU: "NE",
+        "kg": "ttkg",  # testtömeg-kilogramm, a kilogram of body weight: "mg/ttkg"
     },
     "is": {
         _DAY: "dagur dag degi dags dagar daga dögum daganna dagana dögunum sólarhring "
