@@ -1019,10 +1019,9 @@ def check_regulator(dhpc: Dhpc, registry_dir: Path = REGULATORS_DIR) -> list[Fin
                     "note",
                     language,
                     "reporting_authority",
-                    f"{country} has several reporting authorities ({', '.join(codes)}): the "
-                    f"letter names the {codes[0]}, the registry's first; say which one is "
-                    f"competent for this medicine with reporting_authority: in "
-                    f"{display_path(facts)}",
+                    f"reporting goes to the {codes[0]}, the first of the country's authorities "
+                    f"({', '.join(codes)}): say which is competent for this medicine with "
+                    f"reporting_authority: in {display_path(facts)}",
                     file=display_path(facts),
                     code="authority-default",
                 )
