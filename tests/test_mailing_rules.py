@@ -85,6 +85,27 @@ def test_text_is_cleaned_for_printing_and_folded_for_matching() -> None:
 
 
 @pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Luxembourg", "LU"),
+        ("Grand-Duché de Luxembourg", "LU"),
+        ("Norge", "NO"),
+        ("Polska", "PL"),
+        ("Česká republika", "CZ"),
+        ("Magyarország", "HU"),
+        ("Malta", "MT"),
+        ("Österreich", "AT"),
+        ("Nederland", "NL"),
+        ("Portugal", "PT"),
+    ],
+)
+def test_every_eea_country_is_known_by_the_name_its_registers_write(
+    written: str, code: str
+) -> None:
+    assert normalise.country_code(written) == code
+
+
+@pytest.mark.parametrize(
     ("given", "country", "postal", "language", "how"),
     [
         ("svenska", "FI", "00100", "sv", "source"),
