@@ -268,3 +268,23 @@ def test_a_new_folder_from_a_campaigns_letter_is_a_folder_of_one_country(
     dhpc = load_dhpc(target)
     assert dhpc.meta.languages == ("fr",) and dhpc.meta.mahs[0].name == "Fictapharm Belgium SA/NV"
     assert "Fictapharm Belgium SA/NV souhaite" in dhpc.text("fr").opening
+
+
+def test_a_letter_to_the_bfarm_starts_a_folder_that_names_the_bfarm(tmp_path: Path) -> None:
+    """Germany has two reporting blocks: a new folder keeps the one the letter has."""
+    campaign = tmp_path / "campaign"
+    shutil.copytree(CAMPAIGN, campaign)
+    germany = campaign / "countries" / "DE.yaml"
+    germany.write_text(
+        germany.read_text(encoding="utf-8").replace(
+            "reporting_authority: PEI", "reporting_authority: BfArM"
+        ),
+        encoding="utf-8",
+    )
+    export_docx(campaign, tmp_path / "de.docx", language="de", country="DE")
+    code, out, err = run("import-docx", tmp_path / "de.docx", tmp_path / "new")
+    assert code == 0, err
+    assert "country DE" in out
+    new = load_dhpc(tmp_path / "new")
+    assert new.meta.reporting_authority == "BfArM"
+    assert new.meta.authorities == ("EMA", "BfArM")
