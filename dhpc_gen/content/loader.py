@@ -397,12 +397,13 @@ def load_dhpc(
         problems.append(
             Problem(shown_meta, "languages", "a language is listed twice", at(("languages",)))
         )
-    if meta.source_language not in meta.languages:
+    if meta.source_language not in meta.languages and meta.source_language not in languages_ok:
         problems.append(
             Problem(
                 shown_meta,
                 "source_language",
-                f"{meta.source_language!r} is not one of the languages {list(meta.languages)}",
+                f"unknown language {meta.source_language!r}: no catalog "
+                f"locales/{meta.source_language}/LC_MESSAGES/messages.po",
                 at(("source_language",)),
             )
         )
@@ -420,19 +421,23 @@ def load_dhpc(
 
     texts: dict[str, LanguageText] = {}
     files = [meta_path]
-    for index, language in enumerate(meta.languages):
+    # The source language need not be sent: an English core for a letter sent in Czech
+    # only is read to check the translation against, and built in no letter.
+    read = list(meta.languages)
+    if meta.source_language not in read:
+        read.append(meta.source_language)
+    for index, language in enumerate(read):
         if language not in languages_ok:
             continue
         path = directory / f"{language}.yaml"
         shown = display_path(path)
         if not path.is_file():
-            problems.append(
-                Problem(
-                    shown,
-                    "",
-                    f"missing: dhpc.yaml lists language {language!r} (languages[{index}])",
-                )
+            listed = (
+                f"dhpc.yaml lists language {language!r} (languages[{index}])"
+                if language in meta.languages
+                else f"the source text, in {language!r} (source_language)"
             )
+            problems.append(Problem(shown, "", f"missing: {listed}"))
             continue
         files.append(path)
         data, found = read_yaml(path, shown, max_bytes=MAX_CONTENT_BYTES)
