@@ -127,7 +127,7 @@ def test_country_and_lang_select_and_keep_the_rest(campaign_dir: Path, tmp_path:
     assert [entry["country"] for entry in campaign["countries"]] == ["BE", "FI", "SE"]
     result = runner.invoke(main, [*args, "--country", "NL", "--lang", "fr"])
     assert result.exit_code == 2
-    assert "--lang fr: fictumab-2026 is not sent in it in NL (languages: nl)" in result.output
+    assert "--lang fr: fictumab-2026 is not sent in it: NL sends in nl" in result.output
     result = runner.invoke(main, [*args, "--country", "LU"])
     assert result.exit_code == 2
     assert (
