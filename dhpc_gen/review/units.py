@@ -614,7 +614,8 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "au-dessous de",
         ">": "plus de|supérieur à|supérieure à|supérieurs à|supérieures à|au-dessus de",
         "≥": "au moins|au minimum|pas moins de|supérieur ou égal à|supérieure ou égale à",
-        "≤": "au plus|au maximum|pas plus de|inférieur ou égal à|inférieure ou égale à",
+        "≤": "au plus|au maximum|pas plus de|inférieur ou égal à|inférieure ou égale à|"
+        "ne pas dépasser|sans dépasser",
     },
     "ga": {"<": "níos lú ná", ">": "níos mó ná"},
     "hr": {
@@ -658,7 +659,7 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "<": "mindre enn|færre enn|lavere enn",
         ">": "mer enn|flere enn|større enn|høyere enn",
         "≥": "minst|ikke mindre enn",
-        "≤": "høyst|maksimalt|ikke mer enn",
+        "≤": "høyst|maksimalt|ikke mer enn|ikke overstige|ikke overskride",
     },
     "nl": {
         "<": "minder dan|kleiner dan|lager dan",
@@ -676,7 +677,7 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "<": "menos de|inferior a|inferiores a|abaixo de",
         ">": "mais de|superior a|superiores a|acima de",
         "≥": "pelo menos|no mínimo|não menos de",
-        "≤": "no máximo|não mais de",
+        "≤": "no máximo|não mais de|não exceder|sem exceder",
     },
     "ro": {
         "<": "mai puțin de|mai puţin de",
