@@ -265,3 +265,15 @@ def test_an_office_email_on_many_rows_says_nothing_about_who_is_who() -> None:
 )
 def test_streets_agree_on_the_name_and_the_house_number(x: str, y: str, agree: bool) -> None:
     assert streets_agree(x, y) is agree
+
+
+def test_greek_and_cyrillic_letters_are_matched_not_dropped() -> None:
+    assert normalise.fold("Παπαδόπουλος") == "παπαδοπουλοσ"
+    assert normalise.fold("ΠΑΠΑΔΟΠΟΥΛΟΣ") == normalise.fold("Παπαδοπούλος")
+    assert normalise.fold("Иванов") == "иванов"
+    assert normalise.fold("Søren Łódź") == "soren lodz"  # Latin letters as before
+    assert [normalise.country_code(n) for n in ("Ελλάδα", "Κύπρος", "България")] == [
+        "GR",
+        "CY",
+        "BG",
+    ]

@@ -15,7 +15,10 @@ from collections.abc import Callable
 from dhpc_gen.email_address import is_email
 
 _SPACES = re.compile(r"\s+")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Greek and Cyrillic letters are kept: a Greek, Cypriot or Bulgarian register's names would
+# otherwise all fold to nothing, and every person of a postal code be one for ids and the
+# send journal. Other letters outside a-z are dropped as before (ids of lists depend on it).
+_NON_ALNUM = re.compile(r"[^0-9a-z\u0370-\u03ff\u1f00-\u1fff\u0400-\u04ff]+")
 # Control characters go (a row with one that means damage is rejected before this);
 # vertical tab and form feed are line breaks inside a cell (FileMaker writes them);
 # a byte-order mark or a zero-width space inside a value is invisible noise.
@@ -159,12 +162,12 @@ _COUNTRY_NAMES = {
     # Every other EEA country, by its English name, its own and its neighbours' usual ones
     # (as a register of that country writes its own name).
     "AT": ("aut", "austria", "osterreich", "oesterreich", "autriche", "itavalta"),
-    "BG": ("bgr", "bulgaria", "bulgarien", "bulgarie"),
-    "CY": ("cyp", "cyprus", "kypros", "chypre", "zypern"),
+    "BG": ("bgr", "bulgaria", "bulgarien", "bulgarie", "българия", "република българия"),
+    "CY": ("cyp", "cyprus", "kypros", "chypre", "zypern", "κυπροσ", "κυπριακη δημοκρατια"),
     "CZ": ("cze", "czechia", "czech republic", "cesko", "ceska republika", "tschechien"),
     "ES": ("esp", "spain", "espana", "espagne", "spanien"),
     "FR": ("fra", "france", "frankreich", "frankrijk", "ranska"),
-    "GR": ("grc", "greece", "ellada", "hellas", "grece", "griechenland"),
+    "GR": ("grc", "greece", "ellada", "hellas", "grece", "griechenland", "ελλαδα", "ελλασ"),
     "HR": ("hrv", "croatia", "hrvatska", "kroatien", "croatie"),
     "HU": ("hun", "hungary", "magyarorszag", "ungarn", "hongrie"),
     "IE": ("irl", "ireland", "eire", "irland", "irlande"),
