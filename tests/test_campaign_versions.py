@@ -94,7 +94,7 @@ def test_diff_of_two_campaign_folders_per_language_and_country(tmp_path: Path) -
         "deviations[0].text: changed",
         "        …insuffisance rénale sévère (débit de filtration glomérulaire estimé [eGFR] "
         "inférieur à [-30-]{+25+} ml/min/1,73 m²).",
-        "        ! dose changed: 30 ml → 25 ml",
+        "        ! dose changed: 30 ml/min/1,73 m² → 25 ml/min/1,73 m²",
         f"    {now}/countries/BE.yaml:{field_line(belgium, 'deviations[0].reference')} "
         "deviations[0].reference: changed",
         "        AFMPS, courriel du [-12-]{+14+} octobre 2026",
@@ -118,7 +118,9 @@ def test_diff_of_two_campaign_folders_per_language_and_country(tmp_path: Path) -
         "changed",
     )
     text, reference = deviation["changes"]
-    assert text["facts"] == [{"kind": "dose", "old": ["30 ml"], "new": ["25 ml"]}]
+    assert text["facts"] == [
+        {"kind": "dose", "old": ["30 ml/min/1,73 m²"], "new": ["25 ml/min/1,73 m²"]}
+    ]
     assert reference["path"] == "deviations[0].reference"
     assert document["deviated"] == {"de": {"background[2]": ["AT"]}, "fr": {"summary[1]": ["BE"]}}
     assert document["sent_in"]["de"] == ["AT", "BE", "DE"]
@@ -206,7 +208,7 @@ def test_check_shows_the_signoff_of_every_letter_country_by_country(repo_campaig
     shown = block[4].strip()
     assert shown.endswith(f"countries/BE.yaml:{line_of(belgium, 'text: >-')} summary[1]: changed")
     assert "[-30-]{+25+} ml/min" in block[5]
-    assert block[6].strip() == "! dose changed: 30 ml → 25 ml"
+    assert block[6].strip() == "! dose changed: 30 ml/min/1,73 m² → 25 ml/min/1,73 m²"
 
     code, out, _ = dhpc("check", repo_campaign, "--country", "BE", "--format", "json")
     approvals = {(a["country"], a["language"]): a for a in json.loads(out)["approvals"]}

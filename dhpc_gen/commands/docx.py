@@ -55,8 +55,8 @@ def export_docx(
 
     result = export(directory, output, language=language, country=country)
     click.echo(
-        f"{display_path(result.path)}: {result.language}, {result.paragraphs} paragraphs, "
-        f"content SHA-256 {result.content_sha256[:12]}…"
+        f"{display_path(result.path)}: {result.language}, {result.text}, {result.paragraphs} "
+        f"paragraphs, content SHA-256 {result.content_sha256[:12]}…"
     )
 
 
