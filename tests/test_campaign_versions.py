@@ -178,6 +178,8 @@ def test_check_shows_the_signoff_of_every_letter_country_by_country(repo_campaig
         "--name", "Claire Dubois", "--role", "Medical reviewer",
     )  # fmt: skip
     assert code == 0, err
+    # The national letter approved is named as check names it, country and language.
+    assert out.startswith("fictumab-2026 BE fr: approved by Claire Dubois (Medical reviewer)")
     commit_all(repo_campaign, "BE fr and nl approved")
     code, out, _ = dhpc("check", repo_campaign)
     assert code == 0

@@ -110,23 +110,25 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return found
 
 
-def test_a_countrys_letter_and_a_languages_shared_text(tmp_path: Path) -> None:
+def test_a_countrys_letter_and_a_languages_shared_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default path is relative to the working directory: work in tmp_path, so the
+    # letters a build left in the project's output/ stay where they are.
+    monkeypatch.chdir(tmp_path)
     belgium = load_campaign(CAMPAIGN).national("BE")
     code, out, err = run("export-docx", CAMPAIGN, "--lang", "fr", "--country", "be")
     assert code == 0, err
     national = Path("output/fictumab-2026/BE/fictumab-2026_BE_fr.docx")
-    try:
-        assert out.startswith(f"{national}: fr, BE's national letter (BE's placeholders")
-        text = words(national)
-        # Belgium's letter as it prints: its wording of the placeholders, its deviation.
-        assert "de santé (AFMPS), Fictapharm Belgium SA/NV souhaite" in text
-        assert "(débit de filtration glomérulaire estimé [eGFR] inférieur à 30" in text
-        assert "Directrice médicale, Fictapharm Belgium SA/NV" in text
-        found = properties(national)
-        assert (found[PROPERTY_COUNTRY], found[PROPERTY_TEXT]) == ("BE", "national")
-        assert found[PROPERTY_CONTENT] == language_hash(belgium, "fr")
-    finally:
-        shutil.rmtree("output/fictumab-2026/BE", ignore_errors=True)
+    assert out.startswith(f"{national}: fr, BE's national letter (BE's placeholders")
+    text = words(national)
+    # Belgium's letter as it prints: its wording of the placeholders, its deviation.
+    assert "de santé (AFMPS), Fictapharm Belgium SA/NV souhaite" in text
+    assert "(débit de filtration glomérulaire estimé [eGFR] inférieur à 30" in text
+    assert "Directrice médicale, Fictapharm Belgium SA/NV" in text
+    found = properties(national)
+    assert (found[PROPERTY_COUNTRY], found[PROPERTY_TEXT]) == ("BE", "national")
+    assert found[PROPERTY_CONTENT] == language_hash(belgium, "fr")
     shared = tmp_path / "fr.docx"
     code, out, err = run("export-docx", CAMPAIGN, "--lang", "fr", "-o", shared)
     assert code == 0, err
