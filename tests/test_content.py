@@ -60,11 +60,16 @@ def test_all_problems_reported_at_once_with_line_and_field(example_dir: Path) ->
     email_line = line_number(meta, "email: not-an-address")
     assert f"dhpc.yaml:{email_line} mahs[0].email: " in joined
     assert "not an e-mail address" in joined
-    # The language files are only read once dhpc.yaml is valid; fix it and look again.
+    # The language files are checked in the same run, though dhpc.yaml is invalid.
+    typo_line = line_number(fi, "key_mesage:")
+    assert f"fi.yaml:{typo_line} key_mesage: unknown field" in joined
+    assert re.search(r"fi\.yaml:\d+ key_message: required field is missing", joined)
+    assert not any("sv.yaml" in p for p in problems)
+    # Once dhpc.yaml is valid, the same problems, and nothing of dhpc.yaml.
     replace_in(meta, "status: published", "status: final")
     replace_in(meta, "email: not-an-address", "email: pharmacovigilance.finland@sanofi.com")
     joined = "\n".join(problems_of(example_dir))
-    typo_line = line_number(fi, "key_mesage:")
+    assert "dhpc.yaml" not in joined
     assert f"fi.yaml:{typo_line} key_mesage: unknown field" in joined
     assert re.search(r"fi\.yaml:\d+ key_message: required field is missing", joined)
 
@@ -239,3 +244,19 @@ def test_a_source_language_sent_nowhere_is_read_but_not_built(tmp_path: Path) ->
     with pytest.raises(ContentError) as caught:
         load_dhpc(folder)
     assert "sv.yaml: missing: the source text, in 'sv' (source_language)" in str(caught.value)
+
+
+def test_a_broken_campaign_core_still_has_its_language_files_checked(campaign_dir: Path) -> None:
+    from dhpc_gen.content.campaign import load_campaign
+
+    replace_in(campaign_dir / "dhpc.yaml", "status: final", "status: finished")
+    replace_in(campaign_dir / "fi.yaml", "key_message:", "key_mesage:")
+    with pytest.raises(ContentError) as caught:
+        load_campaign(campaign_dir)
+    joined = "\n".join(str(p) for p in caught.value.problems)
+    assert re.search(
+        r"dhpc\.yaml:\d+ status: 'finished' is not one of the values allowed here: draft or final",
+        joined,
+    ), joined
+    assert re.search(r"fi\.yaml:\d+ key_mesage: unknown field", joined), joined
+    assert "de.yaml" not in joined

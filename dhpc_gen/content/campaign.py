@@ -44,6 +44,7 @@ from dhpc_gen.content.loader import (
     load_dhpc,
     parse_loc,
     read_yaml,
+    texts_alone,
     validate_model,
 )
 from dhpc_gen.content.model import (
@@ -376,6 +377,12 @@ class _Loader:
         core, found = validate_model(CampaignCore, data, self.shown_meta)
         self.problems += found
         if core is None:
+            # Each language file is still checked by itself, so one run lists every problem.
+            listed: list[object] = [data.get("source_language")]
+            countries = data.get("countries")
+            for languages in countries.values() if isinstance(countries, Mapping) else ():
+                listed += languages if isinstance(languages, list) else []
+            self.problems += texts_alone(self.directory, listed, self.languages_ok)
             raise ContentError(self.problems)
         for country, languages in core.countries.items():
             if country not in self.countries_ok:

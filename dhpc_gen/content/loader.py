@@ -260,6 +260,9 @@ def _message(err: Mapping[str, Any]) -> str:
         return "required field is missing"
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
+    if kind == "literal_error":
+        allowed = str(err.get("ctx", {}).get("expected", "")).replace("'", "")
+        return f"{err['input']!r} is not one of the values allowed here: {allowed}"
     if kind == "string_pattern_mismatch":
         # The innermost field with a hint: a key of countries: is a country code.
         field = next((p for p in reversed(loc) if isinstance(p, str) and p in _PATTERN_HINTS), "")
@@ -368,6 +371,9 @@ def load_dhpc(
         meta, found = validate_model(DhpcMeta, meta_data, shown_meta)
         problems += found
     if meta is None:
+        # The language files are still checked on their own, so one run lists every
+        # problem: their languages as dhpc.yaml lists them, where it can be read.
+        problems += texts_alone(directory, _listed_languages(meta_data), languages_ok)
         raise ContentError(problems)
 
     def at(loc: Loc) -> int | None:
@@ -470,6 +476,36 @@ def load_dhpc(
     return Dhpc(
         directory=directory, meta=meta, texts=texts, files=tuple(files), letterhead=letterhead
     )
+
+
+def _listed_languages(meta_data: Any) -> list[object]:
+    if not isinstance(meta_data, Mapping):
+        return []
+    listed = meta_data.get("languages")
+    return [*(listed if isinstance(listed, list) else []), meta_data.get("source_language")]
+
+
+def texts_alone(
+    directory: Path, languages: Iterable[object], languages_ok: AbstractSet[str]
+) -> list[Problem]:
+    """The problems of each language file of ``languages``, each read by itself.
+
+    For a ``dhpc.yaml`` too broken to say more: its language files are still checked,
+    so that one run lists every problem. A missing file is said once it is valid.
+    """
+    problems: list[Problem] = []
+    for language in dict.fromkeys(languages):
+        if not isinstance(language, str) or language not in languages_ok:
+            continue
+        path = directory / f"{language}.yaml"
+        if not path.is_file():
+            continue
+        shown = display_path(path)
+        data, found = read_yaml(path, shown, max_bytes=MAX_CONTENT_BYTES)
+        problems += found
+        if data is not None:
+            problems += validate_model(LanguageText, data, shown)[1]
+    return problems
 
 
 def _text_against_meta(
