@@ -78,22 +78,16 @@ class Run:
 
 
 def _tree(root: int) -> list[int]:
-    """``root`` and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
+    """``root`` and its descendants, from /proc (each process's list of its children)."""
     found, stack = [], [root]
     while stack:
         pid = stack.pop()
         found.append(pid)
-        stack.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+                stack.extend(int(child) for child in handle.read().split())
+        except (OSError, ValueError):
+            continue
     return found
 
 
@@ -111,7 +105,7 @@ def _field_kb(path: str, name: str) -> int:
 def measure(mode: str, content: Path, out: Path) -> Run:
     """One build (``serial``, ``parallel``) or ``check`` in a fresh process."""
     load = os.getloadavg()[0]
-    busy_before, wall_before = _machine_busy(), time.perf_counter()
+    busy_before, wall_before, own_before = _machine_busy(), time.perf_counter(), _own_cpu()
     process = subprocess.Popen(
         [sys.executable, __file__, "--child", mode, "--content", str(content), "--out", str(out)],
         stdout=subprocess.PIPE,
@@ -135,7 +129,7 @@ def measure(mode: str, content: Path, out: Path) -> Run:
     sampler.start()
     stdout, _ = process.communicate()
     done.set()
-    busy = _machine_busy() - busy_before
+    busy = _machine_busy() - busy_before - (_own_cpu() - own_before)
     wall = time.perf_counter() - wall_before
     sampler.join()
     if process.returncode != 0:
@@ -153,6 +147,30 @@ def measure(mode: str, content: Path, out: Path) -> Run:
         load,
         tuple(Letter(*entry) for entry in figures["timeline"]),
     )
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process (the sampler): not the build's, not the others'."""
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    return mine.ru_utime + mine.ru_stime
+
+
+def others_busy(seconds: float) -> float:
+    """Cores' worth of CPU time the other processes of the machine use over ``seconds``."""
+    busy, own, start = _machine_busy(), _own_cpu(), time.perf_counter()
+    time.sleep(seconds)
+    used = _machine_busy() - busy - (_own_cpu() - own)
+    return max(0.0, used) / (time.perf_counter() - start)
+
+
+def wait_for_free_cores(patience: float) -> float:
+    """Wait up to ``patience`` seconds for the other processes to leave the cores free;
+    returns how busy they kept them in the last second."""
+    deadline = time.perf_counter() + patience
+    while True:
+        others = others_busy(1.0)
+        if others <= BUSY or time.perf_counter() >= deadline:
+            return others
 
 
 def _machine_busy() -> float:
@@ -292,6 +310,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--child", choices=["serial", "parallel", "check"])
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="wait up to this long before each run for other processes to leave the cores "
+        "free (a shared machine); 0: do not wait",
+    )
     args = parser.parse_args()
     if args.child:
         child(args.child, args.content, args.out)
@@ -311,9 +337,13 @@ def main() -> None:
         for attempt in range(args.repeat):
             for mode in ("serial", "parallel"):
                 out = root / f"{mode}-{attempt}"
+                if args.patience > 0:
+                    wait_for_free_cores(args.patience)
                 runs[mode].append(measure(mode, args.content, out))
             checked = root / f"parallel-{attempt}"
             before = _files(checked)
+            if args.patience > 0:
+                wait_for_free_cores(args.patience)
             runs["check"].append(measure("check", args.content, checked))
             writes_nothing = writes_nothing and _files(checked) == before
             serial_files = _files(root / f"serial-{attempt}")

@@ -97,7 +97,7 @@ def dictionary_size(language: str) -> int:
     """Bytes of the Pyphen dictionary :func:`hyphenator` reads for ``language`` (0: none).
 
     Reading it is most of what a process pays to start on a language (German's takes
-    about as long as laying out three letters): a campaign build plans by it.
+    about as long as laying out six letters): a campaign build plans by it.
     """
     base = _base(language)
     dictionary = None if base == "fi" else _dictionary(base)
