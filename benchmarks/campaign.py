@@ -74,6 +74,8 @@ class Run:
     """Cores' worth of CPU time other processes used during the run."""
     load: float
     """The 1-minute load average when the run started."""
+    sampler_cpu: float
+    """CPU seconds the memory sampler of this benchmark took during the run."""
     timeline: tuple[Letter, ...]
 
 
@@ -117,19 +119,23 @@ def measure(mode: str, content: Path, out: Path) -> Run:
 
     def sample() -> None:
         nonlocal peak_total, peak_largest
+        tick = 0
         while not done.is_set():
             pids = _tree(process.pid)
-            total = sum(_field_kb(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in pids)
-            peak_total = max(peak_total, total)
-            for pid in pids:
+            for pid in pids:  # the kernel's own peak: cheap to read, exact
                 peak_largest = max(peak_largest, _field_kb(f"/proc/{pid}/status", "VmHWM:"))
-            done.wait(0.02)
+            if tick % 4 == 0:  # PSS walks every page table: sparingly, not to slow the build
+                total = sum(_field_kb(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in pids)
+                peak_total = max(peak_total, total)
+            tick += 1
+            done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     stdout, _ = process.communicate()
     done.set()
-    busy = _machine_busy() - busy_before - (_own_cpu() - own_before)
+    sampler_cpu = _own_cpu() - own_before
+    busy = _machine_busy() - busy_before - sampler_cpu
     wall = time.perf_counter() - wall_before
     sampler.join()
     if process.returncode != 0:
@@ -145,6 +151,7 @@ def measure(mode: str, content: Path, out: Path) -> Run:
         peak_largest / 1024,
         others / wall,
         load,
+        sampler_cpu,
         tuple(Letter(*entry) for entry in figures["timeline"]),
     )
 
@@ -282,7 +289,8 @@ def _print_timeline(run: Run) -> None:
     first = min(letter.started for letter in run.timeline)
     last = max(letter.received for letter in run.timeline)
     print(
-        f"  timeline of (b), {run.seconds:.2f} s: before the first letter {first:.2f} s "
+        f"  timeline of the quietest (b), {run.seconds:.2f} s (others "
+        f"{run.others_cores:.1f} cores): before the first letter {first:.2f} s "
         f"(checks, warming up, forking); after the last {run.seconds - last:.2f} s "
         "(its country's files, the campaign manifest, the commit)"
     )
@@ -377,8 +385,9 @@ def main() -> None:
         f"(c) {cpu('check'):.2f} s; (b) kept {cpu('parallel') / parallel:.1f} of {cores} cores "
         "busy"
     )
-    median_run = sorted(runs["parallel"], key=lambda run: run.seconds)[len(runs["parallel"]) // 2]
-    _print_timeline(median_run)
+    sampling = statistics.median(run.sampler_cpu for run in runs["parallel"])
+    print(f"  the memory sampler of this benchmark took {sampling:.2f} s of CPU during (b)")
+    _print_timeline(min(runs["parallel"], key=lambda run: (run.others_cores, run.seconds)))
     pairs = [
         f"{b.seconds / a.seconds:.2f}"
         for a, b in zip(runs["serial"], runs["parallel"], strict=True)
@@ -388,6 +397,16 @@ def main() -> None:
         f"each attempt: {', '.join(pairs)})"
     )
     print(f"  ratio (c)/(b):  {check / parallel:.2f}   (target <= {TARGET_CHECK:.2f})")
+    free = {mode: [run.seconds for run in runs[mode] if run.others_cores <= BUSY] for mode in runs}
+    if all(free.values()):
+        a, b, c = (statistics.median(free[mode]) for mode in ("serial", "parallel", "check"))
+        print(
+            f"  on free cores (the runs during which others used <= {BUSY} cores: "
+            f"{len(free['serial'])}, {len(free['parallel'])}, {len(free['check'])}): "
+            f"(a) {a:.2f} s, (b) {b:.2f} s, (c) {c:.2f} s; (b)/(a) {b / a:.2f}, (c)/(b) {c / b:.2f}"
+        )
+    else:
+        print(f"  on free cores: no run of each kind had them (others <= {BUSY} cores)")
     print(
         f"  peak memory of (b): {peak_total:.0f} MB in all processes (PSS), largest process "
         f"{peak_largest:.0f} MB (peak RSS)   (target <= {TARGET_MB:.0f} MB)"
