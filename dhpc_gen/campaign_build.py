@@ -512,24 +512,30 @@ class _WorkerPool:
             gc.unfreeze()
         return workers
 
-    @staticmethod
-    def _give(worker: _Worker, schedule: Schedule) -> bool:
+    def _give(self, worker: _Worker, schedule: Schedule) -> bool:
         worker.task = schedule.next_for(id(worker))
         if worker.task is None:
             return False
-        worker.connection.send(worker.task)
+        try:
+            worker.connection.send(worker.task)
+        except OSError:
+            raise self._stopped(worker) from None
         return True
+
+    def _stopped(self, worker: _Worker) -> RenderError:
+        assert worker.task is not None
+        worker.process.join(1)
+        return RenderError(
+            f"{self.work.letter_name(worker.task)}: the process rendering it stopped "
+            f"(exit code {worker.process.exitcode})"
+        )
 
     def _receive(self, worker: _Worker) -> _Rendered:
         assert worker.task is not None
         try:
             result = worker.connection.recv()
-        except EOFError:
-            worker.process.join(1)
-            raise RenderError(
-                f"{self.work.letter_name(worker.task)}: the process rendering it stopped "
-                f"(exit code {worker.process.exitcode})"
-            ) from None
+        except (EOFError, OSError):
+            raise self._stopped(worker) from None
         if isinstance(result, _Failed):
             raise self._error(result)
         assert isinstance(result, _Rendered)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from dhpc_gen.campaign_build import (
 )
 from dhpc_gen.cli import main
 from dhpc_gen.content.campaign import load_campaign
-from dhpc_gen.errors import DhpcError
+from dhpc_gen.errors import DhpcError, RenderError
 from tests.conftest import CAMPAIGN
 
 Task = tuple[str, str]
@@ -203,3 +205,20 @@ def test_characters_the_fonts_lack_are_refused_even_when_typed_as_escapes(
     )
     assert re.search(r"FI\.yaml:\d+ signatories\[0\]\.company: .*U\+2011", result.output)
     assert not out.exists()
+
+
+def test_a_worker_that_dies_stops_the_build_and_nothing_is_written(tmp_path: Path) -> None:
+    killed: list[int] = []
+
+    def kill_a_worker(country: str, language: str) -> None:
+        if not killed:  # the first letter is back: both workers are rendering the next
+            worker = multiprocessing.active_children()[0]
+            assert worker.pid is not None
+            os.kill(worker.pid, signal.SIGKILL)
+            killed.append(worker.pid)
+
+    with pytest.raises(RenderError, match=r"letter of \w\w: the process rendering it stopped"):
+        build_campaign(load_campaign(CAMPAIGN), tmp_path, jobs=2, progress=kill_a_worker)
+    assert killed
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
