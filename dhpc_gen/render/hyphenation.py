@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 import pyphen
 
@@ -85,38 +84,14 @@ def _pyphen_positions(dictionary: str) -> Positions:
     return positions
 
 
-def _base(language: str) -> str:
-    return language.replace("-", "_").split("_")[0].lower()
-
-
-def _dictionary(base: str) -> str | None:
-    return _DICTIONARY.get(base) or pyphen.language_fallback(base)
-
-
-def dictionary_size(language: str) -> int:
-    """Bytes of the Pyphen dictionary :func:`hyphenator` reads for ``language`` (0: none).
-
-    Reading it is most of what a process pays to start on a language (German's takes
-    about as long as laying out six letters): a campaign build plans by it.
-    """
-    base = _base(language)
-    dictionary = None if base == "fi" else _dictionary(base)
-    if dictionary is None:
-        return 0
-    try:
-        return Path(pyphen.LANGUAGES[dictionary]).stat().st_size
-    except (KeyError, OSError):
-        return 0
-
-
 @lru_cache(maxsize=64)
 def hyphenator(language: str) -> Positions | None:
     """The positions function of ``language``, or None where no rules are known."""
-    base = _base(language)
+    base = language.replace("-", "_").split("_")[0].lower()
     if base == "fi":
         rules: Positions = finnish_positions
     else:
-        dictionary = _dictionary(base)
+        dictionary = _DICTIONARY.get(base) or pyphen.language_fallback(base)
         if dictionary is None:
             return None
         rules = _pyphen_positions(dictionary)
@@ -126,3 +101,19 @@ def hyphenator(language: str) -> Positions | None:
         return [p for p in rules(word) if LEFT_MIN <= p <= len(word) - RIGHT_MIN]
 
     return positions
+
+
+def dictionary_size(language: str) -> int:
+    """Bytes of the Pyphen dictionary :func:`hyphenator` reads for ``language`` (0: none).
+
+    Reading it is most of what a process pays to start on a language (German's takes
+    about as long as laying out six letters): a campaign build plans by it.
+    """
+    base = language.replace("-", "_").split("_")[0].lower()
+    dictionary = None if base == "fi" else _DICTIONARY.get(base) or pyphen.language_fallback(base)
+    if dictionary is None:
+        return 0
+    try:
+        return int(pyphen.LANGUAGES[dictionary].stat().st_size)
+    except (KeyError, OSError):
+        return 0
