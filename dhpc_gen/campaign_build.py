@@ -9,23 +9,33 @@ Outputs of a campaign of several countries::
 A campaign of one (a folder of the single-country format) keeps ``<out>/<id>/``
 exactly as :func:`dhpc_gen.build.build` writes it.
 
-The letters are rendered in worker processes forked from this one, so they start with
-WeasyPrint and the parsed content loaded; a worker renders a language's letters
-together, loading its hyphenation dictionary, catalog and locale data once. Rendering is
-deterministic, so the bytes are those of a build one letter after another. Every
-national version is checked before a letter is laid out; the files are staged as the
-letters come and replace the old ones only when all are written.
+The letters are rendered in worker processes forked from this one once it has loaded
+what every letter needs (:func:`_warm_up`), so they start with WeasyPrint, the fonts,
+the compiled template and the parsed content loaded. The workers ask for one letter at
+a time (:class:`Schedule`): a worker keeps to the languages it has begun, loading a
+hyphenation dictionary, catalog and locale data once, and the most work is given out
+first. Rendering is deterministic, so the bytes are those of a build one letter after
+another, whichever worker renders which letter. Every national version is checked
+before a letter is laid out; a country's files are staged as soon as its letters are
+back, while the workers render the others, and replace the old ones only when all are
+written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
-import math
 import multiprocessing
+import multiprocessing.process
 import os
-from collections.abc import Callable, Generator, Iterator, Sequence
+import pickle
+import signal
+import time
+import traceback
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from dhpc_gen.build import (
@@ -44,7 +54,7 @@ from dhpc_gen.build import (
 )
 from dhpc_gen.content.campaign import Campaign
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.errors import ContentError, Problem, UsageError
+from dhpc_gen.errors import ContentError, DhpcError, Problem, RenderError, UsageError
 from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 
 logger = logging.getLogger(__name__)
@@ -106,52 +116,44 @@ def plan_build(
 _Task = tuple[str, str]
 """(country, language): the unit of work a worker renders."""
 
-_shared: _Work | None = None
-"""What forked workers render from: set before the pool is made, inherited, never pickled."""
-
 
 @dataclass(frozen=True)
 class _Work:
+    """What the workers render from: made before they are forked, inherited, never pickled."""
+
     nationals: dict[str, Dhpc]
     address_sources: tuple[str, ...] | None
     tversion: str
 
+    def render(self, task: _Task) -> BuiltLetter:
+        country, language = task
+        return render_letter(
+            self.nationals[country],
+            language,
+            address_sources=self.address_sources,
+            tversion=self.tversion,
+        )
 
-def _render_task(task: _Task) -> tuple[_Task, BuiltLetter]:
-    assert _shared is not None, "the worker was not forked from a campaign build"
-    country, language = task
-    letter = render_letter(
-        _shared.nationals[country],
-        language,
-        address_sources=_shared.address_sources,
-        tversion=_shared.tversion,
-    )
-    return task, letter
+    def letter_name(self, task: _Task) -> str:
+        country, language = task
+        if self.nationals[country].in_campaign:
+            return f"the {language} letter of {country}"
+        return f"the {language} letter"
 
 
-def _render_chunk(chunk: list[_Task]) -> list[tuple[_Task, BuiltLetter]]:
-    return [_render_task(task) for task in chunk]
+@dataclass(frozen=True)
+class LetterTiming:
+    """When a worker rendered a letter (``time.perf_counter()``, the same clock in every
+    process): logged at DEBUG level with ``extra={"letter_timing": ...}``."""
 
-
-def chunks_by_language(tasks: Sequence[_Task], jobs: int) -> list[list[_Task]]:
-    """The letters grouped by language, the largest groups first.
-
-    A worker renders the letters of a language together, so that its hyphenation
-    dictionary (German takes a second to load), catalog and locale data are loaded by one
-    process, not by all. A language with many letters is split so that every worker
-    still has work.
-    """
-    by_language: dict[str, list[_Task]] = {}
-    for task in tasks:
-        by_language.setdefault(task[1], []).append(task)
-    most = max(1, math.ceil(len(tasks) / (2 * jobs)))
-    chunks = [
-        group[start : start + most]
-        for group in by_language.values()
-        for start in range(0, len(group), most)
-    ]
-    chunks.sort(key=len, reverse=True)
-    return chunks
+    country: str
+    language: str
+    worker: int
+    """The worker's process id (the build's own for a build without workers)."""
+    started: float
+    finished: float
+    received: float
+    """When the build had the letter back."""
 
 
 def render_campaign(
@@ -175,10 +177,11 @@ def iter_rendered(
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> Generator[tuple[CountryPlan, list[BuiltLetter]], None, None]:
-    """Each country with its letters, as soon as the last of them is rendered.
+    """Each country with its letters (in plan order), as soon as the last of them is rendered.
 
     Every national version is checked first, so a content problem anywhere stops the
-    build before a letter is laid out and is reported with all the others.
+    build before a letter is laid out and is reported with all the others. A letter that
+    fails to render stops the build with an error that names it.
     """
     from dhpc_gen.render.fonts import glyph_problems
 
@@ -187,7 +190,7 @@ def iter_rendered(
         problems += [p for p in unprintable_problems(plan.dhpc) if p not in problems]
     # The characters of each file once, however many countries share it.
     files = dict.fromkeys(path for plan in plans for path in plan.dhpc.files)
-    problems += glyph_problems(list(files))
+    problems += glyph_problems([path for path in files if not _plainly_printable(path)])
     if problems:
         raise ContentError(problems)
     tasks = [(plan.dhpc.meta.country, lang) for plan in plans for lang in plan.languages]
@@ -209,24 +212,354 @@ def iter_rendered(
             yield plan, [done[(task[0], lang)] for lang in plan.languages]
 
 
-def _rendered(work: _Work, tasks: list[_Task], jobs: int) -> Iterator[tuple[_Task, BuiltLetter]]:
-    global _shared
-    _shared = work
-    try:
-        if jobs <= 1 or os.name != "posix":
-            yield from map(_render_task, tasks)
-            return
-        # Forked after the content is read and WeasyPrint imported: each worker starts
-        # with them, and takes the next language's letters as soon as it is free.
-        import dhpc_gen.render.pdf  # noqa: F401
+def _plainly_printable(path: Path) -> bool:
+    """Whether every character of the file prints and it has no YAML escape (``"\\u2011"``
+    could stand for any character): then :func:`glyph_problems` would find nothing there,
+    and it need not parse the file again to say where."""
+    from dhpc_gen.render.fonts import prints_every_character
 
-        chunks = chunks_by_language(tasks, jobs)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "\\" not in text and prints_every_character(text)
+
+
+def _rendered(work: _Work, tasks: list[_Task], jobs: int) -> Iterator[tuple[_Task, BuiltLetter]]:
+    if jobs <= 1 or os.name != "posix":
+        for task in tasks:
+            started = time.perf_counter()
+            letter = _render_here(work, task)
+            _log_timing(task, os.getpid(), started, time.perf_counter())
+            yield task, letter
+        return
+    yield from _WorkerPool(work, jobs).rendered(plan_schedule(work, tasks))
+
+
+def _render_here(work: _Work, task: _Task) -> BuiltLetter:
+    """Render in this process; an error names the letter, as one from a worker does."""
+    try:
+        return work.render(task)
+    except DhpcError as exc:
+        raise _letter_error(work, task, str(exc), exc.exit_code) from None
+    except Exception as exc:
+        exc.add_note(f"while rendering {work.letter_name(task)}")
+        raise
+
+
+def _letter_error(work: _Work, task: _Task, message: str, exit_code: int) -> RenderError:
+    error = RenderError(f"{work.letter_name(task)}: {message}")
+    error.exit_code = exit_code
+    return error
+
+
+def _log_timing(task: _Task, worker: int, started: float, finished: float) -> None:
+    timing = LetterTiming(*task, worker, started, finished, time.perf_counter())
+    logger.debug(
+        "%s %s rendered in %.2f s (process %d)",
+        *task,
+        finished - started,
+        worker,
+        extra={"letter_timing": timing},
+    )
+
+
+# --- scheduling ---------------------------------------------------------------------------
+
+_DICTIONARY_BYTES_PER_LETTER = 190_000
+"""Bytes of a hyphenation dictionary Pyphen reads in the time one letter is laid out
+(measured: a letter of the example takes 0.1 s of CPU, German's 1.1 MB dictionary 0.65 s)."""
+
+_LANGUAGE_SETUP = 0.2
+"""A language's catalog and locale data, in letters: loaded by each process rendering it."""
+
+_TEXT_CHARACTERS = 2000
+"""The length of a language's text (as JSON) in a letter of the example campaign."""
+
+
+def letter_cost(dhpc: Dhpc, language: str) -> float:
+    """Roughly how long a letter takes to lay out, in letters of the example campaign.
+
+    Half of it is the same for every letter (the boilerplate, the PDF and its fonts), half
+    grows with the length of the letter's text.
+    """
+    text = dhpc.texts.get(language)
+    size = len(text.model_dump_json()) if text is not None else _TEXT_CHARACTERS
+    return 0.5 + 0.5 * size / _TEXT_CHARACTERS
+
+
+def language_cost(language: str) -> float:
+    """Roughly what a process pays to start on ``language``, in letters."""
+    from dhpc_gen.render.hyphenation import dictionary_size
+
+    return _LANGUAGE_SETUP + dictionary_size(language) / _DICTIONARY_BYTES_PER_LETTER
+
+
+class Schedule:
+    """Which letter a free worker renders next; the workers ask one letter at a time.
+
+    A worker keeps to the languages it has begun, whose hyphenation dictionary, catalog
+    and locale data it has loaded (German's dictionary takes as long as six letters). A
+    worker that has none left begins the language with the most work that no worker has
+    begun, the longest first, so that what is left at the end is short. When every
+    language is begun, it takes the last letter of the language with the most work left
+    if starting on that language costs it less than that work: the other worker would
+    take longer to get there. Otherwise it stops.
+
+    The letters' bytes do not depend on where they are rendered; only the time does.
+    """
+
+    def __init__(self, costs: Mapping[_Task, float], language_costs: Mapping[str, float]) -> None:
+        self._cost = dict(costs)
+        self._load = dict(language_costs)
+        self._left: dict[str, list[_Task]] = {}
+        # Longest first within a language (stable: plan order among equals).
+        for task in sorted(costs, key=lambda task: -costs[task]):
+            self._left.setdefault(task[1], []).append(task)
+        self._begun: dict[int, set[str]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(tasks) for tasks in self._left.values())
+
+    def _work_left(self, language: str) -> float:
+        return sum(self._cost[task] for task in self._left[language])
+
+    def next_for(self, worker: int) -> _Task | None:
+        """The next letter for ``worker``, or None: it has nothing worth doing any more."""
+        mine = self._begun.setdefault(worker, set())
+        open_languages = [language for language, tasks in self._left.items() if tasks]
+        own = [language for language in open_languages if language in mine]
+        if own:
+            return self._left[max(own, key=self._work_left)].pop(0)
+        begun = {language for languages in self._begun.values() for language in languages}
+        fresh = [language for language in open_languages if language not in begun]
+        if fresh:
+            language = max(fresh, key=lambda lang: self._load[lang] + self._work_left(lang))
+            mine.add(language)
+            return self._left[language].pop(0)
+        worth = [
+            language
+            for language in open_languages
+            if self._load[language] + self._cost[self._left[language][-1]]
+            < self._work_left(language)
+        ]
+        if not worth:
+            return None
+        language = max(worth, key=self._work_left)
+        mine.add(language)
+        return self._left[language].pop()
+
+
+def plan_schedule(work: _Work, tasks: Sequence[_Task]) -> Schedule:
+    """The schedule of ``tasks``, by the estimated cost of each letter and language."""
+    costs = {task: letter_cost(work.nationals[task[0]], task[1]) for task in tasks}
+    languages = {language: language_cost(language) for _, language in tasks}
+    return Schedule(costs, languages)
+
+
+# --- workers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    task: _Task
+    letter: BuiltLetter
+    started: float
+    finished: float
+
+
+@dataclass(frozen=True)
+class _Failed:
+    task: _Task
+    message: str
+    exit_code: int | None
+    """A :class:`DhpcError`'s exit code; None: an unexpected error (a bug)."""
+    error: BaseException | None
+    """The unexpected error itself, when it survives pickling."""
+    trace: str
+
+
+_C_TYPES = (
+    "PangoRectangle *",
+    "PangoLogAttr[]",
+    "PangoFcFontMap *",
+    "FcResult *",
+    "FcChar8 **",
+    "hb_tag_t[100]",
+    "unsigned int *",
+    "char[]",
+    "char[4]",
+)
+"""The C types WeasyPrint's text layout asks its bindings for: cffi parses each, once per
+process, on first use (with a C parser it builds the first time, in a tenth of a second)."""
+
+
+def _warm_up() -> None:
+    """Load here, before the workers are forked, what every letter needs whatever its
+    language: the workers inherit it instead of each loading it again.
+
+    That is the letter template, compiled; Babel's root locale data; fontconfig's scan of
+    the bundled fonts (into the cache every later configuration reads); and WeasyPrint's C
+    types. Nothing is laid out: a throwaway document would cost more time here, before
+    the workers start, than it saves in them. A language's own data (its hyphenation
+    dictionary, catalog and locale data) is loaded by the workers that render it.
+    """
+    from babel.localedata import load
+    from weasyprint.text.ffi import ffi
+    from weasyprint.text.fonts import FontConfiguration
+
+    from dhpc_gen.render.fonts import bundled_fonts_only
+    from dhpc_gen.render.letter import LETTER_TEMPLATE, _letter_environment
+
+    _letter_environment().get_template(LETTER_TEMPLATE)
+    load("root")
+    with bundled_fonts_only():
+        FontConfiguration()
+    for name in _C_TYPES:
+        with contextlib.suppress(Exception):  # a warm-up only: WeasyPrint may name others
+            ffi.typeof(name)
+
+
+def _serve(work: _Work, connection: Connection) -> None:
+    """A worker: render each letter it is sent, until it is sent None."""
+    # Ctrl-C reaches every process of the terminal: the build stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while (task := connection.recv()) is not None:
+        started = time.perf_counter()
+        try:
+            letter = work.render(task)
+        except DhpcError as exc:
+            connection.send(_Failed(task, str(exc), exc.exit_code, None, ""))
+        except Exception as exc:
+            trace = "".join(traceback.format_exception(exc))
+            try:
+                error: BaseException | None = pickle.loads(pickle.dumps(exc))
+            except Exception:
+                error = None
+            connection.send(_Failed(task, f"{type(exc).__name__}: {exc}", None, error, trace))
+        else:
+            connection.send(_Rendered(task, letter, started, time.perf_counter()))
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    connection: Connection
+    task: _Task | None = None
+
+
+class _WorkerPool:
+    """Processes forked from this one that render the letters a :class:`Schedule` gives."""
+
+    def __init__(self, work: _Work, jobs: int) -> None:
+        self.work = work
+        self.jobs = jobs
+
+    def rendered(self, schedule: Schedule) -> Iterator[tuple[_Task, BuiltLetter]]:
+        """Each letter as soon as a worker has rendered it; the workers stop at the end,
+        on an error, or when the caller stops asking."""
+        started = time.perf_counter()
+        _warm_up()
+        warm = time.perf_counter()
+        workers = self._start(min(self.jobs, len(schedule)))
+        logger.debug(
+            "warmed up in %.2f s, forked %d workers in %.2f s",
+            warm - started,
+            len(workers),
+            time.perf_counter() - warm,
+        )
+        finished = False
+        try:
+            busy = {worker.connection: worker for worker in workers if self._give(worker, schedule)}
+            while busy:
+                for connection in wait(list(busy)):
+                    worker = busy[connection]  # type: ignore[index]
+                    result = self._receive(worker)
+                    # The next letter first: the worker renders it while this one is written.
+                    if not self._give(worker, schedule):
+                        del busy[connection]  # type: ignore[arg-type]
+                    _log_timing(
+                        result.task, worker.process.pid or 0, result.started, result.finished
+                    )
+                    yield result.task, result.letter
+            finished = True
+        finally:
+            self._stop(workers, finished)
+
+    def _start(self, count: int) -> list[_Worker]:
         context = multiprocessing.get_context("fork")
-        with context.Pool(min(jobs, len(chunks))) as pool:
-            for done in pool.imap_unordered(_render_chunk, chunks):
-                yield from done
-    finally:
-        _shared = None
+        workers = []
+        # What the workers inherit stays shared with this process: no collection in a
+        # worker writes to (and so copies) the pages of the objects made before the fork.
+        gc.freeze()
+        try:
+            for number in range(count):
+                mine, theirs = context.Pipe()
+                process = context.Process(
+                    target=_serve,
+                    args=(self.work, theirs),
+                    name=f"dhpc-render-{number}",
+                    daemon=True,
+                )
+                process.start()
+                theirs.close()
+                workers.append(_Worker(process, mine))
+        except BaseException:
+            self._stop(workers, False)
+            raise
+        finally:
+            gc.unfreeze()
+        return workers
+
+    def _give(self, worker: _Worker, schedule: Schedule) -> bool:
+        worker.task = schedule.next_for(id(worker))
+        if worker.task is None:
+            return False
+        try:
+            worker.connection.send(worker.task)
+        except OSError:
+            raise self._stopped(worker) from None
+        return True
+
+    def _stopped(self, worker: _Worker) -> RenderError:
+        assert worker.task is not None
+        worker.process.join(1)
+        return RenderError(
+            f"{self.work.letter_name(worker.task)}: the process rendering it stopped "
+            f"(exit code {worker.process.exitcode})"
+        )
+
+    def _receive(self, worker: _Worker) -> _Rendered:
+        assert worker.task is not None
+        try:
+            result = worker.connection.recv()
+        except (EOFError, OSError):
+            raise self._stopped(worker) from None
+        if isinstance(result, _Failed):
+            raise self._error(result)
+        assert isinstance(result, _Rendered)
+        return result
+
+    def _error(self, failed: _Failed) -> BaseException:
+        if failed.exit_code is not None:
+            return _letter_error(self.work, failed.task, failed.message, failed.exit_code)
+        error = failed.error or RuntimeError(failed.message)
+        error.add_note(f"while rendering {self.work.letter_name(failed.task)}, in a worker:")
+        error.add_note(failed.trace)
+        return error
+
+    @staticmethod
+    def _stop(workers: Sequence[_Worker], finished: bool) -> None:
+        """Let idle workers end; on an error or when stopped early, end them at once."""
+        for worker in workers:
+            if finished:
+                with contextlib.suppress(OSError):
+                    worker.connection.send(None)
+            else:
+                worker.process.terminate()
+        for worker in workers:
+            worker.process.join()
+            worker.connection.close()
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -328,14 +661,18 @@ def check_campaign(
 ) -> list[str]:
     """Files in ``out_root`` that are not what the current inputs produce; writes nothing."""
     plans = plan_build(campaign, countries, languages)
-    rendered = render_campaign(plans, address_sources=address_sources, jobs=jobs)
-    stale = []
+    # Each country is compared as soon as its letters are rendered, while the workers
+    # render the others; the names are reported in plan order.
+    by_country: dict[str, list[str]] = {}
     expected: dict[str, str] = {}
-    for plan in plans:
-        letters = rendered[plan.dhpc.meta.country]
-        stale += stale_outputs(plan.dhpc, out_root, letters, address_sources)
-        manifest = expected_manifest(plan.dhpc, out_root, letters, address_sources)
-        expected[plan.dhpc.meta.country] = manifest_text(manifest)
+    rendered = iter_rendered(plans, address_sources=address_sources, jobs=jobs)
+    with contextlib.closing(rendered):
+        for plan, letters in rendered:
+            country = plan.dhpc.meta.country
+            by_country[country] = stale_outputs(plan.dhpc, out_root, letters, address_sources)
+            manifest = expected_manifest(plan.dhpc, out_root, letters, address_sources)
+            expected[country] = manifest_text(manifest)
+    stale = [line for plan in plans for line in by_country[plan.dhpc.meta.country]]
     if not campaign.single:
         out_dir = out_root / campaign.id
         path = out_dir / MANIFEST

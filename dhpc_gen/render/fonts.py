@@ -94,6 +94,12 @@ def unprintable(text: str) -> list[str]:
     return list(found)
 
 
+def prints_every_character(text: str) -> bool:
+    """Whether the bundled fonts print every character of ``text``: quick, for a whole file."""
+    covered = printable_codepoints()
+    return all(ord(char) in covered or _needs_no_glyph(char) for char in set(text))
+
+
 def describe(chars: Sequence[str]) -> str:
     """``'😀' (U+1F600 GRINNING FACE)`` for each character, for a message."""
     return ", ".join(

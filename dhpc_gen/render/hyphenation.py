@@ -101,3 +101,19 @@ def hyphenator(language: str) -> Positions | None:
         return [p for p in rules(word) if LEFT_MIN <= p <= len(word) - RIGHT_MIN]
 
     return positions
+
+
+def dictionary_size(language: str) -> int:
+    """Bytes of the Pyphen dictionary :func:`hyphenator` reads for ``language`` (0: none).
+
+    Reading it is most of what a process pays to start on a language (German's takes
+    about as long as laying out six letters): a campaign build plans by it.
+    """
+    base = language.replace("-", "_").split("_")[0].lower()
+    dictionary = None if base == "fi" else _DICTIONARY.get(base) or pyphen.language_fallback(base)
+    if dictionary is None:
+        return 0
+    try:
+        return int(pyphen.LANGUAGES[dictionary].stat().st_size)
+    except (KeyError, OSError):
+        return 0
