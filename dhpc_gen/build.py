@@ -16,6 +16,7 @@ from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.letter import letter_epoch, render_html, standalone_html
+from dhpc_gen.render.renderer import LetterRenderer, warm_renderer
 from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
@@ -184,14 +185,18 @@ def render_letter(
     *,
     address_sources: Sequence[str] | None = None,
     tversion: str | None = None,
+    renderer: LetterRenderer | None = None,
 ) -> BuiltLetter:
-    """Render one language's letter (after :func:`refuse_unprintable`); nothing is written."""
+    """Render one language's letter (after :func:`refuse_unprintable`); nothing is written.
+
+    ``renderer``: by default this process's warm one (:func:`warm_renderer`).
+    """
     # WeasyPrint takes a second to import: only commands that render pay for it.
-    from dhpc_gen.render.pdf import pdf_identifier, render_pdf
+    from dhpc_gen.render.pdf import pdf_identifier
 
     safe_name(language, "language")
     html = render_html(dhpc, language, address_sources=address_sources)
-    laid_out = render_pdf(
+    laid_out = (renderer or warm_renderer()).pdf(
         html,
         variant=dhpc.meta.pdf_variant,
         identifier=pdf_identifier(
