@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -82,10 +83,17 @@ def letterhead_files(dhpc: Dhpc) -> tuple[Path, ...]:
 
 def template_version() -> str:
     """The declared layout version plus a hash of the templates and assets."""
+    files = letter_layout_files()
+    return _template_version(tuple((p, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+
+
+@functools.lru_cache(maxsize=8)
+def _template_version(files: tuple[tuple[Path, int, int], ...]) -> str:
+    # Hashed once per version of the files (their time and size), not for every letter.
     digest = sha256_bytes(
         b"".join(
             p.relative_to(PROJECT_DIR).as_posix().encode() + b"\0" + p.read_bytes()
-            for p in letter_layout_files()
+            for p, _, _ in files
         )
     )
     return f"{TEMPLATE_VERSION}+{digest[:12]}"
