@@ -22,7 +22,9 @@ machine is doing weighs on both alike), ``--repeat`` times, and reports medians:
     the interpreter alone, on this machine now). Target <= 0.15 s.
 
     .venv/bin/python benchmarks/build.py
-    .venv/bin/python benchmarks/build.py --repeat 15 --content content/lemtrada-2019
+    .venv/bin/python benchmarks/build.py --repeat 15 --content content/fictumab-2026
+    # the same measurements of another checkout's code, e.g. main before a change:
+    .venv/bin/python benchmarks/build.py --checkout /work/main
 """
 
 from __future__ import annotations
@@ -50,14 +52,24 @@ for index, name in enumerate(sys.argv[3:]):
 """
 
 
+CHECKOUT = PROJECT
+"""Whose code runs ``dhpc`` (``--checkout``)."""
+
+
 def _dhpc() -> list[str]:
-    script = Path(sys.executable).with_name("dhpc")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "dhpc_gen"]
+    return [sys.executable, "-m", "dhpc_gen"]
 
 
 def _run(command: list[str], expect: int = 0) -> float:
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command,
+        cwd=CHECKOUT,
+        env={**os.environ, "PYTHONPATH": str(CHECKOUT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - start
     if done.returncode != expect:
         raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
@@ -65,7 +77,7 @@ def _run(command: list[str], expect: int = 0) -> float:
 
 
 def _variant(content: Path) -> str:
-    sys.path.insert(0, str(PROJECT))
+    sys.path.insert(0, str(CHECKOUT))
     from dhpc_gen.content.campaign import load_campaign
 
     campaign = load_campaign(content)
@@ -106,7 +118,8 @@ def warm(content: Path, repeat: int, root: Path) -> dict[str, list[float]]:
     shutil.copytree(content, folder)
     done = subprocess.run(
         [sys.executable, __file__, "--child-warm", str(folder), "--repeat", str(repeat)],
-        cwd=PROJECT,
+        cwd=CHECKOUT,
+        env={**os.environ, "PYTHONPATH": str(CHECKOUT)},
         capture_output=True,
         text=True,
         check=False,
@@ -119,7 +132,6 @@ def warm(content: Path, repeat: int, root: Path) -> dict[str, list[float]]:
 
 def child_warm(folder: Path, repeat: int) -> None:
     """Runs in the warm process: edit a language, build it again; WeasyPrint alone."""
-    sys.path.insert(0, str(PROJECT))
     from weasyprint import HTML
 
     from dhpc_gen.build import render_letters
@@ -167,21 +179,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--content", type=Path, default=CONTENT)
     parser.add_argument("--repeat", type=int, default=7, help="pairs of each (the N of medians)")
+    parser.add_argument("--checkout", type=Path, default=PROJECT, help="whose code runs dhpc")
     parser.add_argument("--child-warm", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global CHECKOUT
+    CHECKOUT = args.checkout.resolve()
     if args.child_warm:
         child_warm(args.child_warm, args.repeat)
         return
 
     cores = len(os.sched_getaffinity(0))
     print(
-        f"{args.content.name}; {cores} cores, load average {os.getloadavg()[0]:.1f} at the "
-        f"start; median of {args.repeat} interleaved pairs each"
+        f"{args.content.name}, dhpc of {CHECKOUT}; {cores} cores, load average "
+        f"{os.getloadavg()[0]:.1f} at the start; median of {args.repeat} interleaved pairs each"
     )
     with tempfile.TemporaryDirectory(prefix="dhpc-bench-build-") as tmp:
         root = Path(tmp)
-        times = whole_processes(args.content, args.repeat, root)
-        times |= warm(args.content, args.repeat, root)
+        content = args.content.resolve()
+        times = whole_processes(content, args.repeat, root)
+        times |= warm(content, args.repeat, root)
 
     med = {key: statistics.median(values) for key, values in times.items()}
     a = med["build"] / med["plain"]
