@@ -11,8 +11,10 @@ both readers agree on:
   written plainly (``2.5``); a date stays text, as the round-trip reader keeps it;
 - no tags, anchors, aliases, merge keys, directives (``%YAML 1.1`` changes what ``no``
   means), or a second document;
-- no character the round-trip reader refuses, and no line break that YAML 1.1 and 1.2
-  count differently (U+0085, U+2028, U+2029).
+- no character the round-trip reader refuses, no line break that YAML 1.1 and 1.2
+  count differently (U+0085, U+2028, U+2029), and none of what the tests found libyaml
+  to read otherwise (a tab, a byte-order mark inside the text, ``|#``);
+- a mapping at the top level.
 
 Anything else, and anything libyaml cannot parse, gives ``None``: the caller then reads
 the text with the round-trip reader, which gives the same values or the message with
@@ -57,9 +59,9 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,17})")
 _PLAIN_FLOAT = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,17})\.[0-9]{1,17}")
 _DIVERGENT = re.compile("[\t\ufeff\x85\u2028\u2029]|[|>][-+0-9]*#")
-"""What libyaml reads otherwise than the round-trip reader (found by the tests): a tab,
-a byte-order mark inside the text, the line breaks of YAML 1.1 alone, a block scalar's
-header with a comment right after it (``|#``)."""
+"""What libyaml reads otherwise than the round-trip reader, or may: a tab, a byte-order
+mark inside the text, the line breaks of YAML 1.1 alone, a block scalar's header with a
+comment right after it (``|#``)."""
 
 _resolver = Resolver()  # YAML 1.2, as the round-trip reader resolves a file without %YAML
 
