@@ -14,6 +14,7 @@ installed per letter, and fontconfig is not made for threads.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Callable
@@ -76,6 +77,12 @@ class LetterRenderer:
             self._font_files = key
         return self._font_config
 
+    def close(self) -> None:
+        """Let the font configuration go (at exit, while fontconfig and Pango still are)."""
+        with self.lock:
+            self._font_config = None
+            self._font_files = ()
+
     def _forked(self) -> None:
         # A forked worker starts with a lock no thread of its own holds and its own fonts.
         # The parent's configuration would delete the parent's font folder when it goes.
@@ -92,4 +99,5 @@ def warm_renderer() -> LetterRenderer:
     catalogs, and makes its own font configuration."""
     renderer = LetterRenderer()
     os.register_at_fork(after_in_child=renderer._forked)
+    atexit.register(renderer.close)
     return renderer
