@@ -132,6 +132,8 @@ def language_hash(dhpc: Dhpc, language: str) -> str:
     printed = dhpc.meta.model_dump(
         mode="json", exclude={"authority_approval", "default_language", "audience"}
     )
+    if printed.get("reporting_authority") is None:
+        printed.pop("reporting_authority", None)  # the hash of a letter that has no choice
     facts = {
         "meta": printed,
         "text": dhpc.text(language).model_dump(mode="json"),
@@ -326,10 +328,12 @@ def write_letters(
         target = inside(out_dir, letter.filename)
         outputs.write_bytes(target, letter.pdf)
         written.append(target)
+        target = inside(out_dir, f"{dhpc.file_stem}_{letter.language}.html")
         if html:
-            target = inside(out_dir, f"{dhpc.file_stem}_{letter.language}.html")
             outputs.write_text(target, standalone_html(letter.html))
             written.append(target)
+        elif target.exists():
+            outputs.remove(target)  # an older build's copy would no longer be this letter
     outputs.write_text(out_dir / MANIFEST, manifest_text(manifest), last=True)
     written.append(out_dir / MANIFEST)
     return BuildResult(out_dir, tuple(letters), manifest, tuple(written))

@@ -89,11 +89,10 @@ def plan_build(
     sent = {lang for dhpc in chosen for lang in dhpc.meta.languages}
     unknown = [lang for lang in wanted if lang not in sent]
     if unknown:
-        where = ", ".join(dhpc.meta.country for dhpc in chosen)
-        raise UsageError(
-            f"--lang {', '.join(unknown)}: {campaign.id} is not sent in it in {where} "
-            f"(languages: {', '.join(sorted(sent))})"
+        where = "; ".join(
+            f"{dhpc.meta.country} sends in {', '.join(dhpc.meta.languages)}" for dhpc in chosen
         )
+        raise UsageError(f"--lang {', '.join(unknown)}: {campaign.id} is not sent in it: {where}")
     plans = []
     for dhpc in chosen:
         mine = tuple(lang for lang in dhpc.meta.languages if not wanted or lang in wanted)

@@ -214,6 +214,9 @@ def _signing(dhpc: Any, key_path: Path, reason: str) -> Any:
 def regulators(country: str | None, language: str | None, fmt: str) -> None:
     """List the reporting contact block of every EEA country, or of COUNTRY, per language.
 
+    A country of several authorities (Germany: the PEI and the BfArM) lists each with
+    the name a DHPC chooses it by, reporting_authority in its country file.
+
     After each country, its conventions for a DHPC: a heading of its own, the text the
     envelope must carry, whether the authority approves the final letter, the
     languages it requires and the default language of a recipient.
@@ -222,7 +225,12 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
 
     from dhpc_gen.regulators import registry
 
-    entries = registry.all_regulators()
+    # A country of several authorities (Germany: PEI, BfArM) lists each; a DHPC chooses one.
+    entries = [
+        choice
+        for entry in registry.all_regulators()
+        for choice in (entry, *registry.alternatives(entry.country, entry.language))
+    ]
     if country:
         code = country.upper()
         registry.languages(code)  # raises with the list of known countries
@@ -242,6 +250,7 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
                         "country": e.country,
                         "country_name": e.country_name,
                         "language": e.language,
+                        "reporting_authority": e.code,
                         "authority": e.authority,
                         "short_name": e.short_name,
                         "call_for_reporting": e.call_for_reporting,
@@ -258,8 +267,11 @@ def regulators(country: str | None, language: str | None, fmt: str) -> None:
     for index, entry in enumerate(entries):
         if index:
             click.echo()
+        chosen_by = f" (reporting_authority: {entry.code})" if entry.code else ""
         click.secho(
-            f"{entry.country} {entry.country_name} — {entry.language}: {entry.authority}", bold=True
+            f"{entry.country} {entry.country_name} — {entry.language}: {entry.authority}"
+            + chosen_by,
+            bold=True,
         )
         click.echo(entry.call_for_reporting)
         for line in entry.contact_lines:

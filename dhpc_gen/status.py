@@ -206,8 +206,12 @@ def built_state(dhpc: Dhpc, language: str, out_root: Path, hashes: _Hashes) -> s
     ]
     wanted = [(_project_name(p), p) for p in project]
     if "inputs_sha256" in entry:
-        # A campaign's letter names what it was made of: its country's facts and text.
-        if entry["inputs_sha256"] != language_hash(dhpc, language):
+        # A campaign's letter names what it was made of: its country's facts and text, and
+        # its letterhead (a shared one is named in the manifest: that is what changed).
+        shared = [(_project_name(p), p) for p in letterhead_files(dhpc) if p not in dhpc.files]
+        wanted += shared
+        moved = [name for name, path in shared if inputs.get(name) != hashes.of(path)]
+        if entry["inputs_sha256"] != language_hash(dhpc, language) and not moved:
             changed = [f"the {language} text or {dhpc.meta.country}'s facts"]
         else:
             changed = []

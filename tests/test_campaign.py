@@ -222,3 +222,94 @@ def test_xliff_exchanges_a_shared_language_of_a_campaign(
     replace_in(campaign_dir / "dhpc.yaml", "  SE: [sv]\n", "  SE: [sv]\n  PT: [pt]\n")
     fresh = export_xliff(campaign_dir, tmp_path / "pt.xlf", target="pt")
     assert fresh.units == 11 and fresh.translated == 0
+
+
+def test_norway_is_sent_in_bokmal(campaign_dir: Path) -> None:
+    """Norway's letters are written in nb: the campaign reads, with the DMP's block."""
+    replace_in(campaign_dir / "dhpc.yaml", "  SE: [sv]\n", "  SE: [sv]\n  NO: [nb]\n")
+    norwegian = (campaign_dir / "en.yaml").read_text(encoding="utf-8")
+    (campaign_dir / "nb.yaml").write_text(
+        norwegian.replace("language: en", "language: nb"), encoding="utf-8"
+    )
+    (campaign_dir / "countries" / "NO.yaml").write_text(
+        "date: 2026-11-09\n"
+        "mahs:\n"
+        "  - {name: Fictapharm Norge AS, email: medinfo.no@fictapharm.example,"
+        " phone: +47 22 55 50 10, department: Medisinsk informasjon}\n"
+        "authorities: [EMA, DMP]\n"
+        "signatories:\n"
+        "  - {name: Dr. Ingrid Hansen, title: Medisinsk direktør, company: Fictapharm Norge AS}\n"
+        "placeholders: {mah: Fictapharm Norge AS, authority: DMP}\n",
+        encoding="utf-8",
+    )
+    norway = load_campaign(campaign_dir).national("NO")
+    assert norway.meta.languages == ("nb",)
+    assert "Fictapharm Norge AS" in norway.text("nb").opening
+
+
+def test_germany_chooses_the_bfarm_or_the_pei(campaign_dir: Path, tmp_path: Path) -> None:
+    """Germany has two reporting authorities: a country file names the competent one."""
+    from click.testing import CliRunner
+
+    from dhpc_gen.cli import main
+    from dhpc_gen.review.checks import check_regulator
+    from tests.pdf_helpers import pdftotext
+
+    country_file = campaign_dir / "countries" / "DE.yaml"
+    replace_in(country_file, "reporting_authority: PEI\n", "")
+    germany = load_campaign(campaign_dir).national("DE")
+    assert germany.meta.reporting_authority is None
+    (note,) = [f for f in check_regulator(germany) if f.code == "authority-default"]
+    assert note.severity == "note" and "PEI, BfArM" in note.message
+    assert note.file.endswith("countries/DE.yaml")
+
+    replace_in(country_file, "authorities: [", "reporting_authority: BfArM\nauthorities: [")
+    germany = load_campaign(campaign_dir).national("DE")
+    assert germany.meta.reporting_authority == "BfArM"
+    assert not [f for f in check_regulator(germany) if f.code == "authority-default"]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["build", str(campaign_dir), "--country", "DE", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    letter = pdftotext(out / "fictumab-2026" / "DE" / "fictumab-2026_DE_de.pdf")
+    assert "Kurt-Georg-Kiesinger-Allee 3" in letter and "www.bfarm.de" in letter
+    assert "www.pei.de" not in letter
+
+    replace_in(country_file, "reporting_authority: BfArM", "reporting_authority: BfArm-Bonn")
+    (problem,) = problems_of(campaign_dir)
+    line = line_of(country_file, "reporting_authority")
+
+    assert f"DE.yaml:{line} reporting_authority:" in problem
+    assert "DE has the authorities PEI, BfArM" in problem
+
+
+def test_a_country_of_one_authority_refuses_a_choice(campaign_dir: Path) -> None:
+    replace_in(
+        campaign_dir / "countries" / "FI.yaml",
+        "authorities: [",
+        "reporting_authority: PEI\nauthorities: [",
+    )
+    (problem,) = problems_of(campaign_dir)
+    assert "FI.yaml:" in problem and "FI has one reporting authority in 'fi'" in problem
+
+
+def test_a_language_file_no_country_sends_in_is_named(campaign_dir: Path) -> None:
+    slovak = (campaign_dir / "en.yaml").read_text(encoding="utf-8").replace("language: en", "sk")
+    (campaign_dir / "sk.yaml").write_text(slovak, encoding="utf-8")
+    (campaign_dir / "terms.yaml").write_text("terms: []\n", encoding="utf-8")  # not a language
+    (problem,) = problems_of(campaign_dir)
+    assert "sk.yaml: no country in dhpc.yaml sends in 'sk'" in problem
+    assert f"under countries: (line {line_of(campaign_dir / 'dhpc.yaml', 'countries:')})" in problem
+
+
+def test_country_codes_and_an_empty_matrix_are_told_in_words(campaign_dir: Path) -> None:
+    meta = campaign_dir / "dhpc.yaml"
+    replace_in(meta, "  SE: [sv]\n", "  se: [sv]\n")
+    (problem,) = problems_of(campaign_dir)
+    assert f"dhpc.yaml:{line_of(meta, 'se: [sv]')} countries.se:" in problem
+    assert "a two-letter country code in capitals, such as 'FI' or 'BE'" in problem
+    text = meta.read_text(encoding="utf-8")
+    meta.write_text(text[: text.index("countries:")] + "countries: {}\n", encoding="utf-8")
+    (problem,) = problems_of(campaign_dir)
+    assert "countries: lists no country: give each country with its languages" in problem

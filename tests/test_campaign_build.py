@@ -148,7 +148,7 @@ def test_country_and_lang_select_and_keep_the_rest(campaign_dir: Path, tmp_path:
     assert [entry["country"] for entry in campaign["countries"]] == ["BE", "FI", "SE"]
     result = runner.invoke(main, [*args, "--country", "NL", "--lang", "fr"])
     assert result.exit_code == 2
-    assert "--lang fr: fictumab-2026 is not sent in it in NL (languages: nl)" in result.output
+    assert "--lang fr: fictumab-2026 is not sent in it: NL sends in nl" in result.output
     result = runner.invoke(main, [*args, "--country", "LU"])
     assert result.exit_code == 2
     assert (
@@ -202,3 +202,22 @@ def test_nothing_is_written_unless_every_country_renders(
     )
     assert result.output.count("summary: has 4") == 1  # one shared file: reported once
     assert not out.exists()
+
+
+def test_a_build_without_html_removes_the_html_copy_of_an_older_one(
+    campaign_dir: Path, tmp_path: Path
+) -> None:
+    """The HTML copy beside a letter is that letter: a build without --html takes it away."""
+    out = tmp_path / "out"
+    args = ["build", str(campaign_dir), "--country", "IE", "--out", str(out)]
+    assert CliRunner().invoke(main, [*args, "--html"]).exit_code == 0
+    html = out / "fictumab-2026" / "IE" / "fictumab-2026_IE_en.html"
+    assert html.is_file()
+    english = campaign_dir / "en.yaml"
+    english.write_text(
+        english.read_text(encoding="utf-8").replace("41 cases", "42 cases"), encoding="utf-8"
+    )
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert not html.exists()
+    assert (out / "fictumab-2026" / "IE" / "fictumab-2026_IE_en.pdf").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def test_diff_of_two_campaign_folders_per_language_and_country(tmp_path: Path) -
         "deviations[0].text: changed",
         "        …insuffisance rénale sévère (débit de filtration glomérulaire estimé [eGFR] "
         "inférieur à [-30-]{+25+} ml/min/1,73 m²).",
-        "        ! dose changed: 30 ml → 25 ml",
+        "        ! dose changed: 30 ml/min/1,73 m² → 25 ml/min/1,73 m²",
         f"    {now}/countries/BE.yaml:{field_line(belgium, 'deviations[0].reference')} "
         "deviations[0].reference: changed",
         "        AFMPS, courriel du [-12-]{+14+} octobre 2026",
@@ -117,7 +118,9 @@ def test_diff_of_two_campaign_folders_per_language_and_country(tmp_path: Path) -
         "changed",
     )
     text, reference = deviation["changes"]
-    assert text["facts"] == [{"kind": "dose", "old": ["30 ml"], "new": ["25 ml"]}]
+    assert text["facts"] == [
+        {"kind": "dose", "old": ["30 ml/min/1,73 m²"], "new": ["25 ml/min/1,73 m²"]}
+    ]
     assert reference["path"] == "deviations[0].reference"
     assert document["deviated"] == {"de": {"background[2]": ["AT"]}, "fr": {"summary[1]": ["BE"]}}
     assert document["sent_in"]["de"] == ["AT", "BE", "DE"]
@@ -175,6 +178,8 @@ def test_check_shows_the_signoff_of_every_letter_country_by_country(repo_campaig
         "--name", "Claire Dubois", "--role", "Medical reviewer",
     )  # fmt: skip
     assert code == 0, err
+    # The national letter approved is named as check names it, country and language.
+    assert out.startswith("fictumab-2026 BE fr: approved by Claire Dubois (Medical reviewer)")
     commit_all(repo_campaign, "BE fr and nl approved")
     code, out, _ = dhpc("check", repo_campaign)
     assert code == 0
@@ -205,7 +210,7 @@ def test_check_shows_the_signoff_of_every_letter_country_by_country(repo_campaig
     shown = block[4].strip()
     assert shown.endswith(f"countries/BE.yaml:{line_of(belgium, 'text: >-')} summary[1]: changed")
     assert "[-30-]{+25+} ml/min" in block[5]
-    assert block[6].strip() == "! dose changed: 30 ml → 25 ml"
+    assert block[6].strip() == "! dose changed: 30 ml/min/1,73 m² → 25 ml/min/1,73 m²"
 
     code, out, _ = dhpc("check", repo_campaign, "--country", "BE", "--format", "json")
     approvals = {(a["country"], a["language"]): a for a in json.loads(out)["approvals"]}
@@ -214,6 +219,29 @@ def test_check_shows_the_signoff_of_every_letter_country_by_country(repo_campaig
     (change,) = approvals[("BE", "fr")]["changes_since_approval"]["changes"]
     assert change["path"] == "summary[1]" and change["file"].endswith("countries/BE.yaml")
     assert approvals[("BE", "nl")]["state"] == "approved"
+
+
+def test_review_of_the_whole_campaign_shows_the_signoffs_country_by_country(
+    repo_campaign: Path, tmp_path: Path
+) -> None:
+    code, _, err = dhpc(
+        "signoff", repo_campaign, "--country", "BE", "--lang", "fr",
+        "--name", "Claire Dubois", "--role", "Medical reviewer",
+    )  # fmt: skip
+    assert code == 0, err
+    commit_all(repo_campaign, "BE fr approved")
+    out = tmp_path / "review.html"
+    code, _, err = dhpc("review", repo_campaign, "--no-thumbnails", "-o", out)
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    rows = re.findall(
+        r'<tr class="\w+" data-language="(\w+)" data-country="(\w+)" data-state="(\w+)">', html
+    )
+    states = {(country, language): state for language, country, state in rows}
+    assert len(states) == 13, rows  # every letter of the campaign, once
+    assert states[("BE", "fr")] == "approved"
+    assert states[("BE", "nl")] == states[("FI", "fi")] == "never"
+    assert "BE · French (fr)" in html and "approved by Claire Dubois" in html
 
 
 def test_check_of_a_folder_of_one_country_still_names_languages_only(example_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from dhpc_gen.content.fields import text_fields
 from dhpc_gen.content.loader import consistency_problems
 from dhpc_gen.content.markup import plain_text, render_block, render_inline
 from dhpc_gen.errors import ContentError
+from tests.conftest import EXAMPLE
 
 
 def replace_in(path: Path, old: str, new: str) -> None:
@@ -215,3 +217,25 @@ def test_duplicate_key_is_named_in_one_short_line(example_dir: Path) -> None:
     assert "fi.yaml:" in problem and 'duplicate key "summary"' in problem
     reason = problem.split("invalid YAML: ", 1)[1]
     assert "\n" not in reason and len(reason) <= 200, reason
+
+
+def test_a_source_language_sent_nowhere_is_read_but_not_built(tmp_path: Path) -> None:
+    """An English core for a letter sent in Finnish only: checked against, never built."""
+    from dhpc_gen.build import selected_languages
+
+    folder = tmp_path / "fi-only"
+    shutil.copytree(EXAMPLE, folder)
+    meta = folder / "dhpc.yaml"
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace("languages: [sv, fi]", "languages: [fi]"),
+        encoding="utf-8",
+    )
+    dhpc = load_dhpc(folder)
+    assert dhpc.meta.languages == ("fi",)
+    assert dhpc.text("sv").language == "sv"  # the source, to check the Finnish against
+    assert folder / "sv.yaml" in dhpc.files
+    assert selected_languages(dhpc, ()) == ["fi"]
+    (folder / "sv.yaml").unlink()
+    with pytest.raises(ContentError) as caught:
+        load_dhpc(folder)
+    assert "sv.yaml: missing: the source text, in 'sv' (source_language)" in str(caught.value)

@@ -69,6 +69,9 @@ def test_regulators_command_shows_the_conventions() -> None:
     assert "DE conventions:" in result.output
     assert "heading (de): Rote-Hand-Brief with the mark red-hand" in result.output
     assert "the authority approves the final letter before it is sent" in result.output
+    assert "(reporting_authority: PEI)" in result.output
+    assert "DE Germany — de: Bundesinstitut für Arzneimittel und Medizinprodukte" in result.output
+    assert "  Kurt-Georg-Kiesinger-Allee 3" in result.output
     result = CliRunner().invoke(main, ["regulators", "DK", "--format", "json"])
     (entry,) = json.loads(result.output)
     assert entry["conventions"]["envelope"] == DANISH_ENVELOPE

@@ -212,3 +212,15 @@ def test_an_invalid_old_version_is_named_by_its_revision(tmp_path: Path) -> None
     assert code == 1
     assert "HEAD:content/lemtrada-2019/dhpc.yaml:" in err and "status" in err
     assert "dhpc-version-" not in err
+
+
+def test_a_rate_is_compared_with_its_whole_unit() -> None:
+    """ "2 ml/kg/h" → "2 ml/kg/min" is a changed dose, and a rate is shown whole."""
+    from dhpc_gen.approval.diff import fact_changes
+
+    (rate,) = fact_changes("höchstens 2 ml/kg/h infundieren", "höchstens 2 ml/kg/min", "de")
+    assert rate.describe() == "dose changed: 2 ml/kg/h → 2 ml/kg/min"
+    (lower,) = fact_changes("no more than 2 mL/kg/h", "no more than 1 mL/kg/h", "en")
+    assert lower.describe() == "dose changed: 2 mL/kg/h → 1 mL/kg/h"
+    (egfr,) = fact_changes("below 30 mL/min/1.73 m²", "below 60 mL/min/1.73 m²", "en")
+    assert egfr.describe() == "dose changed: 30 mL/min/1.73 m² → 60 mL/min/1.73 m²"

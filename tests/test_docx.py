@@ -330,6 +330,24 @@ def test_tracked_changes_accepted_and_every_change_and_comment_reported(
     assert yaml.startswith("# Swedish: the letter as printed in 2019")  # comments stay
 
 
+def test_field_changes_have_a_heading_of_their_own(example_dir: Path, tmp_path: Path) -> None:
+    """Printed after the comments, the changed fields must not read as more comments."""
+    exported, returned = tmp_path / "sv.docx", tmp_path / "returned_sv.docx"
+    export_docx(example_dir, exported, language="sv")
+    make_returned(exported, returned)
+    code, out, err = run("import-docx", str(returned), str(example_dir), "--dry-run")
+    assert code == 0, err
+    lines = out.splitlines()
+    heading = lines.index(f"Fields of {example_dir / 'sv.yaml'} (3):")
+    assert lines.index("Comments (2):") < heading
+    assert lines[heading + 1 : heading + 4] == [
+        "  changed summary[2]",
+        "  changed background[2]",
+        "  removed summary[4]",
+    ]
+    assert lines[heading + 4].endswith("would change: 2 changed, 0 added, 1 removed, 17 unchanged")
+
+
 def test_tracked_changes_refused_until_resolved(example_dir: Path, saved: dict[str, Path]) -> None:
     before = (example_dir / "sv.yaml").read_bytes()
     code, out, err = run(

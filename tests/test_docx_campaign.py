@@ -110,26 +110,29 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return found
 
 
-def test_a_countrys_letter_and_a_languages_shared_text(tmp_path: Path) -> None:
+def test_a_countrys_letter_and_a_languages_shared_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default path is relative to the working directory: work in tmp_path, so the
+    # letters a build left in the project's output/ stay where they are.
+    monkeypatch.chdir(tmp_path)
     belgium = load_campaign(CAMPAIGN).national("BE")
     code, out, err = run("export-docx", CAMPAIGN, "--lang", "fr", "--country", "be")
     assert code == 0, err
     national = Path("output/fictumab-2026/BE/fictumab-2026_BE_fr.docx")
-    try:
-        assert out.startswith(f"{national}: fr, ")
-        text = words(national)
-        # Belgium's letter as it prints: its wording of the placeholders, its deviation.
-        assert "de santé (AFMPS), Fictapharm Belgium SA/NV souhaite" in text
-        assert "(débit de filtration glomérulaire estimé [eGFR] inférieur à 30" in text
-        assert "Directrice médicale, Fictapharm Belgium SA/NV" in text
-        found = properties(national)
-        assert (found[PROPERTY_COUNTRY], found[PROPERTY_TEXT]) == ("BE", "national")
-        assert found[PROPERTY_CONTENT] == language_hash(belgium, "fr")
-    finally:
-        shutil.rmtree("output/fictumab-2026/BE", ignore_errors=True)
+    assert out.startswith(f"{national}: fr, BE's national letter (BE's placeholders")
+    text = words(national)
+    # Belgium's letter as it prints: its wording of the placeholders, its deviation.
+    assert "de santé (AFMPS), Fictapharm Belgium SA/NV souhaite" in text
+    assert "(débit de filtration glomérulaire estimé [eGFR] inférieur à 30" in text
+    assert "Directrice médicale, Fictapharm Belgium SA/NV" in text
+    found = properties(national)
+    assert (found[PROPERTY_COUNTRY], found[PROPERTY_TEXT]) == ("BE", "national")
+    assert found[PROPERTY_CONTENT] == language_hash(belgium, "fr")
     shared = tmp_path / "fr.docx"
-    code, _, err = run("export-docx", CAMPAIGN, "--lang", "fr", "-o", shared)
+    code, out, err = run("export-docx", CAMPAIGN, "--lang", "fr", "-o", shared)
     assert code == 0, err
+    assert "fr, the shared fr text ({placeholders} as written, in BE's frame" in out
     text = words(shared)
     assert "{authority}, {mah} souhaite vous informer" in text
     assert "(eGFR inférieur à 30" in text and "débit de filtration" not in text
@@ -267,3 +270,23 @@ def test_a_new_folder_from_a_campaigns_letter_is_a_folder_of_one_country(
     dhpc = load_dhpc(target)
     assert dhpc.meta.languages == ("fr",) and dhpc.meta.mahs[0].name == "Fictapharm Belgium SA/NV"
     assert "Fictapharm Belgium SA/NV souhaite" in dhpc.text("fr").opening
+
+
+def test_a_letter_to_the_bfarm_starts_a_folder_that_names_the_bfarm(tmp_path: Path) -> None:
+    """Germany has two reporting blocks: a new folder keeps the one the letter has."""
+    campaign = tmp_path / "campaign"
+    shutil.copytree(CAMPAIGN, campaign)
+    germany = campaign / "countries" / "DE.yaml"
+    germany.write_text(
+        germany.read_text(encoding="utf-8").replace(
+            "reporting_authority: PEI", "reporting_authority: BfArM"
+        ),
+        encoding="utf-8",
+    )
+    export_docx(campaign, tmp_path / "de.docx", language="de", country="DE")
+    code, out, err = run("import-docx", tmp_path / "de.docx", tmp_path / "new")
+    assert code == 0, err
+    assert "country DE" in out
+    new = load_dhpc(tmp_path / "new")
+    assert new.meta.reporting_authority == "BfArM"
+    assert new.meta.authorities == ("EMA", "BfArM")

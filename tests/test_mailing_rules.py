@@ -85,6 +85,27 @@ def test_text_is_cleaned_for_printing_and_folded_for_matching() -> None:
 
 
 @pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Luxembourg", "LU"),
+        ("Grand-Duché de Luxembourg", "LU"),
+        ("Norge", "NO"),
+        ("Polska", "PL"),
+        ("Česká republika", "CZ"),
+        ("Magyarország", "HU"),
+        ("Malta", "MT"),
+        ("Österreich", "AT"),
+        ("Nederland", "NL"),
+        ("Portugal", "PT"),
+    ],
+)
+def test_every_eea_country_is_known_by_the_name_its_registers_write(
+    written: str, code: str
+) -> None:
+    assert normalise.country_code(written) == code
+
+
+@pytest.mark.parametrize(
     ("given", "country", "postal", "language", "how"),
     [
         ("svenska", "FI", "00100", "sv", "source"),
@@ -109,6 +130,12 @@ def test_belgian_postal_codes_choose_the_language() -> None:
     assert belgium.assign("", "BE", "4000") == ("fr", "rule")
     assert belgium.assign("", "BE", "4700") == ("de", "rule")
     assert belgium.assign("", "BE", "1000") == ("nl", "default")  # Brussels: bilingual
+
+
+def test_norwegian_named_in_a_register_is_the_bokmal_letter() -> None:
+    norway = LanguagePolicy.for_dhpc("NO", ("nb",), registry.languages)
+    for given in ("Norsk", "norwegian", "no", "nb", "Bokmål"):
+        assert norway.assign(given, "NO", "0150") == ("nb", "source"), given
 
 
 def test_a_rule_gives_only_a_language_the_dhpc_has() -> None:
@@ -238,3 +265,15 @@ def test_an_office_email_on_many_rows_says_nothing_about_who_is_who() -> None:
 )
 def test_streets_agree_on_the_name_and_the_house_number(x: str, y: str, agree: bool) -> None:
     assert streets_agree(x, y) is agree
+
+
+def test_greek_and_cyrillic_letters_are_matched_not_dropped() -> None:
+    assert normalise.fold("Παπαδόπουλος") == "παπαδοπουλοσ"
+    assert normalise.fold("ΠΑΠΑΔΟΠΟΥΛΟΣ") == normalise.fold("Παπαδοπούλος")
+    assert normalise.fold("Иванов") == "иванов"
+    assert normalise.fold("Søren Łódź") == "soren lodz"  # Latin letters as before
+    assert [normalise.country_code(n) for n in ("Ελλάδα", "Κύπρος", "България")] == [
+        "GR",
+        "CY",
+        "BG",
+    ]

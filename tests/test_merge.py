@@ -645,6 +645,7 @@ def test_cli_reports_rejects_and_bad_options(tmp_path: Path) -> None:
         main, ["merge", str(EXAMPLE), "--mailing", str(tmp_path / "none.csv"), *out]
     )
     assert missing.exit_code == 1 and "cannot read the mailing list" in missing.output
+    assert "make it with dhpc mailing-list DIR, or name it with --mailing" in missing.output
     latin = tmp_path / "latin" / "recipients.csv"
     latin.parent.mkdir()
     latin.write_bytes(

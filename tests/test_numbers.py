@@ -406,3 +406,28 @@ def test_hostile_repetitions_are_read_piece_by_piece(
     found = quantities(text, language)
     assert {q.kind for q in found} == kinds
     assert len(found) >= 5000 // len(piece) // 2
+
+
+def test_hungarian_doses_per_kilogram_of_body_weight_are_per_kg() -> None:
+    """Hungarian writes a kilogram of body weight "ttkg": "4 ml/ttkg/óra" is 4 mL/kg/h."""
+    (hungarian,) = quantities("4 ml/ttkg/óra értékre csökken", "hu")
+    (english,) = quantities("reduced to 4 mL/kg/h", "en")
+    assert (hungarian.value, hungarian.unit) == (english.value, english.unit) == ("4", "mL/kg/hour")
+    (dose,) = quantities("legfeljebb 10 mg/ttkg", "hu")
+    assert (dose.value, dose.unit, dose.sign) == ("10", "mg/kg", "≤")
+
+
+@pytest.mark.parametrize(
+    ("written", "language"),
+    [
+        ("ne pas dépasser 2 ml/kg/h", "fr"),
+        ("sans dépasser 2 ml/kg/h", "fr"),
+        ("skal ikke overstige 2 ml/kg/time", "nb"),
+        ("não exceder 2 ml/kg/h", "pt"),
+    ],
+)
+def test_not_to_exceed_is_at_most(written: str, language: str) -> None:
+    """ "Ne pas dépasser 2 ml/kg/h" says what "no more than 2 mL/kg/h" says."""
+    (rate,) = quantities(written, language)
+    (source,) = quantities("no more than 2 mL/kg/h", "en")
+    assert (rate.value, rate.unit, rate.sign) == (source.value, source.unit, source.sign)

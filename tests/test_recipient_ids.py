@@ -188,3 +188,43 @@ def test_two_people_of_one_name_under_new_ids_are_held(
     assert len(handler.received) == 2
     result = send(out_root, env, "--resend-changed")
     assert result.exit_code == 0 and "sent 2," in result.output
+
+
+GREEK_SOURCES = """\
+sources:
+  - name: Ιατρικός Σύλλογος Αθηνών
+    path: gr.csv
+    columns: {Όνομα: first_name, Επώνυμο: last_name, Διεύθυνση: street, ΤΚ: postal_code,
+              Πόλη: city, Χώρα: country}
+    defaults: {profession: physician, specialty: dermatology}
+"""
+GREEK_ROWS = [
+    "Μαρία,Κωνσταντίνου,Πανεπιστημίου 5,106 74,Αθήνα,GR",
+    "Νίκος,Γεωργίου,Ακαδημίας 20,106 74,Αθήνα,Ελλάδα",
+]
+
+
+def test_greek_names_give_each_person_an_id_of_their_own(
+    campaign_dir: Path, tmp_path: Path
+) -> None:
+    """Names in Greek letters identify a person as Latin ones do: a new row moves no id."""
+    sources = campaign_dir / "sources"
+    sources.mkdir()
+    (sources / "GR.yaml").write_text(GREEK_SOURCES, encoding="utf-8")
+    header = "Όνομα,Επώνυμο,Διεύθυνση,ΤΚ,Πόλη,Χώρα"
+
+    def listed(rows: Sequence[str]) -> dict[str, str]:
+        (sources / "gr.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+        out = tmp_path / "out"
+        result = CliRunner().invoke(
+            main, ["mailing-list", str(campaign_dir), "--country", "GR", "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        path = out / "fictumab-2026" / "GR" / "mailing" / "recipients.csv"
+        with path.open(encoding="utf-8", newline="") as handle:
+            return {row["last_name"]: row["recipient_id"] for row in csv.DictReader(handle)}
+
+    before = listed(GREEK_ROWS)
+    assert len(set(before.values())) == 2  # "Ελλάδα" is Greece: no row rejected
+    after = listed(["Γεώργιος,Παπαδόπουλος,Βασιλίσσης Σοφίας 10,106 74,Αθήνα,GR", *GREEK_ROWS])
+    assert {name: after[name] for name in before} == before

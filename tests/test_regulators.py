@@ -14,7 +14,7 @@ import pytest
 
 from dhpc_gen.errors import RegistryError
 from dhpc_gen.regulators import registry
-from dhpc_gen.resources import REGULATORS_DIR
+from dhpc_gen.resources import LOCALES_DIR, REGULATORS_DIR
 
 LOCAL_APPENDIX_V = Path(__file__).resolve().parent / "data" / "appendix-v.md"
 
@@ -43,7 +43,7 @@ COUNTRY_LANGUAGES: dict[str, tuple[str, ...]] = {
     "LV": ("lv",),
     "MT": ("en", "mt"),
     "NL": ("nl",),
-    "NO": ("no",),
+    "NO": ("nb",),
     "PL": ("pl",),
     "PT": ("pt",),
     "RO": ("ro",),
@@ -52,6 +52,8 @@ COUNTRY_LANGUAGES: dict[str, tuple[str, ...]] = {
     "SK": ("sk",),
 }
 NOT_IN_SOURCE = ("LI",)
+FILED_AS = {("NO", "no"): "nb"}
+"""The source's language code → the registry's: Norway's "Norwegian" is filed as Bokmål."""
 
 PAIRS = [(country, lang) for country, langs in COUNTRY_LANGUAGES.items() for lang in langs]
 
@@ -66,7 +68,8 @@ def _table_in(path: Path) -> dict[str, tuple[str, ...]]:
     for line in _source_lines(path):
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         if len(cells) == 4 and re.fullmatch(r"[A-Z]{2}", cells[1]):
-            table[cells[1]] = tuple(re.findall(r"\(([a-z]{2,3})\)", cells[2]))
+            codes = re.findall(r"\(([a-z]{2,3})\)", cells[2])
+            table[cells[1]] = tuple(FILED_AS.get((cells[1], code), code) for code in codes)
     return table
 
 
@@ -106,23 +109,55 @@ def test_call_for_reporting_is_one_sentence_ending_with_a_colon(
     assert ". " not in call, "one sentence only"
 
 
+JOINED = {("LU", "fr")}
+"""Blocks where the source wraps a name over two lines (mid-phrase: "… des médicaments de" /
+"la Direction de la santé"); the registry joins them into one line, which the letter wraps
+where it must, instead of printing a short line in the middle of a name."""
+
+
+def _run_at(source: list[str], start: int, lines: list[str], joins: bool) -> bool:
+    """``lines`` are the source's from ``start`` on, each one line or (``joins``) several."""
+    at = start
+    for line in lines:
+        widths = range(1, 4) if joins else range(1, 2)
+        width = next((w for w in widths if " ".join(source[at : at + w]) == line), None)
+        if width is None:
+            return False
+        at += width
+    return True
+
+
 @pytest.mark.parametrize(("country", "language"), PAIRS)
 def test_contact_block_is_verbatim_from_appendix_v(country: str, language: str) -> None:
     source = _source_lines(LOCAL_APPENDIX_V)
     lines = list(registry.lookup(country, language).contact_lines)
-    for line in lines:
-        assert line in source, f"{country}/{language}: {line!r} is not a line of appendix-v.md"
+    joins = (country, language) in JOINED
     # The block is one run of consecutive source lines, right after the line naming the country.
-    starts = [
-        i for i in range(1, len(source) - len(lines) + 1) if source[i : i + len(lines)] == lines
-    ]
+    starts = [i for i in range(1, len(source)) if _run_at(source, i, lines, joins)]
     assert starts, f"{country}/{language}: the block is not a consecutive run of source lines"
     for i in starts:
         assert source[i - 1] and source[i - 1] != "```text", f"{country}/{language}: country line"
+    if joins:
+        assert any(line not in source for line in lines), f"{country}/{language}: nothing joined"
+
+
+def test_luxembourg_french_block_names_the_direction_de_la_sante_on_one_line() -> None:
+    (first, *_) = registry.lookup("LU", "fr").contact_lines
+    assert first == (
+        "Centre Régional de Pharmacovigilance de Nancy ou Division de la pharmacie et des "
+        "médicaments de la Direction de la santé"
+    )
 
 
 def test_local_copy_of_appendix_v_has_the_table() -> None:
     assert _table_in(LOCAL_APPENDIX_V) == {**COUNTRY_LANGUAGES, **dict.fromkeys(NOT_IN_SOURCE, ())}
+
+
+def test_norway_is_filed_in_bokmal_the_language_of_its_catalog() -> None:
+    """A DHPC for Norway is written in nb, the catalog's code: the block must be found there."""
+    assert registry.languages("NO") == ["nb"]
+    assert registry.lookup("NO", "nb").short_name == "DMP"
+    assert (LOCALES_DIR / "nb" / "LC_MESSAGES" / "messages.po").is_file()
 
 
 def test_finnish_swedish_block_starts_with_the_website() -> None:

@@ -15,7 +15,8 @@ from dhpc_gen.campaign_build import build_campaign
 from dhpc_gen.cli import main
 from dhpc_gen.content.campaign import load_campaign
 from dhpc_gen.distribution.journal import DeliveryKey, PlannedDelivery, SendJournal
-from tests.conftest import CAMPAIGN, EXAMPLE
+from dhpc_gen.status import _Hashes, built_state
+from tests.conftest import CAMPAIGN, EXAMPLE, PROJECT
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +192,31 @@ def test_reviewed_reads_the_signoff_log_country_by_country(workspace: tuple[Path
     )
     assert result.exit_code == 2
     assert "choose it with --country" in result.output
+
+
+def test_a_shared_letterhead_edited_is_named_as_what_changed(
+    campaign_dir: Path, tmp_path: Path
+) -> None:
+    """A letterhead several countries share is part of each letter: its edit is named."""
+    letterheads = tmp_path / "letterheads"
+    shutil.copytree(PROJECT / "letterheads" / "example-pharma", letterheads / "example-pharma")
+    meta = campaign_dir / "dhpc.yaml"
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace(
+            "countries:\n", "letterhead: example-pharma\ncountries:\n", 1
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    campaign = load_campaign(campaign_dir, letterheads_dir=letterheads)
+    build_campaign(campaign, out, countries=["IE", "MT"], jobs=1)
+    lines = letterheads / "example-pharma" / "letterhead.yaml"
+    lines.write_text(
+        lines.read_text(encoding="utf-8").replace("Esimerkkikatu 1 A", "Esimerkkikatu 2 B"),
+        encoding="utf-8",
+    )
+    campaign = load_campaign(campaign_dir, letterheads_dir=letterheads)
+    for country in ("IE", "MT"):
+        built = built_state(campaign.national(country), "en", out, _Hashes())
+        assert built.startswith("stale: ") and built.endswith("letterhead.yaml changed"), built
+        assert "text" not in built

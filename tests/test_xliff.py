@@ -24,7 +24,7 @@ from dhpc_gen.content.model import LanguageText
 from dhpc_gen.errors import DhpcError, UsageError
 from dhpc_gen.exchange.xliff import XLIFF_NS, export_xliff, import_xliff
 from dhpc_gen.fsutil import sha256_file
-from tests.conftest import EXAMPLE, PROJECT
+from tests.conftest import CAMPAIGN, EXAMPLE, PROJECT
 from tests.pdf_helpers import pdftotext
 
 NS = f"{{{XLIFF_NS}}}"
@@ -786,3 +786,10 @@ def test_import_into_a_link_outside_the_folder_is_refused(
         import_xliff(example_dir, xlf)
     assert (example_dir / "fi.yaml").is_symlink()
     assert secret.read_text(encoding="utf-8") == "password: hunter2\n"
+
+
+def test_a_campaign_target_is_added_under_countries(tmp_path: Path) -> None:
+    campaign = tmp_path / "fictumab-2026"
+    shutil.copytree(CAMPAIGN, campaign)
+    with pytest.raises(UsageError, match=r"add 'sk' to the languages of the country .*countries:"):
+        export_xliff(campaign, tmp_path / "sk.xlf", target="sk")

@@ -49,7 +49,8 @@ _LANGUAGE_NAMES = {
     "nl": ("dutch", "nederlands", "vlaams"),
     "fr": ("french", "francais"),
     "de": ("german", "deutsch", "saksa", "tyska"),
-    "no": ("norwegian", "norsk", "nb", "nn"),
+    # Norwegian letters are written in Bokmål, the catalog's and the registry's "nb".
+    "nb": ("norwegian", "norsk", "bokmal", "no", "nn"),
     "da": ("danish", "dansk"),
     "et": ("estonian", "eesti", "viro"),
 }

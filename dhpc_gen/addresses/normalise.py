@@ -15,7 +15,10 @@ from collections.abc import Callable
 from dhpc_gen.email_address import is_email
 
 _SPACES = re.compile(r"\s+")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Greek and Cyrillic letters are kept: a Greek, Cypriot or Bulgarian register's names would
+# otherwise all fold to nothing, and every person of a postal code be one for ids and the
+# send journal. Other letters outside a-z are dropped as before (ids of lists depend on it).
+_NON_ALNUM = re.compile(r"[^0-9a-z\u0370-\u03ff\u1f00-\u1fff\u0400-\u04ff]+")
 # Control characters go (a row with one that means damage is rejected before this);
 # vertical tab and form feed are line breaks inside a cell (FileMaker writes them);
 # a byte-order mark or a zero-width space inside a value is invisible noise.
@@ -150,12 +153,36 @@ _COUNTRY_NAMES = {
     "FI": ("fin", "finland", "suomi", "finnland", "finlande"),
     "AX": ("ala", "aland", "ahvenanmaa", "aland islands"),
     "SE": ("swe", "sweden", "sverige", "ruotsi", "schweden", "suede"),
-    "NO": ("nor", "norway", "norge", "noreg", "norja"),
-    "DK": ("dnk", "denmark", "danmark", "tanska"),
-    "EE": ("est", "estonia", "eesti", "viro"),
-    "IS": ("isl", "iceland", "island", "islanti"),
-    "DE": ("deu", "germany", "deutschland", "saksa", "tyskland"),
+    "NO": ("nor", "norway", "norge", "noreg", "norja", "norwegen", "norvege"),
+    "DK": ("dnk", "denmark", "danmark", "tanska", "danemark", "daenemark"),
+    "EE": ("est", "estonia", "eesti", "viro", "estland", "estonie"),
+    "IS": ("isl", "iceland", "island", "islanti", "islande"),
+    "DE": ("deu", "germany", "deutschland", "saksa", "tyskland", "allemagne", "duitsland"),
     "BE": ("bel", "belgium", "belgie", "belgique", "belgien", "belgia"),
+    # Every other EEA country, by its English name, its own and its neighbours' usual ones
+    # (as a register of that country writes its own name).
+    "AT": ("aut", "austria", "osterreich", "oesterreich", "autriche", "itavalta"),
+    "BG": ("bgr", "bulgaria", "bulgarien", "bulgarie", "българия", "република българия"),
+    "CY": ("cyp", "cyprus", "kypros", "chypre", "zypern", "κυπροσ", "κυπριακη δημοκρατια"),
+    "CZ": ("cze", "czechia", "czech republic", "cesko", "ceska republika", "tschechien"),
+    "ES": ("esp", "spain", "espana", "espagne", "spanien"),
+    "FR": ("fra", "france", "frankreich", "frankrijk", "ranska"),
+    "GR": ("grc", "greece", "ellada", "hellas", "grece", "griechenland", "ελλαδα", "ελλασ"),
+    "HR": ("hrv", "croatia", "hrvatska", "kroatien", "croatie"),
+    "HU": ("hun", "hungary", "magyarorszag", "ungarn", "hongrie"),
+    "IE": ("irl", "ireland", "eire", "irland", "irlande"),
+    "IT": ("ita", "italy", "italia", "italien", "italie"),
+    "LI": ("lie", "liechtenstein"),
+    "LT": ("ltu", "lithuania", "lietuva", "litauen", "lituanie"),
+    "LU": ("lux", "luxembourg", "luxemburg", "letzebuerg", "grand duche de luxembourg"),
+    "LV": ("lva", "latvia", "latvija", "lettland", "lettonie"),
+    "MT": ("mlt", "malta", "malte"),
+    "NL": ("nld", "netherlands", "the netherlands", "nederland", "holland", "pays bas"),
+    "PL": ("pol", "poland", "polska", "polen", "pologne"),
+    "PT": ("prt", "portugal"),
+    "RO": ("rou", "romania", "rumanien", "roumanie"),
+    "SI": ("svn", "slovenia", "slovenija", "slowenien", "slovenie"),
+    "SK": ("svk", "slovakia", "slovensko", "slowakei", "slovaquie"),
 }
 _BY_NAME = {name: code for code, names in _COUNTRY_NAMES.items() for name in names}
 

@@ -26,7 +26,7 @@ from dhpc_gen.build import language_hash
 from dhpc_gen.content.fields import TextField, text_fields
 from dhpc_gen.content.loader import META_FILE, line_of, parse_loc, read_yaml
 from dhpc_gen.content.model import Dhpc
-from dhpc_gen.review.extract import facts
+from dhpc_gen.review.extract import facts, quantities
 
 ChangeKind = Literal["changed", "added", "removed", "moved"]
 
@@ -254,11 +254,16 @@ class _Lines:
 def _value_facts(text: str, language: str) -> list[tuple[str, str, str]]:
     """(kind, value, as written) of every fact of ``text``; a number with a unit is a dose."""
     found = []
+    # The unit as dhpc check reads it, whole: "2 ml/kg/h", not "2 ml".
+    read = {q.number.start: q.unit_text for q in quantities(text, language) if q.number}
     for token in facts(text, language):
         kind, value, shown = token.kind, token.value, token.text
         unit = _UNIT.match(text, token.end) if token.kind in ("number", "range") else None
         if unit is not None:
-            kind, value, shown = "dose", f"{value} {unit.group(1)}", f"{shown} {unit.group(1)}"
+            written = read.get(token.start) or unit.group(1)
+            if not written.startswith(unit.group(1)):
+                written = unit.group(1)
+            kind, value, shown = "dose", f"{value} {written}", f"{shown} {written}"
         found.append((kind, value, shown))
     return found
 

@@ -195,8 +195,9 @@ def signoff(
         country=country.upper() if country else None,
     )
     for entry in recorded.entries:
+        letter = f"{entry.country} {entry.language}" if entry.country else entry.language
         click.echo(
-            f"{dhpc.id} {entry.language}: {entry.decision} by {entry.who}, content "
+            f"{dhpc.id} {letter}: {entry.decision} by {entry.who}, content "
             f"{entry.content_sha256[:12]} (entry {entry.seq}, {entry.hash[:12]})"
         )
     click.echo(display_path(recorded.path))

@@ -55,8 +55,8 @@ def export_docx(
 
     result = export(directory, output, language=language, country=country)
     click.echo(
-        f"{display_path(result.path)}: {result.language}, {result.paragraphs} paragraphs, "
-        f"content SHA-256 {result.content_sha256[:12]}…"
+        f"{display_path(result.path)}: {result.language}, {result.text}, {result.paragraphs} "
+        f"paragraphs, content SHA-256 {result.content_sha256[:12]}…"
     )
 
 
@@ -168,9 +168,15 @@ def _show(result: DocxImportResult) -> None:
         click.echo(f"Findings ({len(others)}):")
         for finding in others:
             click.echo(f"  {finding}")
+    added = () if result.created else result.added
+    if result.changed or added or result.removed:
+        # A heading of their own: listed after the comments or differences, the field
+        # changes would otherwise read as more of those.
+        count = len(result.changed) + len(added) + len(result.removed)
+        click.echo(f"Fields of {display_path(result.path)} ({count}):")
     for path in result.changed:
         click.echo(f"  changed {path}")
-    for path in result.added if not result.created else ():
+    for path in added:
         click.echo(f"  added   {path}")
     for path in result.removed:
         click.echo(f"  removed {path}")

@@ -177,6 +177,8 @@ class CountryFacts(_Facts):
     )
     """The wording of each ``{name}`` the shared texts use, in this country."""
     authority_approval: AuthorityApproval | None = None
+    reporting_authority: Text | None = None
+    """Which authority the call for reporting names, where the country has several."""
     letterhead: LetterheadSpec | None = None
     """The affiliate's letterhead (default: the core's); a logo is a file of the folder."""
     deviations: tuple[Deviation, ...] = ()
@@ -479,6 +481,16 @@ class _Loader:
                         line_of(data, (field,)),
                     )
             texts[language] = text
+        for path in sorted(self.directory.glob("*.yaml")):
+            if path.stem in self.languages_ok and path.stem not in order:
+                self.problem(
+                    display_path(path),
+                    "",
+                    f"no country in dhpc.yaml sends in {path.stem!r}: add it to a country's "
+                    f"languages under countries: (line {self.at_meta('countries')}), or "
+                    "remove this file",
+                    None,
+                )
         return texts
 
     # --- countries/<CC>.yaml -------------------------------------------------------------
@@ -560,6 +572,10 @@ class _Loader:
                 self.problem(
                     shown, field, f"no {', '.join(map(repr, lacking))} wording: {sends}", at(*loc)
                 )
+        if facts.reporting_authority is not None:
+            self.problems += reporting_authority_problems(
+                country, languages, facts.reporting_authority, shown, at("reporting_authority")
+            )
         if facts.default_language is not None and facts.default_language not in languages:
             self.problem(
                 shown,
@@ -657,6 +673,7 @@ class _Loader:
             pdf_variant=core.pdf_variant,
             default_language=facts.default_language,
             authority_approval=facts.authority_approval,
+            reporting_authority=facts.reporting_authority,
         )
         national: dict[str, LanguageText] = {}
         for language in (*languages, core.source_language):
@@ -743,6 +760,21 @@ class _Loader:
                     line_of(data, parse_loc(where)),
                 )
         return national
+
+
+def reporting_authority_problems(
+    country: str, languages: Sequence[str], authority: str, shown: str, line: int | None
+) -> list[Problem]:
+    """``reporting_authority`` names an authority of ``country`` in each of its languages."""
+    from dhpc_gen.errors import RegistryError
+    from dhpc_gen.regulators import registry
+
+    for language in languages:
+        try:
+            registry.lookup(country, language, authority=authority)
+        except RegistryError as exc:
+            return [Problem(shown, "reporting_authority", str(exc), line)]
+    return []
 
 
 def deviable_fields(text: LanguageText) -> set[str]:

@@ -256,6 +256,7 @@ def _decode(raw: bytes, shown: str) -> tuple[str, Problem | None]:
 _PATTERN_HINTS = {
     "id": "use lower-case letters, digits, '.', '_' and '-' (at most 64; it names the files)",
     "country": "a two-letter country code in capitals, such as 'FI' or 'BE'",
+    "countries": "a two-letter country code in capitals, such as 'FI' or 'BE'",
     "languages": "a language code in lower case, such as 'sv' or 'fi'",
     "source_language": "a language code in lower case, such as 'sv' or 'fi'",
     "language": "a language code in lower case, such as 'sv' or 'fi'",
@@ -288,6 +289,8 @@ def _message(err: Mapping[str, Any]) -> str:
         )
     if kind == "string_unicode":
         return "contains an unpaired surrogate (an escape such as \\ud800): remove it"
+    if kind == "too_short" and loc == ("countries",):
+        return "lists no country: give each country with its languages, such as DE: [de]"
     if kind == "extra_forbidden":
         return "unknown field (check the spelling)"
     if kind == "missing":
@@ -295,7 +298,8 @@ def _message(err: Mapping[str, Any]) -> str:
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
-        field = next((part for part in reversed(loc) if isinstance(part, str)), "")
+        # The innermost field with a hint: a key of countries: is a country code.
+        field = next((p for p in reversed(loc) if isinstance(p, str) and p in _PATTERN_HINTS), "")
         hint = _PATTERN_HINTS.get(field)
         if hint:
             return f"{err['input']!r} is not valid: {hint}"
@@ -430,31 +434,47 @@ def load_dhpc(
         problems.append(
             Problem(shown_meta, "languages", "a language is listed twice", at(("languages",)))
         )
-    if meta.source_language not in meta.languages:
+    if meta.source_language not in meta.languages and meta.source_language not in languages_ok:
         problems.append(
             Problem(
                 shown_meta,
                 "source_language",
-                f"{meta.source_language!r} is not one of the languages {list(meta.languages)}",
+                f"unknown language {meta.source_language!r}: no catalog "
+                f"locales/{meta.source_language}/LC_MESSAGES/messages.po",
                 at(("source_language",)),
             )
         )
 
+    if meta.reporting_authority is not None and meta.country in countries_ok:
+        from dhpc_gen.content.campaign import reporting_authority_problems
+
+        problems += reporting_authority_problems(
+            meta.country,
+            [lang for lang in meta.languages if lang in languages_ok],
+            meta.reporting_authority,
+            shown_meta,
+            at(("reporting_authority",)),
+        )
+
     texts: dict[str, LanguageText] = {}
     files = [meta_path]
-    for index, language in enumerate(meta.languages):
+    # The source language need not be sent: an English core for a letter sent in Czech
+    # only is read to check the translation against, and built in no letter.
+    read = list(meta.languages)
+    if meta.source_language not in read:
+        read.append(meta.source_language)
+    for index, language in enumerate(read):
         if language not in languages_ok:
             continue
         path = directory / f"{language}.yaml"
         shown = display_path(path)
         if not path.is_file():
-            problems.append(
-                Problem(
-                    shown,
-                    "",
-                    f"missing: dhpc.yaml lists language {language!r} (languages[{index}])",
-                )
+            listed = (
+                f"dhpc.yaml lists language {language!r} (languages[{index}])"
+                if language in meta.languages
+                else f"the source text, in {language!r} (source_language)"
             )
+            problems.append(Problem(shown, "", f"missing: {listed}"))
             continue
         files.append(path)
         data, found = read_yaml(path, shown, max_bytes=MAX_CONTENT_BYTES)

@@ -212,6 +212,9 @@ class DhpcMeta(_Model):
     """The language a recipient gets when nothing else tells (default: the registry's)."""
     authority_approval: AuthorityApproval | None = None
     """The authority's approval of the final letter, where the country requires one."""
+    reporting_authority: Text | None = None
+    """Which of the country's authorities the call for reporting names, where it has
+    several (Germany: ``PEI`` or ``BfArM``; ``dhpc regulators DE``)."""
 
 
 class Section(_Model):

@@ -283,7 +283,10 @@ def _merge(
     out_dir = dhpc.output_dir(out_root)
     source = mailing / RECIPIENTS_FILE if mailing.is_dir() else mailing
     if not source.is_file():
-        raise DhpcError(f"{source}: cannot read the mailing list: no such file")
+        raise DhpcError(
+            f"{source}: cannot read the mailing list: no such file; make it with "
+            "dhpc mailing-list DIR, or name it with --mailing"
+        )
     problems = consistency_problems(dhpc)
     if problems:
         raise ContentError(problems)

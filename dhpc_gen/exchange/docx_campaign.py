@@ -74,6 +74,8 @@ class CampaignExport:
     properties: dict[str, str]
     comment: str
     default_path: Path
+    described: str
+    """Which text it is, for the command's message."""
 
 
 def campaign_export(directory: Path, language: str | None, country: str | None) -> CampaignExport:
@@ -102,6 +104,8 @@ def campaign_export(directory: Path, language: str | None, country: str | None) 
                 f"{wanted}.yaml with {code}'s placeholders and deviations."
             ),
             default_path=stem / code / f"{national.file_stem}_{wanted}.docx",
+            described=f"{code}'s national letter ({code}'s placeholders and deviations "
+            "applied; import-docx writes it back into the shared text)",
         )
     frame = _frame(campaign, wanted)
     national_text = frame.text(wanted)
@@ -123,6 +127,8 @@ def campaign_export(directory: Path, language: str | None, country: str | None) 
             f"company, signatory and reporting block are {code}'s."
         ),
         default_path=stem / f"{campaign.id}_{wanted}.docx",
+        described=f"the shared {wanted} text ({{placeholders}} as written, in {code}'s frame: "
+        f"its company, signatory and reporting block; --country CC for a country's letter)",
     )
 
 

@@ -56,6 +56,7 @@ from dhpc_gen.exchange.docx_letter import (
     Letter,
     country_scores,
     detect_country,
+    detect_regulator,
     read_letter,
     respell,
     respell_member,
@@ -405,7 +406,7 @@ def _country(
     if meta is not None:
         country = meta.country
         try:
-            regulator = registry.lookup(country, language)
+            regulator = registry.lookup(country, language, authority=meta.reporting_authority)
         except RegistryError as exc:
             return country, None, [Finding(at, f"the block cannot be compared: {exc}", "registry")]
         scored = country_scores(parts.reporting, language)
@@ -421,7 +422,7 @@ def _country(
                 )
             )
         return country, regulator, findings
-    detected, score = country_of(parts, language, elsewhere)
+    detected, score = detect_regulator(parts.reporting, language, elsewhere)
     if detected is None:
         raise DhpcError(
             "cannot tell the country: the call for reporting"
@@ -429,7 +430,7 @@ def _country(
             + f" has no national reporting block in {language!r} that the registry knows "
             f"(best match {score:.0%}); see dhpc regulators"
         )
-    return detected, registry.lookup(detected, language), findings
+    return detected.country, detected, findings
 
 
 # --- the facts of a new dhpc.yaml --------------------------------------------------------
@@ -508,6 +509,11 @@ def _new_meta(
         ],
         "mahs": [{"name": c.name, "email": c.email, "phone": c.phone} for c in letter.companies],
         "authorities": ["EMA", regulator.short_name if regulator else country],
+        **(
+            {"reporting_authority": regulator.code}
+            if regulator is not None and registry.authority_codes(country, regulator.language)
+            else {}
+        ),
         "signatories": [
             {"name": p.name, "title": p.title, "company": p.company or first_company}
             for p in letter.people

@@ -548,22 +548,34 @@ def country_scores(
     lines = _part_lines(paragraphs)
     segments = _segments(lines, language)
     scored = []
-    for entry in registry.all_regulators():
-        if entry.language != language:
+    for default in registry.all_regulators():
+        if default.language != language:
             continue
         own = [
             line.text
             for line, segment in zip(lines, segments, strict=True)
-            if segment in (None, entry.country)
+            if segment in (None, default.country)
         ]
-        scored.append((block_score(own, entry), entry, entry.country in segments))
+        # A country of several authorities (Germany: PEI, BfArM) counts by its best match.
+        choices = (default, *registry.alternatives(default.country, language))
+        score, entry = max(((block_score(own, c), c) for c in choices), key=lambda pair: pair[0])
+        scored.append((score, entry, default.country in segments))
     return scored
 
 
 def detect_country(
     paragraphs: Sequence[DocParagraph], language: str, elsewhere: Sequence[str] = ()
 ) -> tuple[str | None, float]:
-    """The country whose reporting block in ``language`` the paragraphs read like.
+    """The country whose reporting block in ``language`` the paragraphs read like."""
+    regulator, best = detect_regulator(paragraphs, language, elsewhere)
+    return (regulator.country if regulator is not None else None), best
+
+
+def detect_regulator(
+    paragraphs: Sequence[DocParagraph], language: str, elsewhere: Sequence[str] = ()
+) -> tuple[Regulator | None, float]:
+    """The reporting block in ``language`` the paragraphs read like (of a country of
+    several authorities, the one they name).
 
     When the blocks of several countries match (each part scored on its own), the one
     whose authority the rest of the letter (``elsewhere``: the opening names it) mentions
@@ -579,11 +591,11 @@ def detect_country(
         if score >= best - 0.05 or (headed and score >= 0.6)
     ]
     if len(close) == 1:
-        return close[0].country, best
+        return close[0], best
     text = normalise(" ".join(elsewhere))
     named = [entry for entry in close if _mentions(text, entry)]
     if len(named) == 1:
-        return named[0].country, best
+        return named[0], best
     shown = " and ".join(f"{e.country_name} ({e.country})" for e in close)
     raise DhpcError(
         f"cannot tell the country: the call for reporting has the reporting blocks of {shown} "

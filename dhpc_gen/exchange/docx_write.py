@@ -66,6 +66,9 @@ class DocxExportResult:
     content_sha256: str
     """SHA-256 of ``dhpc.yaml`` and the language file the document was made from (a
     campaign's national letter: the hash ``dhpc build`` records for it)."""
+    text: str = "the letter"
+    """Which text the document is, in words: a campaign's ``BE's national letter …`` or
+    ``the shared fr text …``."""
 
 
 def language_dhpc(directory: Path, language: str | None) -> Dhpc:
@@ -113,7 +116,9 @@ def export_docx(
         )
         atomic_write_bytes(target, data)
         logger.info("%s: %d paragraphs", target, paragraphs)
-        return DocxExportResult(target, made.language, paragraphs, made.content_sha256)
+        return DocxExportResult(
+            target, made.language, paragraphs, made.content_sha256, made.described
+        )
     dhpc = language_dhpc(directory, language)
     if country is not None and country.upper() != dhpc.meta.country:
         raise UsageError(f"--country {country}: {dhpc.id} is for {dhpc.meta.country}")
@@ -123,7 +128,9 @@ def export_docx(
     atomic_write_bytes(target, data)
     digest = content_hash(dhpc)
     logger.info("%s: %d paragraphs", target, paragraphs)
-    return DocxExportResult(target, language, paragraphs, digest)
+    return DocxExportResult(
+        target, language, paragraphs, digest, f"the letter for {dhpc.meta.country}"
+    )
 
 
 def docx_bytes(

@@ -84,9 +84,14 @@ def _target_language(folder: ContentFolder, wanted: str | None) -> str:
     if wanted == meta.source_language:
         raise UsageError(f"--target {wanted}: {wanted!r} is the source language of {meta.id}")
     if wanted not in targets:
+        where = (
+            f"to the languages of the country that sends in it under countries: in {shown_meta}"
+            if folder.countries
+            else f"to languages in {shown_meta}"
+        )
         raise UsageError(
             f"--target {wanted}: {meta.id} is sent in {', '.join(meta.languages)}; "
-            f"add {wanted!r} to languages in {shown_meta} first"
+            f"add {wanted!r} {where} first"
         )
     return wanted
 

@@ -36,13 +36,26 @@ MARKS_DIR = ASSETS_DIR / "marks"
 """Marks a national heading may print beside its words: ``assets/marks/<name>.svg``."""
 
 
-class _LanguageEntry(BaseModel):
+_Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]*$")]
+
+
+class _Authority(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     authority: _Text
     short_name: _Text
     call_for_reporting: _Text
     contact_block: _Text
+    source: str | None = None
+    """Where the block comes from, when it is not the registry's source (Appendix V)."""
+
+
+class _LanguageEntry(_Authority):
+    code: _Code | None = None
+    """How a DHPC names this authority (``reporting_authority: PEI``) where there are others."""
+    others: dict[_Code, _Authority] = Field(default_factory=dict)
+    """Other authorities of the country, each competent for some medicines (Germany: the
+    BfArM, beside the PEI): a DHPC chooses one with ``reporting_authority``."""
 
 
 class _Heading(BaseModel):
@@ -91,6 +104,8 @@ class Regulator:
     short_name: str
     call_for_reporting: str
     contact_lines: tuple[str, ...]
+    code: str | None = None
+    """The name a DHPC chooses it by, where the country has several authorities."""
 
 
 @dataclass(frozen=True)
@@ -275,8 +290,28 @@ def file_for(country: str, directory: Path = REGULATORS_DIR) -> Path:
     return directory / f"{country.upper()}.yaml"
 
 
-def lookup(country: str, language: str, directory: Path = REGULATORS_DIR) -> Regulator:
-    """The reporting contact of ``country`` as written in ``language``."""
+def authority_codes(country: str, language: str, directory: Path = REGULATORS_DIR) -> list[str]:
+    """The authorities a DHPC may choose from (``reporting_authority``), the default first;
+    none where the country has one authority."""
+    entry = _entry(country, directory)
+    text = entry.languages.get(language) if entry is not None else None
+    if text is None or not text.others:
+        return []
+    return [text.code or text.short_name, *text.others]
+
+
+def lookup(
+    country: str,
+    language: str,
+    directory: Path = REGULATORS_DIR,
+    *,
+    authority: str | None = None,
+) -> Regulator:
+    """The reporting contact of ``country`` as written in ``language``.
+
+    ``authority``: which of the country's authorities (``PEI``, ``BfArM``), where it has
+    several; by default the first of its file.
+    """
     entry = _entry(country, directory)
     if entry is None:
         raise RegistryError(
@@ -289,15 +324,45 @@ def lookup(country: str, language: str, directory: Path = REGULATORS_DIR) -> Reg
             f"({entry.name}); it has: {', '.join(entry.languages)}. "
             f"Add one to {display_path(file_for(entry.country, directory))}"
         )
+    chosen: _Authority = text
+    code = text.code
+    if authority is not None:
+        by_code = {key.casefold(): key for key in text.others}
+        if authority.casefold() == (text.code or text.short_name).casefold():
+            pass
+        elif authority.casefold() in by_code:
+            code = by_code[authority.casefold()]
+            chosen = text.others[code]
+        else:
+            known = authority_codes(entry.country, language, directory)
+            raise RegistryError(
+                f"reporting_authority {authority!r}: {entry.country} has "
+                + (
+                    f"the authorities {', '.join(known)} in {language!r}"
+                    if known
+                    else f"one reporting authority in {language!r}; leave reporting_authority out"
+                )
+            )
     return Regulator(
         country=entry.country,
         country_name=entry.name,
         language=language,
-        authority=text.authority.strip(),
-        short_name=text.short_name.strip(),
-        call_for_reporting=text.call_for_reporting.strip(),
-        contact_lines=tuple(line.rstrip() for line in text.contact_block.strip("\n").splitlines()),
+        authority=chosen.authority.strip(),
+        short_name=chosen.short_name.strip(),
+        call_for_reporting=chosen.call_for_reporting.strip(),
+        contact_lines=tuple(
+            line.rstrip() for line in chosen.contact_block.strip("\n").splitlines()
+        ),
+        code=code,
     )
+
+
+def alternatives(country: str, language: str, directory: Path = REGULATORS_DIR) -> list[Regulator]:
+    """The other authorities a DHPC may choose in ``country`` and ``language``."""
+    return [
+        lookup(country, language, directory, authority=code)
+        for code in authority_codes(country, language, directory)[1:]
+    ]
 
 
 def all_regulators(directory: Path = REGULATORS_DIR) -> list[Regulator]:

@@ -221,7 +221,7 @@ def letter_view(
     """
     meta = dhpc.meta
     text = dhpc.text(language)
-    regulator = registry.lookup(meta.country, language)
+    regulator = registry.lookup(meta.country, language, authority=meta.reporting_authority)
 
     contacts = []
     for index, mah in enumerate(meta.mahs):

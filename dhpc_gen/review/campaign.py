@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
+from dhpc_gen.approval.state import campaign_approvals
 from dhpc_gen.build import BuiltLetter
 from dhpc_gen.campaign_build import CountryPlan, render_campaign
 from dhpc_gen.content.campaign import PLACEHOLDER, Campaign
@@ -223,5 +224,8 @@ def review_campaign(
         findings=check_campaign(campaign, termbase=termbase),
         letters=letters,
         countries=tuple(campaign.countries),
+        # A campaign's letters are signed off country by country: the shared texts
+        # have no sign-off of their own.
+        approval_states=campaign_approvals(campaign),
     )
     return build_review(campaign.shared, inputs), campaign.shared

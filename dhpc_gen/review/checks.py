@@ -995,7 +995,9 @@ def check_regulator(dhpc: Dhpc, registry_dir: Path = REGULATORS_DIR) -> list[Fin
     found = []
     for language in dhpc.meta.languages:
         try:
-            regulator = registry.lookup(country, language, registry_dir)
+            regulator = registry.lookup(
+                country, language, registry_dir, authority=dhpc.meta.reporting_authority
+            )
         except RegistryError as exc:
             found.append(
                 Finding(
@@ -1008,6 +1010,22 @@ def check_regulator(dhpc: Dhpc, registry_dir: Path = REGULATORS_DIR) -> list[Fin
                 )
             )
             continue
+        codes = registry.authority_codes(country, language, registry_dir)
+        if codes and dhpc.meta.reporting_authority is None:
+            facts = dhpc.country_file or dhpc.files[0]
+            found.append(
+                Finding(
+                    "regulator",
+                    "note",
+                    language,
+                    "reporting_authority",
+                    f"reporting goes to the {codes[0]}, the first of the country's authorities "
+                    f"({', '.join(codes)}): say which is competent for this medicine with "
+                    f"reporting_authority: in {display_path(facts)}",
+                    file=display_path(facts),
+                    code="authority-default",
+                )
+            )
         if not regulator.contact_lines or not any(line.strip() for line in regulator.contact_lines):
             found.append(
                 Finding(

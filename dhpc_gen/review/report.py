@@ -202,6 +202,9 @@ class ReviewInputs:
     """The countries reviewed (a campaign); by default the DHPC's own."""
     approvals: bool = True
     """Show the sign-off state of each language and what changed since its approval."""
+    approval_states: Sequence[LanguageApproval] | None = None
+    """The states to show, made elsewhere (a campaign's, country by country); by default
+    those of the DHPC's own languages."""
 
 
 def language_name(language: str) -> str:
@@ -520,9 +523,17 @@ def build_review(dhpc: Dhpc, inputs: ReviewInputs | None = None) -> Review:
         letters=tuple(letters),
         template_version=template_version(),
         tool_version=__version__,
-        approvals=tuple(approvals(dhpc)) if inputs.approvals else (),
+        approvals=_approvals(dhpc, inputs),
     )
     return Review(render_review_html(view), tuple(findings), view)
+
+
+def _approvals(dhpc: Dhpc, inputs: ReviewInputs) -> tuple[LanguageApproval, ...]:
+    if not inputs.approvals:
+        return ()
+    if inputs.approval_states is not None:
+        return tuple(inputs.approval_states)
+    return tuple(approvals(dhpc))
 
 
 def render_review_html(

@@ -268,6 +268,7 @@ _WORDS: dict[str, dict[str, str]] = {
         _PERCENT: "százalék százalékkal százaléka százalékos százalékát százalékban "
         "százaléknyi százalékra százaléknál százaléktól",
         _IU: "NE",
+        "kg": "ttkg",  # testtömeg-kilogramm, a kilogram of body weight: "mg/ttkg"
     },
     "is": {
         _DAY: "dagur dag degi dags dagar daga dögum daganna dagana dögunum sólarhring "
@@ -613,7 +614,8 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "au-dessous de",
         ">": "plus de|supérieur à|supérieure à|supérieurs à|supérieures à|au-dessus de",
         "≥": "au moins|au minimum|pas moins de|supérieur ou égal à|supérieure ou égale à",
-        "≤": "au plus|au maximum|pas plus de|inférieur ou égal à|inférieure ou égale à",
+        "≤": "au plus|au maximum|pas plus de|inférieur ou égal à|inférieure ou égale à|"
+        "ne pas dépasser|sans dépasser",
     },
     "ga": {"<": "níos lú ná", ">": "níos mó ná"},
     "hr": {
@@ -657,7 +659,7 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "<": "mindre enn|færre enn|lavere enn",
         ">": "mer enn|flere enn|større enn|høyere enn",
         "≥": "minst|ikke mindre enn",
-        "≤": "høyst|maksimalt|ikke mer enn",
+        "≤": "høyst|maksimalt|ikke mer enn|ikke overstige|ikke overskride",
     },
     "nl": {
         "<": "minder dan|kleiner dan|lager dan",
@@ -675,7 +677,7 @@ _SIGN_WORDS: dict[str, dict[str, str]] = {
         "<": "menos de|inferior a|inferiores a|abaixo de",
         ">": "mais de|superior a|superiores a|acima de",
         "≥": "pelo menos|no mínimo|não menos de",
-        "≤": "no máximo|não mais de",
+        "≤": "no máximo|não mais de|não exceder|sem exceder",
     },
     "ro": {
         "<": "mai puțin de|mai puţin de",
