@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +17,7 @@ from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.letter import letter_epoch, render_html, standalone_html
+from dhpc_gen.render.renderer import LetterRenderer, warm_renderer
 from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
@@ -81,10 +83,17 @@ def letterhead_files(dhpc: Dhpc) -> tuple[Path, ...]:
 
 def template_version() -> str:
     """The declared layout version plus a hash of the templates and assets."""
+    files = letter_layout_files()
+    return _template_version(tuple((p, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+
+
+@functools.lru_cache(maxsize=8)
+def _template_version(files: tuple[tuple[Path, int, int], ...]) -> str:
+    # Hashed once per version of the files (their time and size), not for every letter.
     digest = sha256_bytes(
         b"".join(
             p.relative_to(PROJECT_DIR).as_posix().encode() + b"\0" + p.read_bytes()
-            for p in letter_layout_files()
+            for p, _, _ in files
         )
     )
     return f"{TEMPLATE_VERSION}+{digest[:12]}"
@@ -186,14 +195,18 @@ def render_letter(
     *,
     address_sources: Sequence[str] | None = None,
     tversion: str | None = None,
+    renderer: LetterRenderer | None = None,
 ) -> BuiltLetter:
-    """Render one language's letter (after :func:`refuse_unprintable`); nothing is written."""
+    """Render one language's letter (after :func:`refuse_unprintable`); nothing is written.
+
+    ``renderer``: by default this process's warm one (:func:`warm_renderer`).
+    """
     # WeasyPrint takes a second to import: only commands that render pay for it.
-    from dhpc_gen.render.pdf import pdf_identifier, render_pdf
+    from dhpc_gen.render.pdf import pdf_identifier
 
     safe_name(language, "language")
     html = render_html(dhpc, language, address_sources=address_sources)
-    laid_out = render_pdf(
+    laid_out = (renderer or warm_renderer()).pdf(
         html,
         variant=dhpc.meta.pdf_variant,
         identifier=pdf_identifier(

@@ -102,7 +102,6 @@ def build(
     folder of one country writes OUT/<id>/ as before. With --sign, each letter is signed
     (PAdES) after it is built; only a final DHPC whose languages are approved is signed.
     """
-    from dhpc_gen.addresses.mailing import sources_used
     from dhpc_gen.campaign_build import build_campaign, check_campaign
     from dhpc_gen.content.campaign import load_campaign
 
@@ -132,6 +131,9 @@ def build(
     if mailing is not None:
         if not campaign.single and len(countries) != 1:
             raise UsageError("--mailing is one country's mailing list: name it with --country")
+        # The address registers' readers (spreadsheets, fuzzy matching): only for --mailing.
+        from dhpc_gen.addresses.mailing import sources_used
+
         sources = sources_used(mailing)
     if check:
         stale = check_campaign(

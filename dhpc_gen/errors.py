@@ -8,6 +8,8 @@ them into an exit code without a traceback.
 from __future__ import annotations
 
 import errno
+import functools
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,8 +79,14 @@ def format_problems(problems: Iterable[Problem]) -> list[str]:
 
 def display_path(path: Path) -> str:
     """Show a path relative to the working directory when it lies below it."""
+    return _display_path(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _display_path(path: Path, cwd: str) -> str:
+    # Resolving takes a system call per folder of the path; a build names each file often.
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(Path(cwd).resolve()))
     except ValueError:
         return str(path)
 

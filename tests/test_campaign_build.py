@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from dhpc_gen.build import TEMPLATE_VERSION
 from dhpc_gen.campaign_build import build_campaign, check_campaign
 from dhpc_gen.cli import main
 from dhpc_gen.content.campaign import load_campaign
 from dhpc_gen.fsutil import sha256_file
 from tests.conftest import CAMPAIGN
 from tests.pdf_helpers import pdftotext
+
+GOLDEN = Path(__file__).parent / "data" / "golden-fictumab-2026.json"
 
 LETTERS = [
     "AT/fictumab-2026_AT_de.pdf",
@@ -98,6 +101,24 @@ def test_each_letter_has_its_countrys_facts_and_the_shared_text(built: Path) -> 
     assert "Fictapharm Belgium SA/NV, Medizinische Information" in be_de
     assert "débit de filtration glomérulaire estimé" in be_fr
     assert "4 novembre 2026" in be_fr and "www.afmps.be" in be_fr
+
+
+def test_the_campaign_builds_the_recorded_bytes(built: Path) -> None:
+    """Every letter and manifest of the example campaign is the bytes of the golden file.
+
+    A deliberate layout change raises TEMPLATE_VERSION and updates the golden file with it.
+    """
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert golden["template_version"] == TEMPLATE_VERSION, (
+        "TEMPLATE_VERSION changed: record the new hashes in tests/data/golden-fictumab-2026.json"
+    )
+    actual = {
+        p.relative_to(built).as_posix(): sha256_file(p) for p in built.rglob("*") if p.is_file()
+    }
+    assert actual == golden["files"], (
+        "the example campaign no longer builds the recorded bytes: if the layout changed on "
+        "purpose, raise TEMPLATE_VERSION and update tests/data/golden-fictumab-2026.json"
+    )
 
 
 def test_parallel_build_is_byte_identical_to_one_after_another(built: Path, tmp_path: Path) -> None:

@@ -157,3 +157,31 @@ def test_a_reader_that_goes_away_is_no_error() -> None:
     proc.wait(timeout=60)
     assert stderr == ""
     assert proc.returncode == 1
+
+
+HEAVY = (
+    "weasyprint", "pydantic", "openpyxl", "rapidfuzz", "starlette", "uvicorn", "pyhanko",
+    "babel", "jinja2", "ruamel", "markdown_it", "fontTools", "pypdf", "lxml", "docx",
+    "dhpc_gen.content", "dhpc_gen.i18n", "dhpc_gen.build",
+)  # fmt: skip
+
+
+def test_help_imports_nothing_a_command_would_need() -> None:
+    """``dhpc --help`` and ``dhpc build --help`` stay quick: no layout engine, no models."""
+    script = (
+        "import sys\n"
+        "from dhpc_gen.cli import main\n"
+        "for argv in (['--help'], ['build', '--help'], ['check', '--help']):\n"
+        "    try:\n"
+        "        main(argv, prog_name='dhpc')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    modules = done.stdout.splitlines()
+    loaded = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    assert loaded == []
+    assert "Usage: dhpc [OPTIONS] COMMAND" in done.stdout

@@ -7,13 +7,14 @@ The registry files are checked against a copy of the reference file kept in
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from dhpc_gen.errors import RegistryError
 from dhpc_gen.regulators import registry
-from dhpc_gen.resources import LOCALES_DIR
+from dhpc_gen.resources import LOCALES_DIR, REGULATORS_DIR
 
 LOCAL_APPENDIX_V = Path(__file__).resolve().parent / "data" / "appendix-v.md"
 
@@ -174,3 +175,29 @@ def test_missing_language_names_the_file_to_edit() -> None:
     message = str(excinfo.value)
     assert "dhpc_gen/regulators/data/FI.yaml" in message
     assert "FI.yaml" in message
+
+
+def test_a_letter_reads_its_own_countrys_file_only(tmp_path: Path) -> None:
+    """A broken file of another country stops nothing but lookups of that country."""
+    folder = tmp_path / "registry"
+    shutil.copytree(REGULATORS_DIR, folder)
+    (folder / "SE.yaml").write_text("country: SE\nname: [broken\n", encoding="utf-8")
+    assert registry.lookup("FI", "fi", folder).short_name == "Fimea"
+    assert "SE" in registry.countries(folder)
+    with pytest.raises(RegistryError, match=r"SE\.yaml: invalid regulator file"):
+        registry.lookup("SE", "sv", folder)
+    with pytest.raises(RegistryError, match=r"unknown country '\.\./x'"):
+        registry.lookup("../x", "sv", folder)
+
+
+def test_a_changed_file_is_read_again(tmp_path: Path) -> None:
+    """A long-running process (dhpc serve) sees an edited registry file."""
+    folder = tmp_path / "registry"
+    shutil.copytree(REGULATORS_DIR, folder)
+    finland = folder / "FI.yaml"
+    before = registry.lookup("FI", "fi", folder).authority
+    finland.write_text(
+        finland.read_text(encoding="utf-8").replace(before, "Fimea (muutettu)", 1),
+        encoding="utf-8",
+    )
+    assert registry.lookup("FI", "fi", folder).authority == "Fimea (muutettu)"

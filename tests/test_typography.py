@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyphen
 import pytest
 from pypdf import PdfReader
 
@@ -25,7 +26,7 @@ from dhpc_gen.content.markup import plain_text
 from dhpc_gen.distribution.merge import merge
 from dhpc_gen.distribution.window import POINTS_PER_MM, WINDOWS
 from dhpc_gen.i18n import translations
-from dhpc_gen.render.hyphenation import finnish_positions, hyphenator
+from dhpc_gen.render.hyphenation import finnish_positions, hyphenator, load_patterns
 from dhpc_gen.render.typography import (
     NARROW_NBSP,
     NBSP,
@@ -36,7 +37,7 @@ from dhpc_gen.render.typography import (
     typeset_html,
 )
 from dhpc_gen.review.extract import facts
-from tests.conftest import EXAMPLE
+from tests.conftest import CAMPAIGN, EXAMPLE
 from tests.pdf_helpers import MM, Line, Page, layout
 
 HYPHEN = "\u2010"
@@ -569,3 +570,36 @@ def test_title_of_several_products_of_one_substance(generated: list[Letter]) -> 
     info = PdfReader(generated[0].pdf).metadata
     assert info is not None and info.title is not None
     assert info.title.startswith("Testimabum (TESTIMAB▼, TESTIMAB PEN▼): Risk för"), info.title
+
+
+@pytest.mark.parametrize("dictionary", ["sv", "de_DE", "fr", "nl_NL", "en_GB", "el_GR", "hu_HU"])
+def test_compiled_patterns_hyphenate_as_pyphen_parses_them(dictionary: str, tmp_path: Path) -> None:
+    """The patterns kept in the cache folder give pyphen's positions, point for point."""
+    path = Path(pyphen.LANGUAGES[dictionary])
+    words = sorted(
+        {w for p in [*EXAMPLE.glob("*.yaml"), *CAMPAIGN.glob("*.yaml")]
+         for w in re.findall(r"[^\W\d_]{6,}", p.read_text(encoding="utf-8"))}
+    )  # fmt: skip
+    parsed = pyphen.HyphDict(path)
+    written = load_patterns(path, tmp_path)  # parses, then keeps them
+    kept = list(tmp_path.glob("hyphenation-*.json"))
+    nonstandard = dictionary == "hu_HU"  # "ssz" → "sz-sz": parsed each time, never kept
+    assert len(kept) == (0 if nonstandard else 1)
+    read = load_patterns(path, tmp_path)  # read from the cache folder
+    assert nonstandard or read.patterns is not parsed.patterns
+    for word in words:
+        expected = [(int(p), p.data) for p in parsed.positions(word)]
+        assert [(int(p), p.data) for p in written.positions(word)] == expected, word
+        assert [(int(p), p.data) for p in read.positions(word)] == expected, word
+
+
+def test_a_damaged_pattern_cache_is_passed_over(tmp_path: Path) -> None:
+    path = Path(pyphen.LANGUAGES["sv"])
+    load_patterns(path, tmp_path)
+    (kept,) = tmp_path.glob("hyphenation-*.json")
+    for damage in ("{not json", '{"ab": 3}', "{}"):
+        kept.write_text(damage, encoding="utf-8")
+        assert load_patterns(path, tmp_path).positions("riskminimeringsåtgärderna")
+    unwritable = tmp_path / "file"
+    unwritable.write_text("", encoding="utf-8")
+    assert load_patterns(path, unwritable / "cache").positions("riskminimeringsåtgärderna")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dhpc_gen.commands.options import content_dir_argument, reports_errors
 from dhpc_gen.errors import UsageError, display_path, terminal_text
-from dhpc_gen.i18n import SOURCE_LANGUAGE
-from dhpc_gen.review.findings import CHECK_IDS, Finding
+from dhpc_gen.review.findings import CHECK_IDS
+
+if TYPE_CHECKING:  # the checks load the content model: only when a command runs
+    from dhpc_gen.review.findings import Finding
 
 _TERMS_HELP = "Also use this termbase (repeatable); DIR/terms.yaml is always used when present."
 
@@ -71,6 +74,8 @@ def _show(finding: Finding, source_language: str) -> None:
     elif finding.severity == "note":
         return  # one line each: notes inform, the JSON has the excerpts
     else:
+        from dhpc_gen.i18n import SOURCE_LANGUAGE
+
         # A catalog's source text is its msgid, in the language of the templates.
         source_label = SOURCE_LANGUAGE if finding.check == "catalog" else source_language
         labels = (source_label, finding.language)

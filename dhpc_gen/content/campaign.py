@@ -406,23 +406,24 @@ class _Loader:
             reporting = registry.languages(country) if country in registry.countries() else []
             available = ", ".join(sorted(self.languages_ok))
             for index, language in enumerate(languages):
-                where = (f"countries.{country}[{index}]", self.at_meta("countries", country, index))
+                where = f"countries.{country}[{index}]"
+                # The line only for a message: finding it reads the file again.
                 if language not in self.languages_ok:
                     self.problem(
                         self.shown_meta,
-                        where[0],
+                        where,
                         f"unknown language {language!r}: no catalog locales/{language}/"
                         f"LC_MESSAGES/messages.po (available: {available})",
-                        where[1],
+                        self.at_meta("countries", country, index),
                     )
                 elif reporting and language not in reporting:
                     self.problem(
                         self.shown_meta,
-                        where[0],
+                        where,
                         f"the regulator registry has no {language!r} reporting block for "
                         f"{country} (it has {', '.join(reporting)}): add one to "
                         f"{display_path(registry.file_for(country))}",
-                        where[1],
+                        self.at_meta("countries", country, index),
                     )
         if core.source_language not in self.languages_ok:
             self.problem(

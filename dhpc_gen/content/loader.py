@@ -1,7 +1,9 @@
 """Load ``content/<id>/`` into a :class:`Dhpc`, reporting every problem at once.
 
-YAML is read with ruamel.yaml so that each value keeps its line number; pydantic's
-errors are translated into ``file:line field.path: message``.
+YAML is read with libyaml's parser where the text is plain YAML
+(:mod:`dhpc_gen.content.plain_yaml`), else with ruamel.yaml's round-trip reader; the
+lines of the values are found with the round-trip reader when a message needs one
+(:func:`line_of`). pydantic's errors are translated into ``file:line field.path: message``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ruamel.yaml.reader import ReaderError
 
 from dhpc_gen.content.model import Dhpc, DhpcMeta, LanguageText
 from dhpc_gen.content.phrases import named_placeholders
+from dhpc_gen.content.plain_yaml import plain_load
 from dhpc_gen.content.yaml_values import Unreadable, content_yaml, short_tag
 from dhpc_gen.errors import ContentError, Problem, display_path
 
@@ -67,8 +70,33 @@ def parse_loc(path: str) -> Loc:
     return tuple(loc)
 
 
+class PlainMapping(dict[str, Any]):
+    """A file's top-level mapping as read by the fast reader, with the text it came from.
+
+    The values are plain; :func:`line_of` reads the text again round-trip, once, when a
+    message asks for a line.
+    """
+
+    def __init__(self, data: dict[str, Any], text: str) -> None:
+        super().__init__(data)
+        self._text = text
+        self._positions: CommentedMap | None = None
+
+    def positions(self) -> CommentedMap | None:
+        """The same mapping read round-trip: it knows the line of every value."""
+        if self._positions is None:
+            try:
+                data = content_yaml().load(self._text)
+            except Exception:  # read alike by both readers (tests/test_plain_yaml.py)
+                data = None
+            self._positions = data if isinstance(data, CommentedMap) else CommentedMap()
+        return self._positions
+
+
 def line_of(data: Any, loc: Sequence[int | str]) -> int | None:
     """1-based line of the value at ``loc`` (or of its nearest existing parent)."""
+    if isinstance(data, PlainMapping):
+        data = data.positions()
     line: int | None = None
     node = data
     for part in loc:
@@ -130,6 +158,9 @@ def read_yaml(
 ) -> tuple[Any, list[Problem]]:
     """Parse one YAML file of at most ``max_bytes``; return (data, problems).
 
+    Plain YAML is read fast (a :class:`PlainMapping`); any other text, or a text with a
+    problem, round-trip. Either way :func:`line_of` finds the line of a value.
+
     A link to a file outside its folder is refused unless ``follow_links`` (a file the
     user named on the command line, not one found in a content folder).
     """
@@ -145,6 +176,12 @@ def read_yaml(
     text, problem = _decode(raw, shown)
     if problem is not None:
         return None, [problem]
+    plain = plain_load(text)
+    if isinstance(plain, dict):
+        count, depth = _count_nodes(plain)
+        if count <= MAX_NODES and depth <= MAX_DEPTH:
+            return PlainMapping(plain, text), []
+    # Not plain YAML, or not a mapping, or too large: the round-trip reader says what.
     try:
         data = content_yaml().load(text)
     except ReaderError as exc:

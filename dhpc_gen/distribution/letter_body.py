@@ -78,13 +78,15 @@ def render_body(
     """
     from dhpc_gen.build import language_hash, template_version
     from dhpc_gen.render.fonts import glyph_problems
-    from dhpc_gen.render.pdf import pdf_identifier, write_pdf
+    from dhpc_gen.render.pdf import pdf_identifier
+    from dhpc_gen.render.renderer import warm_renderer
 
     problems = consistency_problems(dhpc) + glyph_problems(dhpc.files)
     if problems:
         raise ContentError(problems)
     html = merged_html(dhpc, language, window, address_sources)
-    pdf = write_pdf(
+    # Laid out by the process's warm renderer, as dhpc build lays out the letter.
+    laid_out = warm_renderer().pdf(
         html,
         variant=dhpc.meta.pdf_variant,
         identifier=pdf_identifier(
@@ -92,8 +94,9 @@ def render_body(
         ),
         epoch=letter_epoch(dhpc.meta.date),
     )
-    reader = PdfReader(io.BytesIO(pdf))
-    body = LetterBody(language, pdf, len(reader.pages), float(reader.pages[0].mediabox.height))
+    pdf = laid_out.data
+    first_page = PdfReader(io.BytesIO(pdf)).pages[0]
+    body = LetterBody(language, pdf, laid_out.pages, float(first_page.mediabox.height))
     check_blank_window(body, window)
     return body
 

@@ -7,10 +7,14 @@ country's conventions for a DHPC (``conventions:``): a heading of its own (Germa
 the authority must approve the final letter before it is sent, the languages it
 requires and the one a recipient gets by default. Adding a country is adding a file;
 no code changes.
+
+A country's file is read when the country is first asked for (a letter to Finland reads
+``FI.yaml`` alone), and again when the file changes (a long-running ``dhpc serve``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from dhpc_gen.content.plain_yaml import plain_load
 from dhpc_gen.errors import RegistryError, display_path
 from dhpc_gen.resources import ASSETS_DIR, REGULATORS_DIR
 
@@ -180,7 +185,10 @@ def missing_reason(country: str) -> str | None:
 
 def _read(path: Path) -> _CountryFile:
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = plain_load(text, dates_as_text=False)
+        if data is None:  # not plain YAML: ruamel's own safe reader says what it holds
+            data = YAML(typ="safe", pure=True).load(text)
         entry = _CountryFile.model_validate(data)
     except (OSError, YAMLError, ValidationError) as exc:
         raise RegistryError(f"{path}: invalid regulator file: {exc}") from exc
@@ -210,19 +218,41 @@ def _read(path: Path) -> _CountryFile:
     return entry
 
 
-@lru_cache(maxsize=4)
-def _load(directory: Path = REGULATORS_DIR) -> dict[str, _CountryFile]:
-    return {path.stem: _read(path) for path in sorted(directory.glob("*.yaml"))}
+@lru_cache(maxsize=256)
+def _read_version(path: Path, mtime_ns: int, size: int) -> _CountryFile:
+    """One version of a country's file (a changed file is another version)."""
+    return _read(path)
+
+
+def _read_file(path: Path) -> _CountryFile | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RegistryError(f"{path}: invalid regulator file: {exc}") from exc
+    return _read_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+_CODE = re.compile(r"[A-Z]{2}")
+
+
+def _entry(country: str, directory: Path) -> _CountryFile | None:
+    """The file of ``country``, read (or None: the registry has no such country)."""
+    code = country.upper()
+    if not _CODE.fullmatch(code):
+        return None
+    return _read_file(directory / f"{code}.yaml")
 
 
 def countries(directory: Path = REGULATORS_DIR) -> list[str]:
-    """ISO 3166-1 codes of every country in the registry."""
-    return sorted(_load(directory))
+    """ISO 3166-1 codes of every country in the registry (by file name: none is read)."""
+    return sorted(path.stem for path in directory.glob("*.yaml"))
 
 
 def languages(country: str, directory: Path = REGULATORS_DIR) -> list[str]:
     """The languages a country's reporting block exists in."""
-    entry = _load(directory).get(country.upper())
+    entry = _entry(country, directory)
     if entry is None:
         raise RegistryError(
             missing_reason(country)
@@ -233,7 +263,7 @@ def languages(country: str, directory: Path = REGULATORS_DIR) -> list[str]:
 
 def conventions(country: str, directory: Path = REGULATORS_DIR) -> Conventions:
     """The conventions of ``country`` (none set: no heading, no envelope text, …)."""
-    entry = _load(directory).get(country.upper())
+    entry = _entry(country, directory)
     if entry is None:
         raise RegistryError(
             missing_reason(country)
@@ -263,7 +293,7 @@ def file_for(country: str, directory: Path = REGULATORS_DIR) -> Path:
 def authority_codes(country: str, language: str, directory: Path = REGULATORS_DIR) -> list[str]:
     """The authorities a DHPC may choose from (``reporting_authority``), the default first;
     none where the country has one authority."""
-    entry = _load(directory).get(country.upper())
+    entry = _entry(country, directory)
     text = entry.languages.get(language) if entry is not None else None
     if text is None or not text.others:
         return []
@@ -282,7 +312,7 @@ def lookup(
     ``authority``: which of the country's authorities (``PEI``, ``BfArM``), where it has
     several; by default the first of its file.
     """
-    entry = _load(directory).get(country.upper())
+    entry = _entry(country, directory)
     if entry is None:
         raise RegistryError(
             f"unknown country {country!r}: known are {', '.join(countries(directory))}"
@@ -337,8 +367,9 @@ def alternatives(country: str, language: str, directory: Path = REGULATORS_DIR) 
 
 def all_regulators(directory: Path = REGULATORS_DIR) -> list[Regulator]:
     """Every (country, language) entry, by country then language."""
-    return [
-        lookup(code, language, directory)
-        for code, entry in _load(directory).items()
-        for language in entry.languages
-    ]
+    found = []
+    for path in sorted(directory.glob("*.yaml")):
+        entry = _read_file(path)
+        if entry is not None:
+            found += [lookup(entry.country, language, directory) for language in entry.languages]
+    return found

@@ -114,7 +114,7 @@ def glyph_problems(files: Sequence[Path]) -> list[Problem]:
 
     problems = []
     for path in files:
-        if path.suffix != ".yaml":
+        if path.suffix != ".yaml" or _all_printable(path):
             continue
         shown = display_path(path)
         data, _ = read_yaml(path, shown)
@@ -132,6 +132,19 @@ def glyph_problems(files: Sequence[Path]) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _all_printable(path: Path) -> bool:
+    """True if every character typed in the file is printable, so that every text is.
+
+    A text holds only characters of the file, but for an escape (``"\\U0001F600"``):
+    a file with a backslash is read and each text looked at.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "\\" not in text and not unprintable(text)
 
 
 def _strings(node: Any, loc: tuple[int | str, ...]) -> Iterator[tuple[tuple[int | str, ...], str]]:

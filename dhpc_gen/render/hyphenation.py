@@ -6,12 +6,25 @@ starts at the last consonant before a vowel (*kat-to*, *kans-sa*), and two vowel
 are neither a long vowel nor a diphthong belong to different syllables (*ra-di-o*,
 *kau-an*). Those rules are written out here. Compound boundaries a dictionary would
 know are not found, as with any rule-based hyphenator.
+
+Pyphen parses a dictionary's patterns in Python each time a process first needs them
+(German: a second). The parsed patterns are kept as JSON in the user's cache folder
+(``$XDG_CACHE_HOME/dhpc_gen``, by default ``~/.cache/dhpc_gen``), named by the SHA-256 of
+the dictionary file, so a later process reads them in a few milliseconds; a cache that
+cannot be read or written is passed over.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import pyphen
 
@@ -74,8 +87,74 @@ def finnish_positions(word: str) -> list[int]:
     )
 
 
+def cache_dir() -> Path:
+    """Where compiled hyphenation patterns are kept."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dhpc_gen"
+
+
+_FORMAT = "1"
+"""Raised when what is written in a cached file changes."""
+
+Patterns = dict[str, Any]
+"""Pyphen's: a pattern's letters → (offset, the numbers between them)."""
+
+
+def load_patterns(path: Path, cache: Path | None) -> pyphen.HyphDict:
+    """Pyphen's patterns of the dictionary at ``path``, from ``cache`` if compiled before.
+
+    Only dictionaries whose patterns are all plain numbers are kept (those with
+    nonstandard hyphenation, such as Hungarian's, are parsed each time).
+    """
+    raw = path.read_bytes()
+    key = hashlib.sha256(f"{_FORMAT}\0{pyphen.VERSION}\0".encode() + raw).hexdigest()[:24]
+    compiled = cache / f"hyphenation-{path.stem}-{key}.json" if cache is not None else None
+    patterns = _read_compiled(compiled) if compiled is not None else None
+    if patterns:
+        patterns_dict: Any = pyphen.HyphDict.__new__(pyphen.HyphDict)
+        patterns_dict.patterns = patterns
+        patterns_dict.cache = {}
+        patterns_dict.maxlen = max(len(key) for key in patterns)
+        parsed: pyphen.HyphDict = patterns_dict
+        return parsed
+    parsed = pyphen.HyphDict(path)
+    plain = all(type(v) is int for _, values in parsed.patterns.values() for v in values)
+    if compiled is not None and plain:
+        _write_compiled(compiled, parsed.patterns)
+    return parsed
+
+
+def _read_compiled(path: Path) -> Patterns | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    # Pyphen reads (offset, numbers) pairs as lists as well as tuples.
+    if not isinstance(data, dict) or not all(
+        type(entry) is list and len(entry) == 2 and type(entry[1]) is list
+        for entry in data.values()
+    ):
+        return None
+    return data
+
+
+def _write_compiled(path: Path, patterns: Patterns) -> None:
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=".hyphenation-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(patterns, out, ensure_ascii=False, separators=(",", ":"))
+            os.replace(name, path)
+        except OSError:
+            os.unlink(name)
+
+
 def _pyphen_positions(dictionary: str) -> Positions:
-    hyphenator = pyphen.Pyphen(lang=dictionary, left=1, right=1)
+    path = Path(pyphen.LANGUAGES[pyphen.language_fallback(dictionary)])
+    if path not in pyphen.hdcache:
+        pyphen.hdcache[path] = load_patterns(path, cache_dir())
+    hyphenator = pyphen.Pyphen(filename=path, left=1, right=1)
 
     def positions(word: str) -> list[int]:
         # Points with a spelling change (Hungarian "ssz") cannot be a soft hyphen.

@@ -305,28 +305,37 @@ def render_html(
     serve`` marks each field and its findings that way, on the same template).
     """
     gettext = letter_boilerplate(dhpc, language, locales_dir)
-    env = environment or _letter_environment()
-    install_boilerplate(env, gettext)
     view = letter_view(dhpc, language, gettext, address_sources)
     if window_space_mm is not None:
         view = dataclasses.replace(view, window_space_mm=window_space_mm)
     if adjust_view is not None:
         view = adjust_view(view)
-    try:
-        html = env.get_template(LETTER_TEMPLATE).render(letter=view)
-    except jinja2.TemplateError as exc:
-        raise RenderError(f"template {LETTER_TEMPLATE}: {exc}") from exc
+
+    def render(env: jinja2.Environment) -> str:
+        install_boilerplate(env, gettext)
+        try:
+            return env.get_template(LETTER_TEMPLATE).render(letter=view)
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"template {LETTER_TEMPLATE}: {exc}") from exc
+
+    if environment is None:
+        from dhpc_gen.render.renderer import warm_renderer
+
+        html = warm_renderer().with_environment(render)
+    else:
+        html = render(environment)
     if gettext.missing:
         raise RenderError(gettext.missing_message())
     return break_long_words(typeset_html(html, letter_typesetter(dhpc, language)))
 
 
 @functools.lru_cache(maxsize=1)
-def _letter_environment() -> jinja2.Environment:
+def letter_environment() -> jinja2.Environment:
     """One environment per process: the letter template is compiled once, not per letter.
 
-    Each render installs its own gettext before rendering; letters are rendered one at a
-    time in a process (several processes render in parallel).
+    Each render installs its own gettext before rendering, so letters are rendered one
+    at a time (:class:`dhpc_gen.render.renderer.LetterRenderer` holds the lock); several
+    processes render in parallel.
     """
     return make_environment()
 

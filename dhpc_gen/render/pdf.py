@@ -6,11 +6,13 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import io
 import logging
 import mimetypes
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -113,11 +115,14 @@ def render_pdf(
     epoch: int,
     base_dir: Path = TEMPLATES_DIR,
     fetcher: ProjectOnlyFetcher | None = None,
+    font_config: FontConfiguration | None = None,
 ) -> LaidOutPdf:
     """Lay out ``html``: the PDF bytes (tagged, in the archival ``variant``) and page count.
 
     The count comes from the layout: reading it back from a tagged PDF of a few hundred
     pages took pypdf seconds (it parses the whole structure tree's object stream).
+    ``font_config``: one kept from document to document (:func:`bundled_font_config`);
+    by default a fresh one.
     """
     fetcher = fetcher or ProjectOnlyFetcher()
     options = {
@@ -134,7 +139,7 @@ def render_pdf(
                 base_url=base_dir.resolve().as_uri() + "/",
                 url_fetcher=fetcher,
             ).render(
-                font_config=FontConfiguration(),
+                font_config=font_config or FontConfiguration(),
                 color_profiles={_OUTPUT_INTENT: _srgb_profile()},
                 **options,
             )
@@ -167,15 +172,32 @@ def write_pdf(
 _OUTPUT_INTENT = "dhpc-srgb"
 
 
+def bundled_font_config() -> FontConfiguration:
+    """A font configuration that knows the bundled fonts only, to keep for many documents.
+
+    Laying out a letter with the configuration of the previous one gives the same bytes
+    (the golden tests build letters one after another in one process) and saves
+    fontconfig's set-up and the ``@font-face`` fonts' copies each time.
+    """
+    with bundled_fonts_only():
+        return FontConfiguration()
+
+
+@lru_cache(maxsize=1)
+def _srgb_bytes() -> bytes:
+    return (files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
+
+
 def _srgb_profile() -> ColorProfile:
-    """WeasyPrint's own sRGB profile, read and closed.
+    """WeasyPrint's own sRGB profile, a fresh object of bytes read once per process.
 
     Passed in as a named profile instead of ``output_intent="srgb"``, with which
-    WeasyPrint 70 leaves the ICC file open on every document. Not cached: a profile
-    object serialises differently after its first use, which would break reproducibility.
+    WeasyPrint 70 leaves the ICC file open on every document. The object is not kept:
+    a profile object serialises differently after its first use, which would break
+    reproducibility.
     """
-    with (files("weasyprint.pdf") / "sRGB2014.icc").open("rb") as icc:
-        return ColorProfile(icc, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
+    icc = io.BytesIO(_srgb_bytes())
+    return ColorProfile(icc, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
 
 
 def pdf_identifier(*parts: str) -> bytes:

@@ -291,10 +291,10 @@ def typeset_html(html: str, typesetter: Typesetter) -> str:
         texts = [htmllib.unescape(out[index]) for index, _ in run]
         joined = "".join(texts)
         if joined.strip():
-            mask: list[bool] = []
-            for (_, allowed), text in zip(run, texts, strict=True):
-                mask += [allowed] * len(text)
-            edits = typesetter._edits(joined, mask if any(mask) else False)
+            pieces = tuple(
+                (allowed, len(text)) for (_, allowed), text in zip(run, texts, strict=True)
+            )
+            edits = _typeset_run(typesetter, joined, pieces)
             position = 0
             for (index, _), text in zip(run, texts, strict=True):
                 new = edits.slice(position, position + len(text))
@@ -332,6 +332,17 @@ def typeset_html(html: str, typesetter: Typesetter) -> str:
             out.append(tag)
     flush()
     return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _typeset_run(typesetter: Typesetter, text: str, pieces: tuple[tuple[bool, int], ...]) -> _Edits:
+    """The edits of one run of text whose pieces (may hyphenate, length) are ``pieces``.
+
+    Kept per process: a letter built again after an edit typesets only the paragraphs
+    that changed. The edits are only read afterwards.
+    """
+    mask = [allowed for allowed, length in pieces for _ in range(length)]
+    return typesetter._edits(text, mask if any(mask) else False)
 
 
 def _name(entry: str) -> str:

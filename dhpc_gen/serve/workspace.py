@@ -27,7 +27,7 @@ from dhpc_gen.content.campaign import COUNTRIES_DIR, Campaign, load_campaign
 from dhpc_gen.content.loader import consistency_problems, registry_problems
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, DhpcError, Problem
-from dhpc_gen.render.environment import make_environment
+from dhpc_gen.render.renderer import warm_renderer
 from dhpc_gen.resources import LOCALES_DIR, REGULATORS_DIR, TEMPLATES_DIR
 from dhpc_gen.review.campaign import campaign_termbase, check_campaign
 from dhpc_gen.review.checks import run_checks
@@ -120,8 +120,6 @@ class Workspace:
     _snapshot: Snapshot | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cache: dict[tuple[str, str], object] = field(default_factory=dict)
-    _letter_env: jinja2.Environment = field(default_factory=make_environment)
-    _render_lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: asyncio.Condition | None = None
     _stop: asyncio.Event | None = None
     closing: Callable[[], bool] = lambda: False
@@ -212,10 +210,9 @@ class Workspace:
         return value
 
     def render_letter(self, render: Callable[[jinja2.Environment], str]) -> str:
-        """Run ``render`` with the warm letter environment (one render at a time: gettext
-        is installed into the environment for each letter)."""
-        with self._render_lock:
-            return render(self._letter_env)
+        """Run ``render`` with the process's warm letter renderer, as ``dhpc build`` renders
+        (one render at a time: gettext is installed into the environment for each letter)."""
+        return warm_renderer().with_environment(render)
 
     # --- the watcher ---------------------------------------------------------------------
 
