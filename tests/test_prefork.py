@@ -109,3 +109,12 @@ def test_ctrl_c_while_writing_leaves_nothing_written_and_no_process(
     assert "Aborted!" in result.output  # click's word for Ctrl-C
     assert not (tmp_path / "out").exists()
     assert _children() == []
+
+
+def test_bad_content_stops_the_layout_process_too(example_dir: Path, tmp_path: Path) -> None:
+    (example_dir / "dhpc.yaml").write_text("id: [\n", encoding="utf-8")
+    result = _build(example_dir, tmp_path / "out")
+    assert result.exit_code == 1
+    assert "dhpc.yaml" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+    assert _children() == []

@@ -157,8 +157,9 @@ class LayoutServer:
         self.closed = True
         if not self.used:
             # Still importing, likely: nothing of it is needed, nor is anything running.
+            # (It removes its fontconfig folder on the way out.)
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(self.pid, signal.SIGTERM)
         elif not abandon:
             with contextlib.suppress(OSError):
                 self.control.send(None)
@@ -242,6 +243,7 @@ def _serve(control: Connection, writers: list[Connection]) -> None:
     """Lay out each letter the build sends, a child each, until it sends None or goes."""
     # Ctrl-C reaches every process of the terminal: the build stops this one itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _end)
     from dhpc_gen.render.fonts import _config_file
 
     # A fontconfig folder of this process's own, removed as it ends: the build's (if it
@@ -285,8 +287,14 @@ def _serve(control: Connection, writers: list[Connection]) -> None:
             shutil.rmtree(_config_file().parent, ignore_errors=True)
 
 
+def _end(signum: int, frame: object) -> None:
+    """SIGTERM in the layout process: end, removing what it made on the way out."""
+    raise SystemExit(1)
+
+
 def _lay_out(request: _Request, writer: Connection) -> None:
     """A child of the layout process: lay one letter out, send it back to the build."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from dhpc_gen.errors import DhpcError
     from dhpc_gen.render.pdf import bundled_font_config, render_pdf
 
