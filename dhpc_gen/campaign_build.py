@@ -409,9 +409,9 @@ def _warm_up() -> None:
     from weasyprint.text.fonts import FontConfiguration
 
     from dhpc_gen.render.fonts import bundled_fonts_only
-    from dhpc_gen.render.letter import LETTER_TEMPLATE, _letter_environment
+    from dhpc_gen.render.letter import LETTER_TEMPLATE, letter_environment
 
-    _letter_environment().get_template(LETTER_TEMPLATE)
+    letter_environment().get_template(LETTER_TEMPLATE)
     load("root")
     with bundled_fonts_only():
         FontConfiguration()
