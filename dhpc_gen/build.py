@@ -17,6 +17,7 @@ from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
 from dhpc_gen.i18n import catalog_path
 from dhpc_gen.regulators import registry
 from dhpc_gen.render.letter import letter_epoch, render_html, standalone_html
+from dhpc_gen.render.prefork import LetterLayout, pdf_identifier
 from dhpc_gen.render.renderer import LetterRenderer, warm_renderer
 from dhpc_gen.resources import ASSETS_DIR, PROJECT_DIR, TEMPLATES_DIR
 
@@ -201,12 +202,25 @@ def render_letter(
 
     ``renderer``: by default this process's warm one (:func:`warm_renderer`).
     """
-    # WeasyPrint takes a second to import: only commands that render pay for it.
-    from dhpc_gen.render.pdf import pdf_identifier
+    layout = letter_layout(dhpc, language, address_sources=address_sources, tversion=tversion)
+    laid_out = (renderer or warm_renderer()).pdf(
+        layout.html, variant=layout.variant, identifier=layout.identifier, epoch=layout.epoch
+    )
+    return built_letter(dhpc, layout, laid_out.data, laid_out.pages)
 
+
+def letter_layout(
+    dhpc: Dhpc,
+    language: str,
+    *,
+    address_sources: Sequence[str] | None = None,
+    tversion: str | None = None,
+) -> LetterLayout:
+    """A letter's HTML and what its layout is given: plain data, for another process too."""
     safe_name(language, "language")
     html = render_html(dhpc, language, address_sources=address_sources)
-    laid_out = (renderer or warm_renderer()).pdf(
+    return LetterLayout(
+        language,
         html,
         variant=dhpc.meta.pdf_variant,
         identifier=pdf_identifier(
@@ -217,8 +231,12 @@ def render_letter(
         ),
         epoch=letter_epoch(dhpc.meta.date),
     )
+
+
+def built_letter(dhpc: Dhpc, layout: LetterLayout, pdf: bytes, pages: int) -> BuiltLetter:
+    """The letter of ``layout`` once laid out."""
     return BuiltLetter(
-        language, f"{dhpc.file_stem}_{language}.pdf", laid_out.data, html, pages=laid_out.pages
+        layout.language, f"{dhpc.file_stem}_{layout.language}.pdf", pdf, layout.html, pages=pages
     )
 
 

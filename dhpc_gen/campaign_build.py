@@ -37,13 +37,16 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dhpc_gen.build import (
     MANIFEST,
     BuildResult,
     BuiltLetter,
     Signing,
+    built_letter,
     expected_manifest,
+    letter_layout,
     manifest_text,
     render_letter,
     selected_languages,
@@ -56,6 +59,9 @@ from dhpc_gen.content.campaign import Campaign
 from dhpc_gen.content.model import Dhpc
 from dhpc_gen.errors import ContentError, DhpcError, Problem, RenderError, UsageError
 from dhpc_gen.fsutil import OutputSet, inside, safe_name, sha256_bytes
+
+if TYPE_CHECKING:
+    from dhpc_gen.render.prefork import LayoutServer, LetterLayout
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +134,15 @@ class _Work:
     def render(self, task: _Task) -> BuiltLetter:
         country, language = task
         return render_letter(
+            self.nationals[country],
+            language,
+            address_sources=self.address_sources,
+            tversion=self.tversion,
+        )
+
+    def layout(self, task: _Task) -> LetterLayout:
+        country, language = task
+        return letter_layout(
             self.nationals[country],
             language,
             address_sources=self.address_sources,
@@ -226,6 +241,12 @@ def _plainly_printable(path: Path) -> bool:
 
 
 def _rendered(work: _Work, tasks: list[_Task], jobs: int) -> Iterator[tuple[_Task, BuiltLetter]]:
+    from dhpc_gen.render.prefork import running_server
+
+    server = running_server()
+    if server is not None:
+        yield from _laid_out_by(server, work, tasks)
+        return
     if jobs <= 1 or os.name != "posix":
         for task in tasks:
             started = time.perf_counter()
@@ -234,6 +255,53 @@ def _rendered(work: _Work, tasks: list[_Task], jobs: int) -> Iterator[tuple[_Tas
             yield task, letter
         return
     yield from _WorkerPool(work, jobs).rendered(plan_schedule(work, tasks))
+
+
+def _laid_out_by(
+    server: LayoutServer, work: _Work, tasks: list[_Task]
+) -> Iterator[tuple[_Task, BuiltLetter]]:
+    """Make each letter's HTML here and have the layout process lay them out, a letter per
+    free slot; each letter as soon as it is back."""
+    from dhpc_gen.render.prefork import LaidOut, LayoutFailed
+
+    waiting = iter(tasks)
+    busy: dict[int, tuple[_Task, LetterLayout]] = {}
+
+    def give(slot: int) -> None:
+        task = next(waiting, None)
+        if task is None:
+            return
+        try:
+            layout = work.layout(task)
+        except DhpcError as exc:
+            raise _letter_error(work, task, str(exc), exc.exit_code) from None
+        except Exception as exc:
+            exc.add_note(f"while rendering {work.letter_name(task)}")
+            raise
+        busy[slot] = (task, layout)
+        server.send(slot, layout)
+
+    for slot in range(server.slots):
+        give(slot)
+    while busy:
+        message = server.receive()
+        if isinstance(message, LaidOut):
+            task, layout = busy.pop(message.slot)
+            letter = built_letter(work.nationals[task[0]], layout, message.pdf, message.pages)
+            give(message.slot)  # the next letter first: laid out while this one is written
+            _log_timing(task, message.process, message.started, message.finished)
+            yield task, letter
+            continue
+        slot = message.slot if message.slot in busy else next(iter(busy))
+        task, _ = busy[slot]
+        if isinstance(message, LayoutFailed):
+            raise _WorkerPool(work, 1)._error(
+                _Failed(task, message.message, message.exit_code, message.error, message.trace)
+            )
+        raise RenderError(
+            f"{work.letter_name(task)}: the process rendering it stopped "
+            f"(exit code {message.exit_code})"
+        )
 
 
 def _render_here(work: _Work, task: _Task) -> BuiltLetter:

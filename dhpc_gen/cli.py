@@ -102,6 +102,39 @@ def build(
     folder of one country writes OUT/<id>/ as before. With --sign, each letter is signed
     (PAdES) after it is built; only a final DHPC whose languages are approved is signed.
     """
+    # Before anything else: the layout process imports WeasyPrint while this one imports
+    # the content model, reads the content and makes the letters' HTML.
+    from dhpc_gen.render.prefork import layout_server
+
+    with layout_server(jobs):
+        _build(
+            directory,
+            countries,
+            languages,
+            out,
+            html,
+            check,
+            mailing,
+            require_signoff,
+            sign_key,
+            sign_reason,
+            jobs,
+        )
+
+
+def _build(
+    directory: Path,
+    countries: tuple[str, ...],
+    languages: tuple[str, ...],
+    out: Path,
+    html: bool,
+    check: bool,
+    mailing: Path | None,
+    require_signoff: bool,
+    sign_key: Path | None,
+    sign_reason: str,
+    jobs: int | None,
+) -> None:
     from dhpc_gen.campaign_build import build_campaign, check_campaign
     from dhpc_gen.content.campaign import load_campaign
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import io
 import logging
 import mimetypes
@@ -22,9 +21,9 @@ from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from dhpc_gen.content.letterhead import svg_problem
 from dhpc_gen.errors import RenderError
 from dhpc_gen.render.fonts import bundled_fonts_only
+from dhpc_gen.render.prefork import pdf_identifier as pdf_identifier
 from dhpc_gen.resources import RENDER_ROOTS, TEMPLATES_DIR
 
 logger = logging.getLogger(__name__)
@@ -59,6 +58,10 @@ class ProjectOnlyFetcher(URLFetcher):  # type: ignore[misc]
             if body.startswith(b"\x89PNG\r\n\x1a\n"):
                 return URLFetcherResponse(url, body=body, headers={"Content-Type": "image/png"})
         if url.startswith(_SVG_DATA):
+            # Here, not at the top: the layout process of a build lays letters out
+            # without the content model (see dhpc_gen.render.prefork).
+            from dhpc_gen.content.letterhead import svg_problem
+
             try:
                 body = base64.b64decode(url[len(_SVG_DATA) :], validate=True)
             except (binascii.Error, ValueError):
@@ -198,9 +201,3 @@ def _srgb_profile() -> ColorProfile:
     """
     icc = io.BytesIO(_srgb_bytes())
     return ColorProfile(icc, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
-
-
-def pdf_identifier(*parts: str) -> bytes:
-    """A PDF file identifier derived from the content, so rebuilds are byte-identical."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-    return digest[:32].encode("ascii")
