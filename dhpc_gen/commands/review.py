@@ -11,7 +11,7 @@ import click
 
 from dhpc_gen.commands.options import content_dir_argument, reports_errors
 from dhpc_gen.errors import UsageError, display_path, terminal_text
-from dhpc_gen.review.findings import CHECK_IDS
+from dhpc_gen.review.check_ids import CHECK_IDS
 
 if TYPE_CHECKING:  # the checks load the content model: only when a command runs
     from dhpc_gen.review.findings import Finding

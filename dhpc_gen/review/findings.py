@@ -8,23 +8,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from dhpc_gen.review.check_ids import CHECK_IDS as CHECK_IDS
+
 Severity = Literal["error", "warning", "note"]
 """error: must be fixed; warning: to look at (fails ``--strict``); note: for information
 only (a catalog no native speaker has reviewed, a national deviation an authority asked
 for), it never fails a check."""
-
-CHECK_IDS = (
-    "structure",
-    "numbers",
-    "terms",
-    "contacts",
-    "untranslated",
-    "length",
-    "catalog",
-    "regulator",
-    "deviation",
-)
-"""Every check, in the order the report lists them."""
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 
