@@ -447,21 +447,6 @@ class _Failed:
     trace: str
 
 
-_C_TYPES = (
-    "PangoRectangle *",
-    "PangoLogAttr[]",
-    "PangoFcFontMap *",
-    "FcResult *",
-    "FcChar8 **",
-    "hb_tag_t[100]",
-    "unsigned int *",
-    "char[]",
-    "char[4]",
-)
-"""The C types WeasyPrint's text layout asks its bindings for: cffi parses each, once per
-process, on first use (with a C parser it builds the first time, in a tenth of a second)."""
-
-
 def _warm_up() -> None:
     """Load here, before the workers are forked, what every letter needs whatever its
     language: the workers inherit it instead of each loading it again.
@@ -473,19 +458,13 @@ def _warm_up() -> None:
     dictionary, catalog and locale data) is loaded by the workers that render it.
     """
     from babel.localedata import load
-    from weasyprint.text.ffi import ffi
-    from weasyprint.text.fonts import FontConfiguration
 
-    from dhpc_gen.render.fonts import bundled_fonts_only
     from dhpc_gen.render.letter import LETTER_TEMPLATE, letter_environment
+    from dhpc_gen.render.prefork import warm_up_layout
 
     letter_environment().get_template(LETTER_TEMPLATE)
     load("root")
-    with bundled_fonts_only():
-        FontConfiguration()
-    for name in _C_TYPES:
-        with contextlib.suppress(Exception):  # a warm-up only: WeasyPrint may name others
-            ffi.typeof(name)
+    warm_up_layout()
 
 
 def _serve(work: _Work, connection: Connection) -> None:

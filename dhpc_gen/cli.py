@@ -83,19 +83,7 @@ def main(verbose: bool) -> None:
 )
 @jobs_option
 @reports_errors
-def build(
-    directory: Path,
-    countries: tuple[str, ...],
-    languages: tuple[str, ...],
-    out: Path,
-    html: bool,
-    check: bool,
-    mailing: Path | None,
-    require_signoff: bool,
-    sign_key: Path | None,
-    sign_reason: str,
-    jobs: int | None,
-) -> None:
+def build(**options: Any) -> None:
     """Build one PDF per country and language of the DHPC in DIR, and manifests of hashes.
 
     A campaign's letters are rendered in parallel (--jobs) and go to OUT/<id>/<CC>/; a
@@ -106,20 +94,8 @@ def build(
     # the content model, reads the content and makes the letters' HTML.
     from dhpc_gen.render.prefork import layout_server
 
-    with layout_server(jobs):
-        _build(
-            directory,
-            countries,
-            languages,
-            out,
-            html,
-            check,
-            mailing,
-            require_signoff,
-            sign_key,
-            sign_reason,
-            jobs,
-        )
+    with layout_server(options["jobs"]):
+        _build(**options)
 
 
 def _build(
