@@ -122,3 +122,25 @@ def test_bad_content_stops_the_layout_process_too(example_dir: Path, tmp_path: P
     assert "dhpc.yaml" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
     assert _children() == []
+
+
+def test_a_layout_process_stopped_while_importing_says_nothing(tmp_path: Path) -> None:
+    # A build that fails at once stops its layout process while WeasyPrint is still
+    # being imported: the terminal they share must show the build's message only.
+    import subprocess
+    import sys
+
+    script = tmp_path / "stop_early.py"
+    script.write_text(
+        "import time\n"
+        "from dhpc_gen.render.prefork import layout_server\n"
+        "for i in range(40):\n"
+        "    with layout_server(2):\n"
+        "        time.sleep(0.002 * i)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0
+    assert done.stderr == ""

@@ -288,7 +288,14 @@ def _serve(control: Connection, writers: list[Connection]) -> None:
 
 
 def _end(signum: int, frame: object) -> None:
-    """SIGTERM in the layout process: end, removing what it made on the way out."""
+    """SIGTERM in the layout process: end, removing what it made on the way out.
+
+    The build stops it so when it fails before needing it, often while WeasyPrint is
+    still being imported: the exit then unwinds through the import machinery, which
+    would print "Exception ignored in: …" beside the build's own message, on the
+    terminal both share. This process has nothing more to say, so it says nothing.
+    """
+    sys.unraisablehook = lambda unraisable: None
     raise SystemExit(1)
 
 
